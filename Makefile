@@ -1,0 +1,144 @@
+# mxdock - build, test, demo, install.  Plain make; see README.md.
+#
+#   make              build bin/mxdock-{milter,dns,dkim,policy}
+#   make deps         install the Debian 12 packages the build and tests need
+#   make check        deps + build + every test (prints "N passed, N failed")
+#   make demo         deps + build + the end-to-end demo on scratch services
+#   make asan         the same tests built with -fsanitize=address,undefined
+#   make install      DESTDIR= PREFIX= (default /usr/local)
+#
+# BUILDDIR and BINDIR may be set to build out of tree (each developer's
+# scratch build, or the sanitizer build).
+
+PREFIX    ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR   ?=
+BUILDDIR  ?= build
+BINDIR    ?= bin
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARN       = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 -Werror
+CPPFLAGS  += -D_GNU_SOURCE -Iconf -Idkim -Ipolicy -Ipdns-hooks -Imilter
+ifdef SANITIZE
+CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP
+
+include conf/sources.mk
+include dkim/sources.mk
+include pdns-hooks/sources.mk
+include policy/sources.mk
+include milter/sources.mk
+include tests/sources.mk
+
+LIBCONF   = $(BUILDDIR)/libmxconf.a
+LIBDKIM   = $(BUILDDIR)/libmxdkim.a
+LIBPDNS   = $(BUILDDIR)/libmxpdns.a
+LIBPOLICY = $(BUILDDIR)/libmxpolicy.a
+LIBMILTER = $(BUILDDIR)/libmxmilter.a
+
+LDLIBS_CONF   = -lidn2
+LDLIBS_DKIM   = -lopendkim -lssl -lcrypto
+LDLIBS_PDNS   = -lcurl -ljansson
+LDLIBS_POLICY = -lmariadb
+LDLIBS_MILTER = -lmilter -lspf2 -lresolv -lpthread
+
+PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy
+
+obj = $(patsubst %.c,$(BUILDDIR)/%.o,$(1))
+
+all: $(PROGS)
+
+$(BUILDDIR)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCONF): $(call obj,$(CONF_SRCS))
+$(LIBDKIM): $(call obj,$(DKIM_SRCS))
+$(LIBPDNS): $(call obj,$(PDNS_SRCS))
+$(LIBPOLICY): $(call obj,$(POLICY_SRCS))
+$(LIBMILTER): $(call obj,$(MILTER_SRCS))
+$(BUILDDIR)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BINDIR)/mxdock-milter: $(call obj,$(MILTER_MAIN)) $(LIBMILTER) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER) $(LDLIBS_POLICY) $(LDLIBS_DKIM) $(LDLIBS_CONF)
+
+$(BINDIR)/mxdock-dns: $(call obj,$(PDNS_MAIN)) $(LIBPDNS) $(LIBDKIM) $(LIBCONF)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_PDNS) $(LDLIBS_DKIM) $(LDLIBS_CONF) -lresolv
+
+$(BINDIR)/mxdock-dkim: $(call obj,$(DKIM_MAIN)) $(LIBDKIM) $(LIBCONF)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_DKIM) $(LDLIBS_CONF)
+
+$(BINDIR)/mxdock-policy: $(call obj,$(POLICY_MAIN)) $(LIBPOLICY) $(LIBCONF)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_POLICY) $(LDLIBS_CONF)
+
+# Unit tests: one program per part, linked with every library.
+UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILDDIR)/tests/%,$(UNIT_TESTS))
+ALL_LIBS  = $(LIBMILTER) $(LIBPDNS) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
+ALL_LDLIBS = $(LDLIBS_MILTER) $(LDLIBS_PDNS) $(LDLIBS_POLICY) $(LDLIBS_DKIM) $(LDLIBS_CONF)
+$(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+unit: $(UNIT_BINS)
+
+# ---- packages ------------------------------------------------------------
+DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
+	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev
+DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
+	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
+	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps
+DEBS = $(DEB_BUILD) $(DEB_TEST)
+
+deps:
+	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
+		| grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing" $$missing; \
+		[ "$$(id -u)" = 0 ] || { echo "make deps: run as root to install packages" >&2; exit 77; }; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && \
+		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+# ---- tests ---------------------------------------------------------------
+check: deps
+	$(MAKE) all unit
+	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run
+
+asan:
+	$(MAKE) SANITIZE=1 BUILDDIR=build/asan BINDIR=build/asan/bin check
+
+demo: deps
+	$(MAKE) all
+	BINDIR=$(abspath $(BINDIR)) tests/demo.sh
+
+sample: $(BUILDDIR)/tests/test_conf
+	$(BUILDDIR)/tests/test_conf --sample > conf/mxdock.conf
+	$(BUILDDIR)/tests/test_conf --reference > docs/CONFIG.md
+
+# ---- install -------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSCONFDIR)/mxdock \
+		$(DESTDIR)$(PREFIX)/share/doc/mxdock
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
+	[ -e $(DESTDIR)$(SYSCONFDIR)/mxdock/mxdock.conf ] || \
+		install -m 640 conf/mxdock.conf $(DESTDIR)$(SYSCONFDIR)/mxdock/mxdock.conf
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mxdock/
+
+clean:
+	rm -rf build bin
+
+.PHONY: all deps check asan demo install clean unit sample
+
+-include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
+.SECONDARY:

@@ -1,0 +1,164 @@
+/*
+ * fileio.c - secrets, atomic writes, whole-file reads, mkdir -p, the clock.
+ *
+ *   mx_read_secret, mx_write_atomic, mx_read_file, mx_mkdir_p, mx_now
+ *
+ * Nothing here logs; errors come back as -1/NULL with errno or a reason.
+ * A secret read is never copied into a reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileio.h"
+
+int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, size_t whylen)
+{
+    struct stat st;
+    int     fd;
+    ssize_t n;
+
+    if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+        snprintf(why, whylen, "cannot read %.200s: %s", file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (st.st_mode & (S_IROTH | S_IWOTH)) {
+        snprintf(why, whylen, "%.200s is readable or writable by others (mode %03o); "
+                 "chmod o-rw it", file, (unsigned) (st.st_mode & 0777));
+        close(fd);
+        return -1;
+    }
+    n = read(fd, buf, buflen - 1);
+    close(fd);
+    if (n < 0) {
+        snprintf(why, whylen, "cannot read %.200s: %s", file, strerror(errno));
+        return -1;
+    }
+    buf[n] = 0;
+    buf[strcspn(buf, "\r\n")] = 0;
+    if (*buf == 0) {
+        snprintf(why, whylen, "%.200s is empty", file);
+        return -1;
+    }
+    return 0;
+}
+
+int     mx_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char    tmp[4096], dirbuf[4096];
+    int     fd, dfd, saved;
+    size_t  off = 0;
+
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid()) >= (int) sizeof(tmp)
+        || strlen(path) >= sizeof(dirbuf))
+        return errno = ENAMETOOLONG, -1;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
+        return -1;
+    if (fchmod(fd, mode) < 0)
+        goto fail;
+    while (off < len) {
+        ssize_t n = write(fd, (const char *) data + off, len - off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail;
+        off += (size_t) n;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0)
+        goto fail;
+    strcpy(dirbuf, path);
+    if ((dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void) fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+
+fail:
+    saved = errno;
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    errno = saved;
+    return -1;
+}
+
+char   *mx_read_file(const char *path, size_t *lenp)
+{
+    FILE   *fp = fopen(path, "rb");
+    char   *buf = 0;
+    size_t  len = 0, cap = 0, n;
+
+    if (fp == 0)
+        return 0;
+    do {
+        if (cap - len < 4096) {
+            char   *nb = realloc(buf, cap = cap ? cap * 2 : 8192);
+
+            if (nb == 0) {
+                free(buf);
+                fclose(fp);
+                return errno = ENOMEM, (char *) 0;
+            }
+            buf = nb;
+        }
+        n = fread(buf + len, 1, cap - len - 1, fp);
+        len += n;
+    } while (n > 0);
+    if (ferror(fp)) {
+        free(buf);
+        fclose(fp);
+        return errno = EIO, (char *) 0;
+    }
+    fclose(fp);
+    buf[len] = 0;
+    if (lenp)
+        *lenp = len;
+    return buf;
+}
+
+int     mx_mkdir_p(const char *dir, mode_t mode)
+{
+    char    buf[4096];
+    size_t  n = strlen(dir);
+
+    if (n == 0 || n >= sizeof(buf))
+        return errno = ENAMETOOLONG, -1;
+    memcpy(buf, dir, n + 1);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, mode) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+time_t  mx_now(void)
+{
+    const char *env = getenv("MXDOCK_NOW");
+    char   *end;
+    long long v;
+
+    if (env && *env) {
+        v = strtoll(env, &end, 10);
+        if (*end == 0 && v > 0)
+            return (time_t) v;
+    }
+    return time(0);
+}

@@ -1,0 +1,9 @@
+# conf/: the ground floor - configuration table and loader, logging, helpers
+CONF_SRCS = \
+	conf/conf.c \
+	conf/conf_table.c \
+	conf/cidr.c \
+	conf/domain.c \
+	conf/fileio.c \
+	conf/log.c \
+	conf/strbuf.c

@@ -1,0 +1,9 @@
+/* mxdock-dkim - placeholder until the part lands */
+#include <stdio.h>
+#include <sysexits.h>
+
+int     main(void)
+{
+    fprintf(stderr, "mxdock-dkim: not built yet\n");
+    return EX_SOFTWARE;
+}

@@ -1,0 +1,9 @@
+/* mxdock-milter - placeholder until the part lands */
+#include <stdio.h>
+#include <sysexits.h>
+
+int     main(void)
+{
+    fprintf(stderr, "mxdock-milter: not built yet\n");
+    return EX_SOFTWARE;
+}

@@ -1,0 +1,4 @@
+# policy/: sources of the library and of mxdock-policy
+POLICY_SRCS =
+POLICY_MAIN = \
+	policy/mxdock-policy.c

@@ -1,0 +1,95 @@
+# harness.sh - what every integration test sources.
+#
+#   h_init NAME          scratch directory $H (under /tmp), cleanup on exit
+#   h_port               print a free TCP/UDP port on 127.0.0.1
+#   h_track PID          stop PID (TERM, then KILL) on exit
+#   h_on_exit CMD        run CMD on exit (before the tracked PIDs are stopped)
+#   h_wait DESC SECS CMD wait until CMD succeeds, or fail the test
+#   h_ok NAME / h_fail NAME GOT WANT / h_eq NAME GOT WANT / h_has NAME TEXT WANT
+#   h_done               print "N passed, N failed", exit 0 or 1
+#
+# Every process a test starts is stopped on exit, pass or fail.  On failure
+# the scratch directory is kept and named, so its logs can be read; set
+# KEEP_SCRATCH=1 to keep it always.
+
+H_PASS=0
+H_FAIL=0
+H_PIDS=""
+H_EXIT_CMDS=""
+H_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BINDIR=${BINDIR:-$H_TOP/bin}
+export BINDIR
+
+h_init() {
+	H=$(mktemp -d "/tmp/mxdock-$1.XXXXXX")
+	chmod 755 "$H"
+	trap h_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+h_cleanup() {
+	local rc=$? cmd pid
+	while IFS= read -r cmd; do
+		[ -n "$cmd" ] && eval "$cmd" >/dev/null 2>&1
+	done <<<"$H_EXIT_CMDS"
+	for pid in $H_PIDS; do kill -TERM "$pid" 2>/dev/null; done
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		local alive=""
+		for pid in $H_PIDS; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ -z "$alive" ] && break
+		sleep 0.3
+	done
+	for pid in $H_PIDS; do kill -KILL "$pid" 2>/dev/null; done
+	if [ "$H_FAIL" -gt 0 ] || [ "$rc" -ne 0 ] || [ -n "$KEEP_SCRATCH" ]; then
+		echo "# scratch kept for reading: $H" >&2
+	else
+		rm -rf "$H"
+	fi
+}
+
+h_track() { H_PIDS="$H_PIDS $1"; }
+h_on_exit() { H_EXIT_CMDS="$1
+$H_EXIT_CMDS"; }
+
+h_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		ss -lun 2>/dev/null | grep -q ":$p " && continue
+		echo "$p"
+		return
+	done
+}
+
+h_wait() {
+	local desc=$1 secs=$2 i
+	shift 2
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	h_fail "$desc" "not ready after ${secs}s" "ready"
+	return 1
+}
+
+h_ok() { H_PASS=$((H_PASS + 1)); echo "ok - $1"; }
+h_fail() {
+	H_FAIL=$((H_FAIL + 1))
+	echo "not ok - $1: got \"$2\", want \"$3\""
+}
+h_eq() { if [ "$2" = "$3" ]; then h_ok "$1"; else h_fail "$@"; fi; }
+h_has() {
+	if printf '%s' "$2" | grep -qF -- "$3"; then h_ok "$1"
+	else h_fail "$1" "$(printf '%s' "$2" | head -c 400)" "... $3 ..."; fi
+}
+h_lacks() {
+	if printf '%s' "$2" | grep -qF -- "$3"; then
+		h_fail "$1" "$(printf '%s' "$2" | grep -F -- "$3" | head -3)" "no $3"
+	else h_ok "$1"; fi
+}
+
+h_done() {
+	echo "$H_PASS passed, $H_FAIL failed"
+	[ "$H_FAIL" -eq 0 ]
+}

@@ -1,0 +1,81 @@
+# mariadb.sh - a scratch MariaDB server (source after harness.sh).
+#
+#   mariadb_start        datadir in $H/mariadb, TCP on 127.0.0.1:$MYSQL_PORT,
+#                        socket $MYSQL_SOCKET; root without password over the
+#                        socket; user mxdock with password in $MYSQL_PASSWORD_FILE
+#   mariadb_sql SQL      run SQL as root
+#   mariadb_db DB [SQL]  run SQL (or stdin) as root in DB
+#   mariadb_stop / mariadb_kill   stop cleanly / kill -9 (fault tests)
+#   mariadb_restart      start again on the same port and data
+
+mariadb_start() {
+	local d="$H/mariadb"
+	mkdir -p "$d"
+	MYSQL_PORT=${MYSQL_PORT:-$(h_port)}
+	MYSQL_SOCKET="$d/mysqld.sock"
+	MYSQL_LOG="$d/mysqld.log"
+	MYSQL_PASSWORD_FILE="$d/password"
+	if [ ! -d "$d/data/mysql" ]; then
+		mariadb-install-db --no-defaults --user=root --datadir="$d/data" \
+			--auth-root-authentication-method=socket >"$d/install.log" 2>&1 || {
+			h_fail "mariadb-install-db (log: $d/install.log)" "failed" "ok"
+			return 1
+		}
+	fi
+	mariadb_restart
+	if [ ! -s "$MYSQL_PASSWORD_FILE" ]; then
+		head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$MYSQL_PASSWORD_FILE"
+		chmod 600 "$MYSQL_PASSWORD_FILE"
+		mariadb_sql "CREATE DATABASE IF NOT EXISTS mxdock;
+			CREATE USER IF NOT EXISTS 'mxdock'@'127.0.0.1' IDENTIFIED BY '$(cat "$MYSQL_PASSWORD_FILE")';
+			CREATE USER IF NOT EXISTS 'mxdock'@'localhost' IDENTIFIED BY '$(cat "$MYSQL_PASSWORD_FILE")';
+			GRANT ALL ON mxdock.* TO 'mxdock'@'127.0.0.1';
+			GRANT ALL ON mxdock.* TO 'mxdock'@'localhost';"
+	fi
+}
+
+mariadb_restart() {
+	local d="$H/mariadb"
+	mariadbd --no-defaults --user=root --datadir="$d/data" --socket="$MYSQL_SOCKET" \
+		--port="$MYSQL_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
+		--skip-log-bin --pid-file="$d/mysqld.pid" --log-error="$MYSQL_LOG" \
+		--innodb-buffer-pool-size=32M >/dev/null 2>&1 &
+	MYSQL_PID=$!
+	h_track $MYSQL_PID
+	h_wait "mariadbd ready (log: $MYSQL_LOG)" 30 \
+		mariadb --no-defaults -S "$MYSQL_SOCKET" -uroot -e 'SELECT 1'
+}
+
+mariadb_sql() {
+	mariadb --no-defaults -S "$MYSQL_SOCKET" -uroot -e "$1"
+}
+
+mariadb_db() {
+	local db=$1
+	shift
+	if [ $# -ge 1 ]; then
+		mariadb --no-defaults -S "$MYSQL_SOCKET" -uroot "$db" -e "$1"
+	else
+		mariadb --no-defaults -S "$MYSQL_SOCKET" -uroot "$db"
+	fi
+}
+
+mariadb_stop() {
+	[ -n "$MYSQL_PID" ] && kill -TERM "$MYSQL_PID" 2>/dev/null
+	h_wait "mariadbd stopped" 30 sh -c "! kill -0 $MYSQL_PID"
+}
+
+mariadb_kill() {
+	[ -n "$MYSQL_PID" ] && kill -KILL "$MYSQL_PID" 2>/dev/null
+	sleep 0.5
+}
+
+mariadb_conf() {
+	cat >>"$1" <<CONF
+mysql_host = 127.0.0.1
+mysql_port = $MYSQL_PORT
+mysql_user = mxdock
+mysql_password_file = $MYSQL_PASSWORD_FILE
+mysql_database = mxdock
+CONF
+}

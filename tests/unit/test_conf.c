@@ -1,0 +1,220 @@
+/*
+ * test_conf - the configuration loader, the sample file and reference, and
+ * the conf/ helpers (domain names, address lists, durations, lists).
+ *
+ *   test_conf              run the tests
+ *   test_conf --sample     print the sample conf/mxdock.conf
+ *   test_conf --reference  print docs/CONFIG.md
+ */
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "cidr.h"
+#include "domain.h"
+#include "fileio.h"
+#include "strbuf.h"
+#include "t.h"
+
+static char tmpdir[] = "/tmp/mxdock-test-conf.XXXXXX";
+
+/* write_conf - a scratch file holding TEXT; returns its path (static) */
+static const char *write_conf(const char *text, mode_t mode)
+{
+    static char path[256];
+    static int n;
+
+    snprintf(path, sizeof(path), "%s/c%d.conf", tmpdir, n++);
+    if (mx_write_atomic(path, text, strlen(text), mode) < 0)
+        perror(path), exit(1);
+    return path;
+}
+
+struct load_case {
+    const char *name;
+    const char *text;
+    const char *want_err;       /* substring of the error, or NULL = loads */
+};
+
+static void test_load_errors(void)
+{
+    static const struct load_case cases[] = {
+        {"empty file loads", "", 0},
+        {"comment and blank", "# hi\n\n   # indented\n", 0},
+        {"good values", "dns_ttl = 300\ndkim_rsa_bits=1024\nmilter_dry_run = yes\n", 0},
+        {"unknown key", "dns_ttl = 300\nno_such_key = 1\n", ":2: no_such_key: unknown key"},
+        {"duplicate key", "dns_ttl = 300\n\ndns_ttl = 400\n", ":3: dns_ttl: duplicate key"},
+        {"int below min", "dns_ttl = 5\n", ":1: dns_ttl: 5 is outside 60..604800"},
+        {"int junk", "dkim_rsa_bits = 2k\n", "dkim_rsa_bits: not a number"},
+        {"enum bad", "dmarc_policy = always\n", "dmarc_policy: \"always\" is not one of"},
+        {"bool bad", "milter_dry_run = maybe\n", "milter_dry_run: not yes or no"},
+        {"list item bad", "dkim_algorithms = ed25519, dsa\n", "\"dsa\" is not one of"},
+        {"cidr bad", "milter_internal_hosts = 10.0.0.0/33\n", "milter_internal_hosts:"},
+        {"no equals", "dns_ttl 300\n", ":1: expected \"key = value\""},
+        {"duration bad", "authfail_window = 1y\n", "authfail_window: not a duration"},
+        {"secret not echoed", "pdns_api_key_file = /nonexistent/key\n",
+         "pdns_api_key_file: cannot read /nonexistent/key"},
+    };
+    char    err[512], name[200];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = write_conf(cases[i].text, 0600);
+        struct mx_conf *c;
+
+        err[0] = 0;
+        c = conf_load(path, err, sizeof(err));
+        snprintf(name, sizeof(name), "load: %s", cases[i].name);
+        if (cases[i].want_err == 0)
+            T_STR(name, c ? "loaded" : err, "loaded");
+        else
+            T_HAS(name, c ? "loaded" : err, cases[i].want_err);
+        conf_free(c);
+    }
+}
+
+static void test_values(void)
+{
+    char    err[512], text[512];
+    struct mx_conf *c;
+    char   *keyfile = strdup(write_conf("s3cret-key\n", 0600));
+    char   *loose = strdup(write_conf("s3cret-key\n", 0644));
+
+    c = conf_load(write_conf("authfail_window = 2h\ndkim_retire_after = 3d\n"
+                             "pdns_api_key = inline\n", 0600), err, sizeof(err));
+    T_INT("duration 2h", c ? c->authfail_window : -1, 7200);
+    T_INT("duration 3d", c ? c->dkim_retire_after : -1, 3 * 86400);
+    T_INT("default dns_ttl", c ? c->dns_ttl : -1, 3600);
+    T_STR("default pdns_server_id", c ? c->pdns_server_id : "", "localhost");
+    T_STR("inline api key", c ? c->pdns_api_key : "", "inline");
+    conf_free(c);
+
+    snprintf(text, sizeof(text), "pdns_api_key = inline\npdns_api_key_file = %s\n", keyfile);
+    c = conf_load(write_conf(text, 0600), err, sizeof(err));
+    T_STR("key file wins over inline key", c ? c->pdns_api_key : err, "s3cret-key");
+    conf_free(c);
+
+    snprintf(text, sizeof(text), "mysql_password_file = %s\n", loose);
+    c = conf_load(write_conf(text, 0600), err, sizeof(err));
+    T_HAS("world-readable secret file refused", c ? "loaded" : err, "readable or writable by others");
+    T_OK("refusal does not print the secret", strstr(err, "s3cret") == 0);
+    conf_free(c);
+
+    free(keyfile);
+    free(loose);
+    c = conf_load("/nonexistent/mxdock.conf", err, sizeof(err));
+    T_HAS("missing file", c ? "loaded" : err, "/nonexistent/mxdock.conf: cannot open");
+    conf_free(c);
+}
+
+/* same_as_file - does PATH hold exactly what WRITER prints? */
+static void same_as_file(const char *name, const char *path, void (*writer)(FILE *))
+{
+    char   *mem = 0, *file;
+    size_t  memlen = 0;
+    FILE   *fp = open_memstream(&mem, &memlen);
+
+    writer(fp);
+    fclose(fp);
+    file = mx_read_file(path, 0);
+    if (file && strcmp(file, mem) == 0)
+        T_OK(name, 1);
+    else
+        T_STR(name, file ? "differs from the table (run make sample)" : "missing",
+              "same as the table");
+    free(file);
+    free(mem);
+}
+
+struct domain_case {
+    const char *in, *want;      /* want NULL = refused */
+};
+
+static void test_domains(void)
+{
+    static const struct domain_case cases[] = {
+        {"Example.TEST", "example.test"},
+        {"example.test.", "example.test"},
+        {"mail.sub.example.test", "mail.sub.example.test"},
+        {"bücher.example", "xn--bcher-kva.example"},
+        {"", 0}, {"example", 0}, {"a..b.test", 0}, {"-a.test", 0}, {"a-.test", 0},
+        {"under_score.test", 0}, {"exa mple.test", 0}, {"example.test/x", 0},
+        {"example.123", 0}, {"example.test..", 0},
+        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test", 0},
+    };
+    char    out[256], why[256], name[400];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int     rc = mx_domain_normalize(cases[i].in, out, sizeof(out), why, sizeof(why));
+
+        snprintf(name, sizeof(name), "domain \"%.80s\"", cases[i].in);
+        if (cases[i].want)
+            T_STR(name, rc == 0 ? out : why, cases[i].want);
+        else
+            T_STR(name, rc == 0 ? out : "refused", "refused");
+    }
+    struct strbuf long_name = STRBUF_INIT;
+
+    for (int i = 0; i < 60; i++)
+        sb_puts(&long_name, "abcd.");
+    sb_puts(&long_name, "test");
+    T_INT("domain over 253 bytes refused",
+          mx_domain_normalize(sb_str(&long_name), out, sizeof(out), why, sizeof(why)), -1);
+    T_HAS("over 253 reason", why, "at most 253");
+    sb_free(&long_name);
+    T_OK("within: sub", mx_domain_within("mail.example.test", "example.test"));
+    T_OK("within: equal", mx_domain_within("example.test", "example.test"));
+    T_OK("within: not a label suffix", !mx_domain_within("badexample.test", "example.test"));
+}
+
+static void test_cidr_and_lists(void)
+{
+    struct cidr_list *l = cidr_list_parse("127.0.0.0/8, ::1/128, 192.0.2.0/24, 2001:db8::/32");
+    char    item[64], out[64];
+    const char *cur;
+    int     n = 0;
+
+    T_OK("cidr 127.0.0.2 in", cidr_list_match_text(l, "127.0.0.2"));
+    T_OK("cidr ::ffff:127.0.0.2 in (mapped)", cidr_list_match_text(l, "::ffff:127.0.0.2"));
+    T_OK("cidr 192.0.3.1 out", !cidr_list_match_text(l, "192.0.3.1"));
+    T_OK("cidr 2001:db8:1::5 in", cidr_list_match_text(l, "2001:db8:1::5"));
+    T_OK("cidr 2001:db9::1 out", !cidr_list_match_text(l, "2001:db9::1"));
+    cidr_list_free(l);
+    for (cur = " a, b ,,c "; conf_list_next(&cur, item, sizeof(item));)
+        n++;
+    T_INT("list items", n, 3);
+    T_OK("list has B (case)", conf_list_has("a, B, c", "b"));
+    T_INT("expand", conf_expand("mail.%d and 100%%", "example.test", out, sizeof(out)), 0);
+    T_STR("expand text", out, "mail.example.test and 100%");
+    T_INT("expand overflow", conf_expand("%d%d%d", "example.test", out, 20), -1);
+}
+
+static void test_clock(void)
+{
+    setenv("MXDOCK_NOW", "1800000000", 1);
+    T_INT("MXDOCK_NOW honoured", mx_now(), 1800000000);
+    unsetenv("MXDOCK_NOW");
+    T_OK("clock without MXDOCK_NOW", mx_now() > 1700000000);
+}
+
+int     main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--sample") == 0)
+        return conf_write_sample(stdout), 0;
+    if (argc > 1 && strcmp(argv[1], "--reference") == 0)
+        return conf_write_reference(stdout), 0;
+    if (mkdtemp(tmpdir) == 0)
+        return perror("mkdtemp"), EX_OSERR;
+    test_load_errors();
+    test_values();
+    test_domains();
+    test_cidr_and_lists();
+    test_clock();
+    same_as_file("sample conf/mxdock.conf matches the table", "conf/mxdock.conf",
+                 conf_write_sample);
+    same_as_file("docs/CONFIG.md matches the table", "docs/CONFIG.md", conf_write_reference);
+    if (system("rm -rf /tmp/mxdock-test-conf.*") != 0)
+        t_fail++;
+    return t_done();
+}
