@@ -1,3 +1,3 @@
-# tests/: unit test programs, one per part (tests/run runs them)
-UNIT_TESTS = \
-	tests/unit/test_conf.c
+# tests/: unit test programs, one per part, tests/unit/test_PART.c
+# (tests/run runs every one of them and every tests/integration/*.sh)
+UNIT_TESTS = $(sort $(wildcard tests/unit/test_*.c))

@@ -1,0 +1,87 @@
+/*
+ * dkim.h - the DKIM key store: keys per domain and selector, their
+ * lifecycle states, and their DNS TXT rendering.  Knows nothing of milters
+ * or PowerDNS.
+ *
+ * Layout of dkim_keydir:  DIR/DOMAIN/SELECTOR.pem (0600) and DIR/DOMAIN/state
+ * (one line per selector).  Every write is atomic (temp, fsync, rename).
+ *
+ * Ownership: functions returning struct dkim_domain * give the caller a
+ * structure to free with dkim_domain_free().
+ */
+#ifndef MX_DKIM_H
+#define MX_DKIM_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "conf.h"
+#include "strbuf.h"
+
+enum dkim_alg { DKIM_ALG_ED25519, DKIM_ALG_RSA };
+enum dkim_state { DKIM_PENDING, DKIM_ACTIVE, DKIM_RETIRING, DKIM_RETIRED };
+
+struct dkim_selector {
+    char    name[64];
+    enum dkim_alg alg;
+    int     bits;               /* RSA modulus bits; 256 for Ed25519 */
+    time_t  created;
+    enum dkim_state state;
+    time_t  changed;            /* when state last changed */
+    char    pubkey_b64[1024];   /* p= value: SPKI DER (RSA) or raw 32 bytes (Ed25519) */
+};
+
+struct dkim_domain {
+    char    domain[256];
+    size_t  n;
+    struct dkim_selector *sel;
+};
+
+const char *dkim_alg_name(enum dkim_alg);       /* "ed25519", "rsa" */
+const char *dkim_state_name(enum dkim_state);   /* "pending", ... */
+
+/* dkim_store_load - the selectors of DOMAIN (normalised name).  Returns 0 and
+ * *OUT (possibly with n == 0 when the domain has no keys), or -1 with WHY
+ * (corrupt state file, symlink out of the store, loose permissions...). */
+int     dkim_store_load(const struct mx_conf *, const char *domain,
+                        struct dkim_domain **out, char *why, size_t whylen);
+
+void    dkim_domain_free(struct dkim_domain *);
+
+/* dkim_store_keygen - new keys for DOMAIN in state STATE (normally
+ * DKIM_PENDING): one per algorithm in dkim_algorithms, or only ALG when not
+ * NULL ("ed25519" or "rsa"); BITS 0 = dkim_rsa_bits.  -1 with WHY. */
+int     dkim_store_keygen(const struct mx_conf *, const char *domain, const char *alg,
+                          int bits, enum dkim_state state, char *why, size_t whylen);
+
+/* dkim_store_ensure - keys for DOMAIN unless it already has some; *MADE
+ * says whether keys were made.  New keys start pending. */
+int     dkim_store_ensure(const struct mx_conf *, const char *domain, int *made,
+                          char *why, size_t whylen);
+
+/* dkim_store_set_state - move SELECTOR of DOMAIN to STATE (atomic). */
+int     dkim_store_set_state(const struct mx_conf *, const char *domain, const char *selector,
+                             enum dkim_state state, char *why, size_t whylen);
+
+/* dkim_store_domains - names of every domain in the store, sorted; the caller
+ * frees each string and the array.  -1 with WHY. */
+int     dkim_store_domains(const struct mx_conf *, char ***names, size_t *n,
+                           char *why, size_t whylen);
+
+/* dkim_key_path - DIR/DOMAIN/SELECTOR.pem into BUF; -1 when too long. */
+int     dkim_key_path(const struct mx_conf *, const char *domain, const char *selector,
+                      char *buf, size_t buflen);
+
+/* dkim_txt_value - the TXT record text of SEL, unquoted:
+ * "v=DKIM1; k=ed25519; p=..." or "v=DKIM1; k=rsa; p=..." */
+void    dkim_txt_value(const struct dkim_selector *sel, struct strbuf *out);
+
+/* dkim_txt_quoted - VALUE as DNS TXT content: quoted strings of at most 255
+ * bytes each, separated by one space, as PowerDNS wants it. */
+void    dkim_txt_quoted(const char *value, struct strbuf *out);
+
+/* dkim_is_published_state - pending, active and retiring selectors are
+ * published in DNS; retired ones are not. */
+int     dkim_is_published_state(enum dkim_state);
+
+#endif
