@@ -19,7 +19,7 @@ BINDIR    ?= bin
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN       = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 -Werror
-CPPFLAGS  += -D_GNU_SOURCE -Iconf -Idkim -Ipolicy -Ipdns-hooks -Imilter
+CPPFLAGS  += -D_GNU_SOURCE -Iconf -Idkim -Ipolicy -Ipdns-hooks -Imilter -Imilter/spf
 ifdef SANITIZE
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
@@ -31,6 +31,7 @@ include dkim/sources.mk
 include pdns-hooks/sources.mk
 include policy/sources.mk
 include milter/sources.mk
+include milter/spf/sources.mk
 include tests/sources.mk
 
 LIBCONF   = $(BUILDDIR)/libmxconf.a
@@ -38,6 +39,7 @@ LIBDKIM   = $(BUILDDIR)/libmxdkim.a
 LIBPDNS   = $(BUILDDIR)/libmxpdns.a
 LIBPOLICY = $(BUILDDIR)/libmxpolicy.a
 LIBMILTER = $(BUILDDIR)/libmxmilter.a
+LIBSPF    = $(BUILDDIR)/libmxspf.a
 
 LDLIBS_CONF   = -lidn2
 LDLIBS_DKIM   = -lopendkim -lssl -lcrypto
@@ -60,12 +62,13 @@ $(LIBDKIM): $(call obj,$(DKIM_SRCS))
 $(LIBPDNS): $(call obj,$(PDNS_SRCS))
 $(LIBPOLICY): $(call obj,$(POLICY_SRCS))
 $(LIBMILTER): $(call obj,$(MILTER_SRCS))
+$(LIBSPF): $(call obj,$(SPF_SRCS))
 $(BUILDDIR)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BINDIR)/mxdock-milter: $(call obj,$(MILTER_MAIN)) $(LIBMILTER) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
+$(BINDIR)/mxdock-milter: $(call obj,$(MILTER_MAIN)) $(LIBMILTER) $(LIBSPF) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER) $(LDLIBS_POLICY) $(LDLIBS_DKIM) $(LDLIBS_CONF)
 
@@ -83,7 +86,7 @@ $(BINDIR)/mxdock-policy: $(call obj,$(POLICY_MAIN)) $(LIBPOLICY) $(LIBCONF)
 
 # Unit tests: one program per part, linked with every library.
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILDDIR)/tests/%,$(UNIT_TESTS))
-ALL_LIBS  = $(LIBMILTER) $(LIBPDNS) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
+ALL_LIBS  = $(LIBMILTER) $(LIBSPF) $(LIBPDNS) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
 ALL_LDLIBS = $(LDLIBS_MILTER) $(LDLIBS_PDNS) $(LDLIBS_POLICY) $(LDLIBS_DKIM) $(LDLIBS_CONF)
 $(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)

@@ -3,6 +3,7 @@ CONF_SRCS = \
 	conf/conf.c \
 	conf/conf_table.c \
 	conf/cidr.c \
+	conf/dnsq.c \
 	conf/domain.c \
 	conf/fileio.c \
 	conf/log.c \

@@ -1,4 +1,5 @@
-# dkim/: sources of the library and of mxdock-dkim
-DKIM_SRCS =
+# dkim/: key store, lifecycle, TXT rendering, sign/verify wrappers; mxdock-dkim
+DKIM_SRCS = \
+	dkim/dkim_msg.c
 DKIM_MAIN = \
 	dkim/mxdock-dkim.c

@@ -1,0 +1,2 @@
+/* dnsq.c - placeholder; see dnsq.h */
+#include "dnsq.h"

@@ -1,0 +1,2 @@
+/* dkim_msg.c - placeholder: libopendkim sign/verify wrappers go here */
+#include "dkim.h"

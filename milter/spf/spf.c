@@ -1,0 +1,2 @@
+/* spf.c - placeholder; see spf.h */
+#include "spf.h"

@@ -1,0 +1,48 @@
+/*
+ * policy.h - quota at RCPT and the auth-attempt policy, on MySQL (issue 7).
+ * Returns decisions; never calls libmilter.  Safe to call from many milter
+ * threads; each thread that calls it calls policy_thread_end() before it
+ * exits (mysql_thread_end).
+ *
+ * Ownership: policy_open() returns a handle freed with policy_close().
+ */
+#ifndef MX_POLICY_H
+#define MX_POLICY_H
+
+#include "conf.h"
+
+enum policy_action { POLICY_CONTINUE, POLICY_TEMPFAIL, POLICY_REJECT };
+
+struct policy_decision {
+    enum policy_action action;
+    char    rcode[4];           /* "452", "552", "421", "451" ... ("" = continue) */
+    char    xcode[16];          /* "4.2.2" ... */
+    char    text[256];          /* reply text, no CR/LF; '%' not yet escaped */
+    char    header[256];        /* optional header value to add (quota warning), "" = none */
+};
+
+struct policy;
+
+/* policy_open - NULL when neither quota_enable nor authfail_enable is set.
+ * Never fails on a database that is down: it connects lazily. */
+struct policy *policy_open(const struct mx_conf *c);
+void    policy_close(struct policy *);
+
+/* policy_connect - may CLIENT_IP connect? (bans, authfail_max in window) */
+void    policy_connect(struct policy *, const char *client_ip, struct policy_decision *out);
+
+/* policy_rcpt - quota check for RCPT (SIZE_HINT = ESMTP SIZE=, 0 = none) */
+void    policy_rcpt(struct policy *, const char *rcpt, unsigned long size_hint,
+                    struct policy_decision *out);
+
+/* policy_eom - quota check with the real message size at end of message */
+void    policy_eom(struct policy *, const char *rcpt, unsigned long msg_size,
+                   struct policy_decision *out);
+
+/* policy_record_authfail - count a failed or refused authentication */
+void    policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
+                               const char *protocol);
+
+void    policy_thread_end(void);
+
+#endif
