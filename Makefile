@@ -19,7 +19,7 @@ BINDIR    ?= bin
 CC        ?= cc
 CFLAGS    ?= -O2 -g
 WARN       = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow -Wformat=2 -Werror
-CPPFLAGS  += -D_GNU_SOURCE -Iconf -Idkim -Ipolicy -Ipdns-hooks -Imilter -Imilter/spf
+CPPFLAGS  += -D_GNU_SOURCE -Iconf -Idkim -Ipolicy -Ipdns-hooks -Imilter -Imilter/spf -Imilter/dmarc
 ifdef SANITIZE
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
@@ -32,6 +32,7 @@ include pdns-hooks/sources.mk
 include policy/sources.mk
 include milter/sources.mk
 include milter/spf/sources.mk
+include milter/dmarc/sources.mk
 include tests/sources.mk
 
 LIBCONF   = $(BUILDDIR)/libmxconf.a
@@ -40,12 +41,13 @@ LIBPDNS   = $(BUILDDIR)/libmxpdns.a
 LIBPOLICY = $(BUILDDIR)/libmxpolicy.a
 LIBMILTER = $(BUILDDIR)/libmxmilter.a
 LIBSPF    = $(BUILDDIR)/libmxspf.a
+LIBDMARC  = $(BUILDDIR)/libmxdmarc.a
 
-LDLIBS_CONF   = -lidn2
-LDLIBS_DKIM   = -lopendkim -lssl -lcrypto
+LDLIBS_CONF   = -lidn2 -lresolv
+LDLIBS_DKIM   = -lopendkim -lssl -lcrypto -ljansson
 LDLIBS_PDNS   = -lcurl -ljansson
-LDLIBS_POLICY = -lmariadb
-LDLIBS_MILTER = -lmilter -lspf2 -lresolv -lpthread
+LDLIBS_POLICY = -lmariadb -lz -lpsl
+LDLIBS_MILTER = -lmilter -lspf2 -lpsl -lresolv -lpthread
 
 PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy
 
@@ -63,12 +65,13 @@ $(LIBPDNS): $(call obj,$(PDNS_SRCS))
 $(LIBPOLICY): $(call obj,$(POLICY_SRCS))
 $(LIBMILTER): $(call obj,$(MILTER_SRCS))
 $(LIBSPF): $(call obj,$(SPF_SRCS))
+$(LIBDMARC): $(call obj,$(DMARC_SRCS))
 $(BUILDDIR)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BINDIR)/mxdock-milter: $(call obj,$(MILTER_MAIN)) $(LIBMILTER) $(LIBSPF) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
+$(BINDIR)/mxdock-milter: $(call obj,$(MILTER_MAIN)) $(LIBMILTER) $(LIBSPF) $(LIBDMARC) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_MILTER) $(LDLIBS_POLICY) $(LDLIBS_DKIM) $(LDLIBS_CONF)
 
@@ -86,20 +89,28 @@ $(BINDIR)/mxdock-policy: $(call obj,$(POLICY_MAIN)) $(LIBPOLICY) $(LIBCONF)
 
 # Unit tests: one program per part, linked with every library.
 UNIT_BINS = $(patsubst tests/unit/%.c,$(BUILDDIR)/tests/%,$(UNIT_TESTS))
-ALL_LIBS  = $(LIBMILTER) $(LIBSPF) $(LIBPDNS) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
+ALL_LIBS  = $(LIBMILTER) $(LIBSPF) $(LIBDMARC) $(LIBPDNS) $(LIBPOLICY) $(LIBDKIM) $(LIBCONF)
 ALL_LDLIBS = $(LDLIBS_MILTER) $(LDLIBS_PDNS) $(LDLIBS_POLICY) $(LDLIBS_DKIM) $(LDLIBS_CONF)
 $(BUILDDIR)/tests/%: $(BUILDDIR)/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
-unit: $(UNIT_BINS)
+# the DMARC test driver of tests/integration/dmarc_eval.sh
+$(BUILDDIR)/tests/dmarccheck: $(BUILDDIR)/tests/dmarc/dmarccheck.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+unit: $(UNIT_BINS) $(BUILDDIR)/tests/dmarccheck
 
 # ---- packages ------------------------------------------------------------
 DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
-	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev
+	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev \
+	libpsl-dev zlib1g-dev
 DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
-	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps
+	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
+	publicsuffix libxml2-utils jq strace \
+	python3-spf python3-yaml spfquery openssl
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 deps:
@@ -112,6 +123,32 @@ deps:
 		apt-get update -q >/dev/null && \
 		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+
+# ---- benchmarks (make bench; not part of make check) ------------------------
+DEB_BENCH = opendkim dkimpy-milter pyspf-milter valgrind python3
+BENCH_SRCS = tests/bench/ml_proto.c tests/bench/ml_corpus.c
+BENCH_BINS = $(BUILDDIR)/tests/bench/milterload $(BUILDDIR)/tests/bench/libloop
+
+$(BUILDDIR)/tests/bench/milterload: tests/bench/milterload.c $(BENCH_SRCS) tests/bench/ml.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/milterload.c $(BENCH_SRCS) -lpthread
+
+$(BUILDDIR)/tests/bench/libloop: tests/bench/libloop.c $(BENCH_SRCS) tests/bench/ml.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/libloop.c $(BENCH_SRCS) -lopendkim -lpthread
+
+bench-deps:
+	@missing=$$(for p in $(DEB_BENCH); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
+		| grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "make bench: installing" $$missing; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q >/dev/null && \
+		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+bench: deps bench-deps all $(BENCH_BINS)
+	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
 
 # ---- tests ---------------------------------------------------------------
 check: deps
@@ -141,7 +178,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check asan demo install clean unit sample
+.PHONY: all deps check asan demo install clean unit sample bench bench-deps
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:

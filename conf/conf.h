@@ -97,6 +97,19 @@ struct mx_conf {
     char   *spf_temperror_action;
     char   *spf_skip_addresses;
     char   *spf_whitelist_domains;
+    /* DMARC of inbound mail (milter/dmarc) and its aggregate reports */
+    long    dmarc_check;
+    char   *dmarc_reject_action;
+    char   *dmarc_quarantine_action;
+    char   *dmarc_multifrom_action;
+    char   *dmarc_temperror_action;
+    long    dmarc_dry_run;
+    char   *dmarc_psl_file;
+    long    dmarc_report_enable;
+    char   *dmarc_report_org_name;
+    char   *dmarc_report_email;
+    char   *dmarc_report_sendmail;
+    char   *dmarc_report_dir;
     /* MySQL */
     char   *mysql_host;
     long    mysql_port;

@@ -54,12 +54,15 @@ void    dkim_domain_free(struct dkim_domain *);
 int     dkim_store_keygen(const struct mx_conf *, const char *domain, const char *alg,
                           int bits, enum dkim_state state, char *why, size_t whylen);
 
-/* dkim_store_ensure - keys for DOMAIN unless it already has some; *MADE
- * says whether keys were made.  New keys start pending. */
+/* dkim_store_ensure - keys for DOMAIN unless it already has some (retired
+ * keys do not count); *MADE says whether keys were made.  New keys start
+ * pending. */
 int     dkim_store_ensure(const struct mx_conf *, const char *domain, int *made,
                           char *why, size_t whylen);
 
-/* dkim_store_set_state - move SELECTOR of DOMAIN to STATE (atomic). */
+/* dkim_store_set_state - move SELECTOR of DOMAIN to STATE (atomic).  Moving
+ * a key to DKIM_ACTIVE moves the other active keys of its algorithm (and
+ * older pending ones) to DKIM_RETIRING: one signing key per algorithm. */
 int     dkim_store_set_state(const struct mx_conf *, const char *domain, const char *selector,
                              enum dkim_state state, char *why, size_t whylen);
 
@@ -83,5 +86,54 @@ void    dkim_txt_quoted(const char *value, struct strbuf *out);
 /* dkim_is_published_state - pending, active and retiring selectors are
  * published in DNS; retired ones are not. */
 int     dkim_is_published_state(enum dkim_state);
+
+/* ---- added with the store itself ---- */
+
+/* dkim_store_key_pem - the private key of SELECTOR of DOMAIN as PEM text in
+ * *PEM (appended), after the checks dkim_store_load makes (no symlink, mode
+ * 0600, parses, RSA >= 1024).  Clear and free it with dkim_key_pem_free.
+ * -1 with WHY. */
+int     dkim_store_key_pem(const struct mx_conf *, const char *domain, const char *selector,
+                           struct strbuf *pem, char *why, size_t whylen);
+void    dkim_key_pem_free(struct strbuf *pem);
+
+/* dkim_store_rotate - a new pending key for each algorithm of
+ * dkim_algorithms that has no pending key yet; *MADE counts them. */
+int     dkim_store_rotate(const struct mx_conf *, const char *domain, int *made,
+                          char *why, size_t whylen);
+
+/* dkim_store_published - is SEL's TXT record (its p= value) served by
+ * dns_check_server (or, when that is empty, by every IPv4 address of every
+ * dns_nameservers host), asked without recursion?  1 yes, 0 no (with the
+ * reason in WHY). */
+int     dkim_store_published(const struct mx_conf *, const char *domain,
+                             const struct dkim_selector *sel, char *why, size_t whylen);
+
+/* dkim_store_tick - advance DOMAIN at time NOW: pending keys seen in DNS
+ * go active (their predecessors retiring), retiring keys older than
+ * dkim_retire_after go retired, retired keys older than dkim_delete_after
+ * are deleted, and a rotation starts when the newest active key of an
+ * algorithm of dkim_algorithms is dkim_rotate_after old.  One line per change is appended to
+ * REPORT.  *CHANGED says whether anything changed, *UNSEEN how many pending
+ * keys are not yet seen in DNS.  -1 with WHY (nothing changed). */
+int     dkim_store_tick(const struct mx_conf *, const char *domain, time_t now,
+                        struct strbuf *report, int *changed, int *unseen,
+                        char *why, size_t whylen);
+
+/* dkim_store_add_pem - put the private key PEM (or bare base64 DER) under
+ * SELECTOR of DOMAIN in STATE, as import does.  0 added, 1 already there
+ * with the same key, -1 with WHY (also when the selector holds another key). */
+int     dkim_store_add_pem(const struct mx_conf *, const char *domain, const char *selector,
+                           const char *pem, size_t len, enum dkim_state state,
+                           char *why, size_t whylen);
+
+/* dkim_store_import - OpenDKIM's KeyTable and SigningTable (plain paths or
+ * "file:"/"refile:" data sets): every key the signing table uses goes into
+ * the store as an active selector of the same name.  One line per key on
+ * REPORT.  Returns the number of keys that failed, or -1 with WHY when a
+ * table cannot be read. */
+int     dkim_store_import(const struct mx_conf *, const char *keytable,
+                          const char *signingtable, struct strbuf *report,
+                          char *why, size_t whylen);
 
 #endif

@@ -1,5 +1,14 @@
 # dkim/: key store, lifecycle, TXT rendering, sign/verify wrappers; mxdock-dkim
 DKIM_SRCS = \
-	dkim/dkim_msg.c
+	dkim/dkim_import.c \
+	dkim/dkim_key.c \
+	dkim/dkim_lifecycle.c \
+	dkim/dkim_msg.c \
+	dkim/dkim_msg_dns.c \
+	dkim/dkim_msg_keys.c \
+	dkim/dkim_state.c \
+	dkim/dkim_store.c \
+	dkim/dkim_txt.c \
+	dkim/dkim_update.c
 DKIM_MAIN = \
 	dkim/mxdock-dkim.c

@@ -1,9 +1,214 @@
-/* mxdock-milter - placeholder until the part lands */
+/*
+ * mxdock-milter - DKIM signing and verification, SPF, quota and auth-attempt
+ * policy for Postfix, Sendmail and Stalwart, as one libmilter daemon.
+ *
+ *   mxdock-milter [-c FILE] [-f] [-t] [-h]
+ *
+ * -f stays in the foreground and logs to stderr; -t checks the configuration
+ * and exits (0, or EX_CONFIG with the loader's line).  The socket is opened
+ * as the starting user, then the daemon switches to milter_user.  SIGUSR1
+ * reloads configuration and keys; SIGTERM and SIGHUP stop it (libmilter).
+ *
+ * Diagnostics: start-up problems exit with a sysexits code and one line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <unistd.h>
 
-int     main(void)
+#include "gen.h"
+#include "log.h"
+#include "session.h"
+
+static const char *conf_file;   /* the -c FILE, or NULL: conf_path() decides */
+
+static void usage(int code)
 {
-    fprintf(stderr, "mxdock-milter: not built yet\n");
-    return EX_SOFTWARE;
+    fprintf(code ? stderr : stdout, "usage: mxdock-milter [-c FILE] [-f] [-t] [-h]\n"
+            "  -c FILE  configuration (default $MXDOCK_CONF or %s)\n"
+            "  -f       foreground, log to stderr\n"
+            "  -t       check the configuration and exit\n", MX_CONF_DEFAULT_PATH);
+    exit(code);
+}
+
+/* reload_thread - SIGUSR1: a new generation, or a warning and the old one */
+static void *reload_thread(void *arg)
+{
+    sigset_t *set = arg;
+    char    why[512];
+    int     sig;
+
+    for (;;) {
+        if (sigwait(set, &sig) != 0 || sig != SIGUSR1)
+            continue;
+        if (milter_gen_reload(conf_path(conf_file), why, sizeof(why)) != 0)
+            mx_warn("reload refused, old configuration kept: %s", why);
+    }
+    return 0;
+}
+
+/* nodelay_listener - set TCP_NODELAY on libmilter's listening TCP socket:
+ * libmilter never sets it, and Linux copies it to every accepted socket */
+static void nodelay_listener(void)
+{
+    int     one = 1, found = 0;
+
+    for (int fd = 3; fd < 1024; fd++) {
+        int     acc = 0, dom = 0;
+        socklen_t l = sizeof(acc), ld = sizeof(dom);
+
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) != 0 || !acc
+            || getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &ld) != 0
+            || (dom != AF_INET && dom != AF_INET6))
+            continue;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0)
+            found++;
+    }
+    if (found)
+        mx_info("TCP_NODELAY set on the listening socket");
+}
+
+/* socket_perms - mode and owner of a unix socket */
+static void socket_perms(const struct mx_conf *c, const struct passwd *pw)
+{
+    const char *path;
+    long    mode;
+    char   *end;
+
+    if (strncmp(c->milter_socket, "unix:", 5) == 0)
+        path = c->milter_socket + 5;
+    else if (strncmp(c->milter_socket, "local:", 6) == 0)
+        path = c->milter_socket + 6;
+    else
+        return;
+    mode = strtol(c->milter_socket_mode, &end, 8);
+    if (*end || mode < 0 || mode > 07777)
+        mx_fatal(EX_CONFIG, "milter_socket_mode: not an octal mode: %s", c->milter_socket_mode);
+    if (chmod(path, (mode_t) mode) != 0)
+        mx_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
+    if (pw && chown(path, pw->pw_uid, pw->pw_gid) != 0)
+        mx_fatal(EX_OSERR, "chown %s: %s", path, strerror(errno));
+}
+
+static void write_pidfile(const char *path)
+{
+    char    buf[32];
+    int     fd, n;
+
+    if (path == 0 || *path == 0)
+        return;
+    n = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+    if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644)) < 0
+        || write(fd, buf, (size_t) n) != n || close(fd) != 0)
+        mx_fatal(EX_CANTCREAT, "pid file %s: %s", path, strerror(errno));
+}
+
+static void drop_privileges(const struct passwd *pw)
+{
+    if (pw == 0)
+        return;
+    if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
+        || setuid(pw->pw_uid) != 0)
+        mx_fatal(EX_NOPERM, "cannot switch to user %s: %s", pw->pw_name, strerror(errno));
+}
+
+static void daemonize(void)
+{
+    pid_t   pid = fork();
+
+    if (pid < 0)
+        mx_fatal(EX_OSERR, "fork: %s", strerror(errno));
+    if (pid > 0)
+        _exit(0);
+    (void) setsid();
+    if (chdir("/") != 0)
+        mx_fatal(EX_OSERR, "chdir /: %s", strerror(errno));
+    int     fd = open("/dev/null", O_RDWR);
+
+    if (fd >= 0) {
+        (void) dup2(fd, 0), (void) dup2(fd, 1), (void) dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+    }
+}
+
+/* start - socket, privileges, signals; then libmilter's main loop */
+static int start(struct milter_gen *g, int foreground)
+{
+    const struct mx_conf *c = g->conf;
+    struct passwd *pw = 0;
+    static sigset_t set;
+    pthread_t tid;
+
+    if (c->milter_user && *c->milter_user && (pw = getpwnam(c->milter_user)) == 0)
+        mx_fatal(EX_NOUSER, "milter_user %s: no such user", c->milter_user);
+    if (smfi_register(milter_desc) != MI_SUCCESS)
+        mx_fatal(EX_SOFTWARE, "smfi_register failed");
+    if (smfi_setconn(c->milter_socket) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS)
+        mx_fatal(EX_UNAVAILABLE, "cannot open milter_socket %s", c->milter_socket);
+    nodelay_listener();
+    socket_perms(c, pw);
+    if (!foreground)
+        daemonize();
+    write_pidfile(c->milter_pidfile);
+    drop_privileges(pw);
+    milter_gen_install(g);
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, 0);
+    if (pthread_create(&tid, 0, reload_thread, &set) != 0)
+        mx_fatal(EX_OSERR, "cannot start the reload thread");
+    mx_info("listening on %s as authserv-id %s", c->milter_socket, g->authserv_id);
+    return smfi_main();
+}
+
+int     main(int argc, char **argv)
+{
+    struct milter_gen *g;
+    char    why[512];
+    char   *pidfile;
+    int     ch, foreground = 0, test = 0, rc;
+
+    while ((ch = getopt(argc, argv, "c:fth")) != -1) {
+        switch (ch) {
+        case 'c': conf_file = optarg; break;
+        case 'f': foreground = 1; break;
+        case 't': test = 1; break;
+        case 'h': usage(0); break;
+        default: usage(EX_USAGE);
+        }
+    }
+    if (optind != argc)
+        usage(EX_USAGE);
+    mx_log_init("mxdock-milter", 1, "mail");
+    if ((g = milter_gen_build(conf_path(conf_file), why, sizeof(why))) == 0) {
+        fprintf(stderr, "mxdock-milter: %s\n", why);
+        return EX_CONFIG;
+    }
+    if (test) {
+        printf("mxdock-milter: %s: configuration OK\n", g->conf->path);
+        milter_gen_release(g);
+        return 0;
+    }
+    mx_log_init("mxdock-milter", foreground, g->conf->log_facility);
+    pidfile = g->conf->milter_pidfile && *g->conf->milter_pidfile
+        ? strdup(g->conf->milter_pidfile) : 0;
+    rc = start(g, foreground);
+    mx_info("stopped");
+    milter_gen_shutdown();
+    if (pidfile)
+        (void) unlink(pidfile);
+    free(pidfile);
+    return rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }

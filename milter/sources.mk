@@ -1,4 +1,9 @@
 # milter/: sources of the library and of mxdock-milter
-MILTER_SRCS =
+MILTER_SRCS = \
+	milter/authres.c \
+	milter/callbacks.c \
+	milter/decide.c \
+	milter/eom.c \
+	milter/gen.c
 MILTER_MAIN = \
 	milter/mxdock-milter.c

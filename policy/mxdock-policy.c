@@ -1,27 +1,79 @@
 /*
- * mxdock-policy - the policy administration tool (quota, auth-attempt
- * bans).  For now it only says what it will do.
+ * mxdock-policy - administer the quota and auth-attempt policy.
+ *
+ *   mxdock-policy [-c FILE] VERB ...   (see usage() below)
+ *
+ * main() reads the configuration and dispatches to the verbs in cli.c
+ * (init-db and the argument helpers), cli_authfail.c and cli_quota.c.
+ * Errors: one line on stderr naming the bad input, and a <sysexits.h>
+ * code: EX_USAGE for the command line, EX_DATAERR for a bad address or
+ * number, EX_UNAVAILABLE when the database cannot be reached, EX_CONFIG
+ * for the configuration file.  The database password comes from the
+ * configuration only; it is never printed.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+
+#include "cli.h"
+#include "log.h"
+#include "pdb.h"
 
 static void usage(FILE *fp)
 {
     fprintf(fp, "usage: mxdock-policy [-c FILE] VERB ...\n"
-            "  init-db                     create or upgrade the policy tables\n"
-            "  authfail list|record|ban|unban ...\n"
-            "  quota show|set-usage ...\n"
-            "  watch-log FILE...\n"
-            "(not implemented yet)\n");
+            "  init-db                                  create or upgrade the policy tables\n"
+            "  authfail list [--ip=IP] [--json]         bans and failures in the window\n"
+            "  authfail record IP [--principal=P] [--protocol=smtp]\n"
+            "                                           count one failed login\n"
+            "  authfail ban IP|CIDR [--for=1d] [--reason=TEXT]\n"
+            "  authfail unban IP|CIDR                   lift the ban, forget the failures\n"
+            "  authfail check IP                        the decision at connect\n"
+            "  quota show ADDRESS [--size=BYTES] [--json]\n"
+            "                                           quota, usage and the RCPT decision\n"
+            "  quota set-usage ADDRESS BYTES            store an account's usage\n"
+            "  watch-log [--state=FILE] [--from-start] [--once] FILE...\n"
+            "                                           record failed logins from mail logs\n"
+            "  probe                                    decisions for lines on stdin:\n"
+            "                                           connect IP | rcpt ADDR [SIZE] | eom ADDR SIZE\n"
+            "  -h, --help                               this text\n");
 }
 
 int     main(int argc, char **argv)
 {
+    struct cli c = {.prog = "mxdock-policy"};
+    const char *conf_opt = 0, *verb;
+    int     i = 1, rc;
+
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         usage(stdout);
         return 0;
     }
-    usage(stderr);
-    return EX_USAGE;
+    if (argc > 2 && strcmp(argv[1], "-c") == 0)
+        conf_opt = argv[2], i = 3;
+    if (i >= argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    verb = argv[i++];
+    mx_log_init(c.prog, 1, "mail");
+    c.conf = conf_load_or_exit(c.prog, conf_opt);
+    if (strcmp(verb, "init-db") == 0)
+        rc = cli_init_db(&c, argc - i, argv + i);
+    else if (strcmp(verb, "authfail") == 0)
+        rc = cli_authfail(&c, argc - i, argv + i);
+    else if (strcmp(verb, "quota") == 0)
+        rc = cli_quota(&c, argc - i, argv + i);
+    else if (strcmp(verb, "watch-log") == 0)
+        rc = cli_watch_log(&c, argc - i, argv + i);
+    else if (strcmp(verb, "probe") == 0)
+        rc = cli_probe(&c, argc - i, argv + i);
+    else {
+        fprintf(stderr, "%s: unknown verb \"%.40s\" (see -h)\n", c.prog, verb);
+        rc = EX_USAGE;
+    }
+    conf_free(c.conf);
+    pdb_thread_end();
+    return rc;
 }

@@ -1,4 +1,16 @@
 # policy/: sources of the library and of mxdock-policy
-POLICY_SRCS =
+POLICY_SRCS = \
+	policy/authfail.c \
+	policy/cli.c \
+	policy/cli_authfail.c \
+	policy/cli_quota.c \
+	policy/dmarc_report.c \
+	policy/dmarc_report_out.c \
+	policy/logscan.c \
+	policy/logwatch.c \
+	policy/pdb.c \
+	policy/policy.c \
+	policy/quota.c \
+	policy/schema.c
 POLICY_MAIN = \
 	policy/mxdock-policy.c

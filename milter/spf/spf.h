@@ -37,4 +37,9 @@ void    mxspf_check(struct mxspf *, const char *client_ip, const char *helo,
 
 const char *mxspf_result_name(enum mxspf_result);    /* "pass", "fail", ... */
 
+/* mxspf_set_engine - LIBSPF2 non-zero: plain libspf2 (the baseline for
+ * comparisons; serialised, system resolver), 1 with libspf2's DNS cache,
+ * 2 without.  Call once after mxspf_new. */
+int     mxspf_set_engine(struct mxspf *, int libspf2);
+
 #endif

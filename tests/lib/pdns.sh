@@ -3,8 +3,10 @@
 #   pdns_start [sqlite|mysql]
 #     sqlite: gsqlite3 backend in $H/pdns; mysql: gmysql on the MariaDB of
 #     mariadb.sh (call mariadb_start first).  DNS and the REST API on
-#     127.0.0.1, non-default ports.  Sets PDNS_DNS_PORT, PDNS_API_PORT,
-#     PDNS_API_URL, PDNS_API_KEY_FILE, PDNS_LOG.
+#     127.0.0.1, non-default ports (a preset PDNS_DNS_PORT is kept: the
+#     benchmark serves DNS on port 53 of a private network namespace).
+#     Sets PDNS_DNS_PORT, PDNS_API_PORT, PDNS_API_URL, PDNS_API_KEY_FILE,
+#     PDNS_LOG.
 #   pdns_conf FILE       write a mxdock.conf pointing at this server
 #   pdns_api METHOD PATH [JSON]   raw API call (for checks made by hand)
 #   pdns_dig NAME TYPE   short answer from the scratch server
@@ -12,7 +14,7 @@
 pdns_start() {
 	local backend=${1:-sqlite} d="$H/pdns"
 	mkdir -p "$d"
-	PDNS_DNS_PORT=$(h_port)
+	PDNS_DNS_PORT=${PDNS_DNS_PORT:-$(h_port)}
 	PDNS_API_PORT=$(h_port)
 	PDNS_API_KEY_FILE="$d/api.key"
 	PDNS_LOG="$d/pdns.log"

@@ -1,0 +1,72 @@
+/*
+ * dkim_impl.h - the dkim/ part's inside: what its own modules share.  Not
+ * for other parts; they use dkim.h.
+ *
+ *   dkim_key.c    OpenSSL: generate, parse, encode keys; read a key file
+ *   dkim_state.c  the per-domain state file; selector names
+ *   dkim_store.c  directories, locking, loading
+ *   dkim_update.c keygen, state moves, adding and deleting selectors
+ *
+ * Private key text passes through struct strbuf; dkim_sb_wipe() clears and
+ * frees it.
+ */
+#ifndef MX_DKIM_IMPL_H
+#define MX_DKIM_IMPL_H
+
+#include <limits.h>
+#include <openssl/evp.h>
+
+#include "dkim.h"
+
+#define DKIM_STATE_FILE "state"
+#define DKIM_PATH_MAX (PATH_MAX + 128)    /* DIR/DOMAIN + "/" + file name */
+#define DKIM_MIN_RSA_BITS 1024
+#define DKIM_MAX_RSA_BITS 8192          /* largest accepted on import */
+
+/* dkim_key.c */
+int     dkim_key_generate(enum dkim_alg, int bits, EVP_PKEY **, char *why, size_t whylen);
+int     dkim_key_from_pem(const char *text, size_t len, EVP_PKEY **, enum dkim_alg *,
+                          int *bits, char *why, size_t whylen);
+int     dkim_key_to_pem(EVP_PKEY *, struct strbuf *pem);
+int     dkim_key_pub_b64(EVP_PKEY *, enum dkim_alg, char *out, size_t outlen);
+int     dkim_key_read_file(const char *path, int strict_mode, struct strbuf *pem,
+                           char *why, size_t whylen);
+void    dkim_sb_wipe(struct strbuf *);
+
+/* dkim_state.c */
+int     dkim_state_parse(const char *text, struct dkim_domain *, char *why, size_t whylen);
+void    dkim_state_format(const struct dkim_domain *, struct strbuf *);
+int     dkim_selector_valid(const char *name);
+int     dkim_alg_parse(const char *name, enum dkim_alg *);
+int     dkim_state_parse_name(const char *name, enum dkim_state *);
+struct dkim_selector *dkim_domain_find(const struct dkim_domain *, const char *selector);
+struct dkim_selector *dkim_domain_add(struct dkim_domain *);
+void    dkim_domain_remove(struct dkim_domain *, size_t index);
+int     dkim_selector_make(const char *fmt, enum dkim_alg, time_t when,
+                           const struct dkim_domain *, const char *dir,
+                           char *out, size_t outlen, char *why, size_t whylen);
+
+/* dkim_store.c: one domain opened for change, locked against other writers */
+struct dkim_handle {
+    const struct mx_conf *conf;
+    char    dir[PATH_MAX];              /* DIR/DOMAIN */
+    int     lockfd;
+    struct dkim_domain *dom;
+};
+
+int     dkim_store_begin(const struct mx_conf *, const char *domain, int create,
+                         struct dkim_handle *, char *why, size_t whylen);
+int     dkim_store_commit(struct dkim_handle *, char *why, size_t whylen);
+void    dkim_store_end(struct dkim_handle *);
+int     dkim_store_write_key(struct dkim_handle *, const char *selector, EVP_PKEY *,
+                             char *why, size_t whylen);
+void    dkim_store_own(const struct mx_conf *, const char *path);
+
+/* dkim_update.c: changes to an open domain (the caller commits) */
+int     dkim_update_newkey(struct dkim_handle *, enum dkim_alg, int bits, enum dkim_state,
+                           time_t now, char *why, size_t whylen);
+void    dkim_update_discard(struct dkim_handle *, const char *selector);
+void    dkim_update_activate(struct dkim_domain *, struct dkim_selector *, time_t now);
+int     dkim_update_algs(const char *list, enum dkim_alg *algs, int *n);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * dkim_msg_dns.c - the resolver libopendkim uses for key queries: libresolv
+ * pointed at dns_resolver ("IP" or "IP:PORT"), so tests can aim the milter at
+ * a scratch PowerDNS on a non-default port.
+ *
+ *   dkim_msg_dns_plug   install start/waitreply/cancel on a DKIM_LIB
+ *   dkim_msg_dns_free   free the service object (after dkim_close)
+ *
+ * A query runs to completion in the start callback (res_nsend on a res_state
+ * of its own, so threads never share resolver state); waitreply only hands
+ * the stored outcome over.  The full answer is given to the library even
+ * for NXDOMAIN, which is how it tells "no key" from "query failed".
+ *
+ * Ownership: the query handle is freed by the cancel callback, which the
+ * library calls after every query.
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <opendkim/dkim.h>
+
+#include "dkim_msg.h"
+
+struct dns_service {
+    int     has_server;
+    struct sockaddr_in sa;
+    int     timeout;
+};
+
+struct dns_query {
+    int     status;             /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
+    size_t  len;
+};
+
+/* parse_server - "IP" or "IP:PORT" (IPv4) into SA */
+static int parse_server(const char *text, struct sockaddr_in *sa)
+{
+    char    host[64];
+    const char *colon = strchr(text, ':');
+    size_t  hl = colon ? (size_t) (colon - text) : strlen(text);
+    long    port = 53;
+
+    if (hl == 0 || hl >= sizeof(host))
+        return -1;
+    memcpy(host, text, hl);
+    host[hl] = 0;
+    if (colon) {
+        char   *end;
+
+        port = strtol(colon + 1, &end, 10);
+        if (*end || port < 1 || port > 65535)
+            return -1;
+    }
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((unsigned short) port);
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+/* dns_start - run the whole query now; BUF gets the raw answer */
+static int dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
+                     size_t buflen, void **qh)
+{
+    struct dns_service *s = srv;
+    struct dns_query *q = calloc(1, sizeof(*q));
+    struct __res_state rs;
+    unsigned char pkt[NS_PACKETSZ];
+    int     qlen, alen = -1;
+
+    if (q == 0)
+        return -1;
+    memset(&rs, 0, sizeof(rs));
+    if (res_ninit(&rs) == 0) {
+        if (s->has_server) {
+            rs.nscount = 1;
+            rs.nsaddr_list[0] = s->sa;
+        }
+        rs.retrans = s->timeout > 1 ? s->timeout / 2 : 1;
+        rs.retry = 2;
+        qlen = res_nmkquery(&rs, QUERY, (const char *) query, C_IN, type, NULL, 0, NULL,
+                            pkt, sizeof(pkt));
+        if (qlen > 0)
+            alen = res_nsend(&rs, pkt, qlen, buf, (int) buflen);
+        res_nclose(&rs);
+    }
+    q->status = alen > 0 ? DKIM_DNS_SUCCESS : DKIM_DNS_ERROR;
+    q->len = alen > 0 ? (size_t) alen : 0;
+    *qh = q;
+    return 0;
+}
+
+static int dns_waitreply(void *srv, void *qh, struct timeval *to, size_t *bytes,
+                         int *error, int *dnssec)
+{
+    struct dns_query *q = qh;
+
+    (void) srv;
+    (void) to;
+    if (bytes)
+        *bytes = q->len;
+    if (error)
+        *error = 0;
+    if (dnssec)
+        *dnssec = DKIM_DNSSEC_UNKNOWN;
+    return q->status;
+}
+
+/* dns_close - the service object is ours: keep the library's default
+ * close function (made for its own resolver) away from it */
+static void dns_close(void *srv)
+{
+    (void) srv;
+}
+
+static int dns_cancel(void *srv, void *qh)
+{
+    (void) srv;
+    free(qh);
+    return 0;
+}
+
+void   *dkim_msg_dns_plug(void *libopendkim, const char *server, long timeout,
+                          char *why, size_t whylen)
+{
+    DKIM_LIB *lib = libopendkim;
+    struct dns_service *s = calloc(1, sizeof(*s));
+
+    if (s == 0) {
+        snprintf(why, whylen, "out of memory");
+        return 0;
+    }
+    s->timeout = (int) (timeout > 0 ? timeout : 5);
+    if (server && *server) {
+        if (parse_server(server, &s->sa) != 0) {
+            snprintf(why, whylen, "dns_resolver: not IPv4 IP or IP:PORT: %.100s", server);
+            free(s);
+            return 0;
+        }
+        s->has_server = 1;
+    }
+    (void) dkim_dns_set_query_service(lib, s);
+    dkim_dns_set_query_start(lib, dns_start);
+    dkim_dns_set_query_waitreply(lib, dns_waitreply);
+    dkim_dns_set_query_cancel(lib, dns_cancel);
+    dkim_dns_set_close(lib, dns_close);
+    return s;
+}
+
+void    dkim_msg_dns_free(void *s)
+{
+    free(s);
+}

@@ -1,0 +1,230 @@
+/*
+ * dkim_msg_keys.c - the in-memory keyring: domain -> active signing keys,
+ * their PEM text read once, not per message.
+ *
+ *   dkim_keyring_new       load every domain of the key store
+ *   dkim_keyring_get       the keyset of a domain (reloaded when its state
+ *                          file changed), with a reference held
+ *   dkim_keyset_release    drop that reference
+ *   dkim_keyring_free      free it all (no reference may be held)
+ *
+ * A keyset never changes once built: a reload builds a new one and swaps the
+ * pointer under the keyring lock, so a thread signing with the old set keeps
+ * it until it releases it.  Domains without keys are remembered too (empty
+ * set, mtime of the state file or 0), so a message from a domain we do not
+ * sign for costs one stat().
+ *
+ * Ownership: keysets belong to the keyring; callers hold references.
+ * Diagnostics: unreadable keys are logged with mx_warn and left out.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dkim_msg.h"
+#include "fileio.h"
+#include "log.h"
+
+struct dkim_keyring {
+    const struct mx_conf *conf;
+    pthread_mutex_t lock;
+    size_t  n, cap;
+    struct dkim_keyset **sets;
+};
+
+static void keyset_free(struct dkim_keyset *ks)
+{
+    if (ks == 0)
+        return;
+    for (size_t i = 0; i < ks->n; i++) {
+        if (ks->keys[i].pem) {
+            memset(ks->keys[i].pem, 0, strlen(ks->keys[i].pem));
+            free(ks->keys[i].pem);
+        }
+    }
+    free(ks->keys);
+    free(ks);
+}
+
+/* state_mtime - mtime of DIR/DOMAIN/state, 0 when it does not exist */
+static time_t state_mtime(const struct mx_conf *c, const char *domain)
+{
+    char    path[1024];
+    struct stat st;
+
+    if (snprintf(path, sizeof(path), "%s/%s/state", c->dkim_keydir, domain)
+        >= (int) sizeof(path) || stat(path, &st) != 0)
+        return 0;
+    return st.st_mtime;
+}
+
+/* add_key - read the PEM of one active selector into KS */
+static void add_key(const struct mx_conf *c, struct dkim_keyset *ks,
+                    const struct dkim_selector *sel)
+{
+    char    path[1024];
+    char   *pem;
+
+    if (dkim_key_path(c, ks->domain, sel->name, path, sizeof(path)) != 0
+        || (pem = mx_read_file(path, 0)) == 0) {
+        mx_warn("dkim key %s/%s: cannot read: %s", ks->domain, sel->name, strerror(errno));
+        return;
+    }
+    ks->keys[ks->n].pem = pem;
+    ks->keys[ks->n].alg = sel->alg;
+    snprintf(ks->keys[ks->n].selector, sizeof(ks->keys[ks->n].selector), "%s", sel->name);
+    ks->n++;
+}
+
+/* keyset_load - a fresh keyset of DOMAIN (possibly empty); NULL on ENOMEM */
+static struct dkim_keyset *keyset_load(const struct mx_conf *c, const char *domain)
+{
+    struct dkim_keyset *ks = calloc(1, sizeof(*ks));
+    struct dkim_domain *d = 0;
+    char    why[256];
+
+    if (ks == 0)
+        return 0;
+    snprintf(ks->domain, sizeof(ks->domain), "%s", domain);
+    ks->mtime = state_mtime(c, domain);
+    if (ks->mtime == 0)
+        return ks;
+    if (dkim_store_load(c, domain, &d, why, sizeof(why)) != 0) {
+        mx_warn("dkim keys of %.100s: %s", domain, why);
+        return ks;
+    }
+    if ((ks->keys = calloc(d->n ? d->n : 1, sizeof(*ks->keys))) == 0) {
+        dkim_domain_free(d);
+        free(ks);
+        return 0;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        if (d->sel[i].state == DKIM_ACTIVE)
+            add_key(c, ks, &d->sel[i]);
+    dkim_domain_free(d);
+    return ks;
+}
+
+/* find - index of DOMAIN in KR, or -1; caller holds the lock */
+static long find(struct dkim_keyring *kr, const char *domain)
+{
+    for (size_t i = 0; i < kr->n; i++)
+        if (strcmp(kr->sets[i]->domain, domain) == 0)
+            return (long) i;
+    return -1;
+}
+
+/* put - install KS for its domain, dropping the ring's reference to the old
+ * set; caller holds the lock */
+static void put(struct dkim_keyring *kr, struct dkim_keyset *ks)
+{
+    long    i = find(kr, ks->domain);
+
+    ks->refs = 1;               /* the ring's own reference */
+    if (i >= 0) {
+        struct dkim_keyset *old = kr->sets[i];
+
+        kr->sets[i] = ks;
+        if (--old->refs == 0)
+            keyset_free(old);
+        return;
+    }
+    if (kr->n == kr->cap) {
+        size_t  cap = kr->cap ? kr->cap * 2 : 16;
+        struct dkim_keyset **v = realloc(kr->sets, cap * sizeof(*v));
+
+        if (v == 0) {
+            keyset_free(ks);
+            return;
+        }
+        kr->sets = v;
+        kr->cap = cap;
+    }
+    kr->sets[kr->n++] = ks;
+}
+
+struct dkim_keyring *dkim_keyring_new(const struct mx_conf *c)
+{
+    struct dkim_keyring *kr = calloc(1, sizeof(*kr));
+    char  **names = 0;
+    size_t  n = 0;
+    char    why[256];
+
+    if (kr == 0)
+        return 0;
+    kr->conf = c;
+    pthread_mutex_init(&kr->lock, 0);
+    if (dkim_store_domains(c, &names, &n, why, sizeof(why)) != 0) {
+        mx_warn("dkim key store %s: %s", c->dkim_keydir, why);
+        return kr;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct dkim_keyset *ks = keyset_load(c, names[i]);
+
+        if (ks)
+            put(kr, ks);
+        free(names[i]);
+    }
+    free(names);
+    return kr;
+}
+
+void    dkim_keyring_free(struct dkim_keyring *kr)
+{
+    if (kr == 0)
+        return;
+    for (size_t i = 0; i < kr->n; i++)
+        keyset_free(kr->sets[i]);
+    free(kr->sets);
+    pthread_mutex_destroy(&kr->lock);
+    free(kr);
+}
+
+struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *kr, const char *domain)
+{
+    time_t  mtime = state_mtime(kr->conf, domain);
+    struct dkim_keyset *ks = 0;
+    long    i;
+
+    pthread_mutex_lock(&kr->lock);
+    i = find(kr, domain);
+    if (i < 0 || kr->sets[i]->mtime != mtime) {
+        /* load outside the hot path only when something changed */
+        pthread_mutex_unlock(&kr->lock);
+        ks = keyset_load(kr->conf, domain);
+        pthread_mutex_lock(&kr->lock);
+        if (ks)
+            put(kr, ks);
+        i = find(kr, domain);
+    }
+    ks = i >= 0 && kr->sets[i]->n > 0 ? kr->sets[i] : 0;
+    if (ks)
+        ks->refs++;
+    pthread_mutex_unlock(&kr->lock);
+    return ks;
+}
+
+void    dkim_keyset_release(struct dkim_keyring *kr, struct dkim_keyset *ks)
+{
+    if (ks == 0)
+        return;
+    pthread_mutex_lock(&kr->lock);
+    if (--ks->refs == 0)
+        keyset_free(ks);
+    pthread_mutex_unlock(&kr->lock);
+}
+
+size_t  dkim_keyring_count(struct dkim_keyring *kr)
+{
+    size_t  n = 0;
+
+    pthread_mutex_lock(&kr->lock);
+    for (size_t i = 0; i < kr->n; i++)
+        if (kr->sets[i]->n > 0)
+            n++;
+    pthread_mutex_unlock(&kr->lock);
+    return n;
+}

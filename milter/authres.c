@@ -1,0 +1,130 @@
+/*
+ * authres.c - the Authentication-Results header (RFC 8601) and the one log
+ * line per message.  Never calls libmilter.
+ *
+ *   milter_is_our_ar   does an incoming A-R claim to be ours? (removed)
+ *   milter_ar_build    our A-R value: auth, spf, one dkim= per signature
+ *   milter_log_line    "qid=... client=... from=... spf=... dkim=... ..."
+ *
+ * Text from the message or the client (user names, domains, reasons) is
+ * bounded and reduced to characters safe in a header value or a log line.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "decide.h"
+
+/* skip_cfws - past white space and (nested) comments */
+static const char *skip_cfws(const char *p)
+{
+    int     depth = 0;
+
+    for (; *p; p++) {
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && depth > 0)
+            depth--;
+        else if (depth == 0 && !isspace((unsigned char) *p))
+            break;
+    }
+    return p;
+}
+
+int     milter_is_our_ar(const char *value, const char *authserv_id)
+{
+    const char *p = skip_cfws(value);
+    size_t  n = strcspn(p, " \t\r\n;(");
+
+    return n > 0 && n == strlen(authserv_id) && strncasecmp(p, authserv_id, n) == 0;
+}
+
+/* put_safe - append at most MAX bytes of S, keeping only characters that
+ * need no quoting in an RFC 8601 value or a log line */
+static void put_safe(struct strbuf *out, const char *s, size_t max)
+{
+    for (size_t i = 0; s && s[i] && i < max; i++) {
+        unsigned char ch = (unsigned char) s[i];
+
+        sb_putc(out, isalnum(ch) || (ch && strchr("@.-_+=/", ch)) ? ch : '?');
+    }
+}
+
+/* put_comment - append " (TEXT)" with parentheses and controls removed */
+static void put_comment(struct strbuf *out, const char *text)
+{
+    sb_puts(out, " (");
+    for (size_t i = 0; text[i] && i < 80; i++) {
+        unsigned char ch = (unsigned char) text[i];
+
+        sb_putc(out, ch < 0x20 || ch >= 0x7f || ch == '(' || ch == ')' || ch == '\\' ? ' ' : ch);
+    }
+    sb_putc(out, ')');
+}
+
+static void put_dkim(struct strbuf *out, const struct dkim_msg_sig *s)
+{
+    char    comment[128] = "";
+
+    sb_printf(out, "dkim=%s", dkim_msg_res_name(s->res));
+    if (s->bits > 0)
+        snprintf(comment, sizeof(comment), "%d-bit key", s->bits);
+    if (s->res != DKIM_MSG_PASS && s->why[0])
+        snprintf(comment + strlen(comment), sizeof(comment) - strlen(comment), "%s%s",
+                 comment[0] ? "; " : "", s->why);
+    if (comment[0])
+        put_comment(out, comment);
+    sb_puts(out, " header.d=");
+    put_safe(out, s->d, 253);
+    sb_puts(out, " header.s=");
+    put_safe(out, s->s, 63);
+    sb_printf(out, " header.a=%s header.b=", s->a);
+    put_safe(out, s->b, 8);
+}
+
+void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char *auth_user,
+                        const struct mxspf_answer *spf, int dkim_checked,
+                        const struct dkim_msg_sig *sigs, size_t n)
+{
+    int     parts = 0;
+
+    put_safe(out, authserv_id, 253);
+    if (auth_user && *auth_user) {
+        sb_puts(out, ";\n\tauth=pass smtp.auth=");
+        put_safe(out, auth_user, 100);
+        parts++;
+    }
+    if (spf) {
+        sb_printf(out, ";\n\tspf=%s", mxspf_result_name(spf->result));
+        sb_puts(out, strcmp(spf->identity, "helo") == 0 ? " smtp.helo=" : " smtp.mailfrom=");
+        put_safe(out, spf->domain[0] ? spf->domain : "unknown", 253);
+        parts++;
+    }
+    if (dkim_checked && n == 0) {
+        sb_puts(out, ";\n\tdkim=none");
+        parts++;
+    }
+    for (size_t i = 0; dkim_checked && i < n; i++, parts++) {
+        sb_puts(out, ";\n\t");
+        put_dkim(out, &sigs[i]);
+    }
+    if (parts == 0)
+        sb_puts(out, "; none");
+}
+
+void    milter_log_line(struct strbuf *out, const char *qid, const char *client,
+                        const char *from_domain, const char *spf, const char *dkim,
+                        const char *action, long ms)
+{
+    sb_puts(out, "qid=");
+    put_safe(out, qid && *qid ? qid : "-", 32);
+    sb_puts(out, " client=");
+    const char *cl = client && *client ? client : "-";
+
+    for (size_t i = 0; cl[i] && i < 64; i++)
+        sb_putc(out, isxdigit((unsigned char) cl[i]) || strchr(".:-", cl[i]) ? cl[i] : '?');
+    sb_puts(out, " from=");
+    put_safe(out, from_domain && *from_domain ? from_domain : "-", 253);
+    sb_printf(out, " spf=%s dkim=%s action=%s ms=%ld", spf, dkim, action, ms);
+}

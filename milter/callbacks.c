@@ -1,0 +1,353 @@
+/*
+ * callbacks.c - the libmilter callbacks of mxdock-milter.  Each one is short
+ * and hands its work to decide.c, eom.c, dkim_msg, spf or policy.
+ *
+ *   negotiate  steps, no-reply steps, macros (smfi_setsymlist)
+ *   connect    client address, internal or not, policy_connect
+ *   helo       HELO name; a refused client gets 421 4.7.0 here
+ *   envfrom    sender, {auth_authen}, SIZE=, SPF for untrusted mail
+ *   envrcpt    policy_rcpt (quota)
+ *   header     kept until end of header; our A-R noted; From domain
+ *   eoh/body   signing or verifying handle fed (eom.c)
+ *   eom        eom.c; abort/close reset and free
+ *
+ * Failure policy: no callback exits; without its state (memory) a step
+ * answers tempfail 451 4.3.0 and logs why.  Steps that may reject (connect,
+ * helo, mail, rcpt, eom) are never negotiated as no-reply.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "session.h"
+
+#define NR_WANTED (SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+static struct milter_conn *conn(SMFICTX *ctx)
+{
+    return smfi_getpriv(ctx);
+}
+
+/* internal_error - the failure policy for a step without its state */
+static sfsistat internal_error(SMFICTX *ctx, const char *step)
+{
+    mx_warn("%s: no connection state (out of memory?): tempfail", step);
+    (void) smfi_setreply(ctx, "451", "4.3.0", "Internal error, try again later");
+    return SMFIS_TEMPFAIL;
+}
+
+/* noreply - what a no-reply step must return */
+static sfsistat noreply(const struct milter_conn *c, unsigned long flag)
+{
+    return c && (c->nr & flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+                             unsigned long f2, unsigned long f3, unsigned long *pf0,
+                             unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+    struct milter_conn *c = conn(ctx);
+    unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA | NR_WANTED;
+
+    (void) f2;
+    (void) f3;
+    if (c == 0 && (c = calloc(1, sizeof(*c))) != 0)
+        smfi_setpriv(ctx, c);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
+    *pf1 = f1 & want;
+    *pf2 = *pf3 = 0;
+    if (!(f1 & SMFIP_HDR_LEADSPC))
+        mx_warn("MTA cannot keep the leading space of headers: signatures may break");
+    if (c) {
+        c->nr = *pf1 & NR_WANTED;
+        c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+    }
+    if (f0 & SMFIF_SETSYMLIST) {
+        (void) smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}");
+        (void) smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} i");
+        (void) smfi_setsymlist(ctx, SMFIM_EOM, "i");
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* client_text - HOSTADDR as text; "" when the MTA gave none (local mail) */
+static void client_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    out[0] = 0;
+    if (sa == 0)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out, (socklen_t) outlen);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out,
+                  (socklen_t) outlen);
+}
+
+static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+    struct milter_conn *c = conn(ctx);
+    const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
+
+    (void) hostname;
+    if (c == 0 && (c = calloc(1, sizeof(*c))) != 0)
+        smfi_setpriv(ctx, c);
+    if (c == 0)
+        return internal_error(ctx, "connect");
+    if (c->g == 0 && (c->g = milter_gen_acquire()) == 0)
+        return internal_error(ctx, "connect");
+    client_text(hostaddr, c->ip, sizeof(c->ip));
+    c->internal = hostaddr == 0 || cidr_list_match_sa(c->g->internal, hostaddr);
+    snprintf(c->daemon, sizeof(c->daemon), "%s", daemon ? daemon : "");
+    if (c->g->policy && c->ip[0]) {
+        policy_connect(c->g->policy, c->ip, &c->refusal);
+        /* smfi_setreply does not work at connect: answer at HELO or MAIL */
+        c->refused = c->refusal.action != POLICY_CONTINUE;
+    }
+    return SMFIS_CONTINUE;
+}
+
+/* refuse - the deferred connect refusal: 421 closes the session */
+static sfsistat refuse(SMFICTX *ctx, struct milter_conn *c, const char *step)
+{
+    struct milter_verdict v;
+
+    milter_verdict_set(&v, MV_TEMPFAIL, "421", "4.7.0", "authfail-ban", "%s",
+                       c->refusal.text[0] ? c->refusal.text
+                       : "Too many failed logins, try again later");
+    return milter_reply(ctx, c, &v, step);
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *helohost)
+{
+    struct milter_conn *c = conn(ctx);
+
+    if (c == 0 || c->g == 0)
+        return internal_error(ctx, "helo");
+    snprintf(c->helo, sizeof(c->helo), "%s", helohost ? helohost : "");
+    return c->refused ? refuse(ctx, c, "helo") : SMFIS_CONTINUE;
+}
+
+/* size_arg - the ESMTP SIZE= value among ARGV[1..], 0 when absent */
+static unsigned long size_arg(char **argv)
+{
+    for (size_t i = 1; argv && argv[0] && argv[i]; i++)
+        if (strncasecmp(argv[i], "SIZE=", 5) == 0)
+            return strtoul(argv[i] + 5, 0, 10);
+    return 0;
+}
+
+/* strip_brackets - "<a@b>" to "a@b" into OUT */
+static void strip_brackets(const char *in, char *out, size_t outlen)
+{
+    size_t  n;
+
+    in = in ? in : "";
+    if (*in == '<')
+        in++;
+    n = strcspn(in, ">");
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, in, n);
+    out[n] = 0;
+}
+
+/* spf_wanted - should this message be SPF-checked? */
+static int spf_wanted(const struct milter_conn *c)
+{
+    const struct mx_conf *cf = c->g->conf;
+    const char *at = strrchr(c->m.mail_from, '@');
+    const char *dom = at ? at + 1 : c->helo;
+
+    if (c->g->spf == 0 || c->m.trusted || c->ip[0] == 0)
+        return 0;
+    if (cidr_list_match_text(c->g->spf_skip, c->ip))
+        return 0;
+    return !(cf->spf_whitelist_domains && *dom && conf_list_has(cf->spf_whitelist_domains, dom));
+}
+
+static sfsistat spf_step(SMFICTX *ctx, struct milter_conn *c)
+{
+    struct milter_msg *m = &c->m;
+
+    if (!spf_wanted(c))
+        return SMFIS_CONTINUE;
+    mxspf_check(c->g->spf, c->ip, c->helo, m->mail_from, c->g->authserv_id, &m->spf);
+    m->spf_done = 1;
+    milter_decide_spf(c->g->conf, &m->spf, c->ip, &m->spf_v, &m->spf_tag);
+    return m->spf_v.kind == MV_CONTINUE ? SMFIS_CONTINUE : milter_reply(ctx, c, &m->spf_v, "mail");
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+    struct milter_conn *c = conn(ctx);
+    const char *auth = smfi_getsymval(ctx, "{auth_authen}");
+
+    if (c == 0 || c->g == 0)
+        return internal_error(ctx, "mail");
+    milter_msg_reset(c);
+    c->m.active = 1;
+    clock_gettime(CLOCK_MONOTONIC, &c->m.t0);
+    strip_brackets(argv ? argv[0] : "", c->m.mail_from, sizeof(c->m.mail_from));
+    snprintf(c->m.auth, sizeof(c->m.auth), "%s", auth ? auth : "");
+    c->m.size_hint = size_arg(argv);
+    if (c->refused)
+        return refuse(ctx, c, "mail");
+    c->m.trusted = milter_trusted(c->g->conf, c->m.auth, c->internal, c->daemon);
+    return spf_step(ctx, c);
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+    struct milter_conn *c = conn(ctx);
+    struct policy_decision d;
+    char    rcpt[512];
+    char  **v;
+
+    if (c == 0 || c->g == 0)
+        return internal_error(ctx, "rcpt");
+    strip_brackets(argv ? argv[0] : "", rcpt, sizeof(rcpt));
+    if (c->g->policy) {
+        policy_rcpt(c->g->policy, rcpt, c->m.size_hint, &d);
+        if (d.action != POLICY_CONTINUE) {
+            struct milter_verdict pv;
+
+            milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
+                               d.rcode, d.xcode, "quota", "%s", d.text);
+            sfsistat rc = milter_reply(ctx, c, &pv, "rcpt");
+
+            if (rc != SMFIS_CONTINUE)
+                return rc;
+        }
+    }
+    if (c->m.nrcpt >= MILTER_MAX_RCPT
+        || (v = realloc(c->m.rcpt, (c->m.nrcpt + 1) * sizeof(*v))) == 0)
+        return SMFIS_CONTINUE;  /* not counted for quota at EOM; logged below */
+    c->m.rcpt = v;
+    if ((v[c->m.nrcpt] = strdup(rcpt)) != 0)
+        c->m.nrcpt++;
+    return SMFIS_CONTINUE;
+}
+
+/* keep_header - remember NAME: VALUE until end of header */
+static void keep_header(struct milter_msg *m, const char *name, const char *value)
+{
+    if (m->nhdr == m->hcap) {
+        size_t  cap = m->hcap ? m->hcap * 2 : 32;
+        struct milter_hdr *h;
+
+        if (cap > MILTER_MAX_HDRS || (h = realloc(m->hdr, cap * sizeof(*h))) == 0) {
+            m->failed = 1;
+            snprintf(m->failwhy, sizeof(m->failwhy), "too many headers");
+            return;
+        }
+        m->hdr = h;
+        m->hcap = cap;
+    }
+    m->hdr[m->nhdr].name = strdup(name);
+    m->hdr[m->nhdr].value = strdup(value);
+    if (m->hdr[m->nhdr].name == 0 || m->hdr[m->nhdr].value == 0) {
+        free(m->hdr[m->nhdr].name);
+        free(m->hdr[m->nhdr].value);
+        m->failed = 1;
+        snprintf(m->failwhy, sizeof(m->failwhy), "out of memory");
+        return;
+    }
+    m->nhdr++;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+    struct milter_conn *c = conn(ctx);
+    struct milter_msg *m;
+
+    if (c == 0 || c->g == 0 || name == 0 || value == 0)
+        return noreply(c, SMFIP_NR_HDR);
+    m = &c->m;
+    keep_header(m, name, value);
+    if (strcasecmp(name, "Authentication-Results") == 0) {
+        m->ar_seen++;
+        if (milter_is_our_ar(value, c->g->authserv_id) && m->nours < MILTER_MAX_OURS)
+            m->ours[m->nours++] = m->ar_seen;
+    } else if (strcasecmp(name, "From") == 0 && !m->from_seen) {
+        m->from_seen = 1;
+        if (milter_from_domain(value, m->from_domain, sizeof(m->from_domain)) != 0)
+            m->from_domain[0] = 0;
+    }
+    return noreply(c, SMFIP_NR_HDR);
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+    struct milter_conn *c = conn(ctx);
+
+    if (c && c->g)
+        milter_begin_body(c, smfi_getsymval(ctx, "i"));
+    return noreply(c, SMFIP_NR_EOH);
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+{
+    struct milter_conn *c = conn(ctx);
+
+    if (c && c->m.dm && dkim_msg_body(c->m.dm, buf, len) != 0)
+        mx_warn("dkim body chunk refused by the library");
+    return noreply(c, SMFIP_NR_BODY);
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+    struct milter_conn *c = conn(ctx);
+    sfsistat rc;
+
+    if (c == 0 || c->g == 0)
+        return internal_error(ctx, "eom");
+    rc = milter_eom_run(ctx, c);
+    milter_msg_reset(c);
+    return rc;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+    struct milter_conn *c = conn(ctx);
+
+    if (c)
+        milter_msg_reset(c);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+    struct milter_conn *c = conn(ctx);
+
+    if (c) {
+        milter_msg_reset(c);
+        milter_gen_release(c->g);
+        free(c);
+        smfi_setpriv(ctx, 0);
+    }
+    policy_thread_end();
+    return SMFIS_CONTINUE;
+}
+
+struct smfiDesc milter_desc = {
+    "mxdock-milter",
+    SMFI_VERSION,
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+    cb_connect,
+    cb_helo,
+    cb_envfrom,
+    cb_envrcpt,
+    cb_header,
+    cb_eoh,
+    cb_body,
+    cb_eom,
+    cb_abort,
+    cb_close,
+    NULL,                       /* unknown: not used (SMFIP_NOUNKNOWN) */
+    NULL,                       /* data: not used (SMFIP_NODATA) */
+    cb_negotiate,
+};

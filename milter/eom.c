@@ -1,0 +1,271 @@
+/*
+ * eom.c - the end of a message: sign or verify, change the headers, answer,
+ * log one line.
+ *
+ *   milter_begin_body   at end of header: the signing decision, the sender
+ *                       check, a signing or verifying handle fed the headers
+ *   milter_eom_run      signatures or results, Received-SPF and
+ *                       Authentication-Results, policy_eom, the verdict
+ *   milter_reply        one place that answers (escaping, dry run, log)
+ *   milter_msg_reset    free the per-message state
+ *
+ * Failure policy (docs/MILTER.md): a signing failure follows
+ * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
+ * internal error answers tempfail 451 4.3.0; nothing exits the process.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "session.h"
+
+void    milter_msg_reset(struct milter_conn *c)
+{
+    struct milter_msg *m = &c->m;
+
+    for (size_t i = 0; i < m->nrcpt; i++)
+        free(m->rcpt[i]);
+    free(m->rcpt);
+    for (size_t i = 0; i < m->nhdr; i++) {
+        free(m->hdr[i].name);
+        free(m->hdr[i].value);
+    }
+    free(m->hdr);
+    dkim_msg_free(m->dm);
+    if (m->ks)
+        dkim_keyset_release(c->g->keys, m->ks);
+    memset(m, 0, sizeof(*m));
+}
+
+static long elapsed_ms(const struct milter_msg *m)
+{
+    struct timespec now;
+
+    if (m->t0.tv_sec == 0)
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long) ((now.tv_sec - m->t0.tv_sec) * 1000 + (now.tv_nsec - m->t0.tv_nsec) / 1000000);
+}
+
+static void log_message(struct milter_conn *c, const char *qid, const char *dkim,
+                        const char *action)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *at = strrchr(c->m.mail_from, '@');
+    const char *from = c->m.from_domain[0] ? c->m.from_domain : at ? at + 1 : "";
+
+    milter_log_line(&sb, qid, c->ip, from,
+                    c->m.spf_done ? mxspf_result_name(c->m.spf.result) : "-", dkim,
+                    action, elapsed_ms(&c->m));
+    mx_info("%s", sb_str(&sb));
+    sb_free(&sb);
+}
+
+sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_verdict *v,
+                      const char *step)
+{
+    char    text[512];
+    int     ok;
+
+    if (v->kind == MV_CONTINUE)
+        return SMFIS_CONTINUE;
+    (void) milter_reply_escape(v->text, text, sizeof(text));
+    if (c->g->conf->milter_dry_run) {
+        mx_info("dry run: would %s at %s: %s %s %s", milter_kind_name(v->kind), step,
+                v->rcode, v->xcode, text);
+        return SMFIS_CONTINUE;
+    }
+    /* libmilter drops a 4xx with REJECT or a 5xx with TEMPFAIL */
+    ok = v->rcode[0] == (v->kind == MV_REJECT ? '5' : '4');
+    if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS)
+        mx_warn("%s: reply %s %s not accepted by libmilter", step, v->rcode, v->xcode);
+    if (strcmp(step, "eom") != 0)
+        log_message(c, "-", "-", milter_kind_name(v->kind));
+    return v->kind == MV_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+/* sign_keys - the keyset for the From domain or, per dkim_sign_subdomains,
+ * a parent; NULL when none has an active key */
+static struct dkim_keyset *sign_keys(struct milter_conn *c)
+{
+    const char *d = c->m.from_domain;
+    struct dkim_keyset *ks = 0;
+
+    while (d && *d && (ks = dkim_keyring_get(c->g->keys, d)) == 0)
+        d = c->g->conf->dkim_sign_subdomains ? milter_parent_domain(d) : 0;
+    return ks;
+}
+
+void    milter_begin_body(struct milter_conn *c, const char *qid)
+{
+    struct milter_msg *m = &c->m;
+    char    why[256] = "";
+
+    if (m->failed)
+        return;
+    if (m->trusted) {
+        if (c->g->conf->milter_sender_check && m->auth[0]
+            && !milter_sender_ok(m->auth, m->from_domain)) {
+            m->sender_bad = 1;
+            return;
+        }
+        if ((m->ks = sign_keys(c)) == 0)
+            return;
+        m->signing = 1;
+        m->dm = dkim_msg_sign_new(c->g->dlib, qid ? qid : "-", m->ks, why, sizeof(why));
+    } else {
+        m->dm = dkim_msg_verify_new(c->g->dlib, qid ? qid : "-", why, sizeof(why));
+    }
+    if (m->dm == 0) {
+        m->failed = 1;
+        snprintf(m->failwhy, sizeof(m->failwhy), "%s", why);
+        return;
+    }
+    for (size_t i = 0; i < m->nhdr; i++)
+        (void) dkim_msg_header(m->dm, m->hdr[i].name, m->hdr[i].value);
+    (void) dkim_msg_eoh(m->dm);
+}
+
+/* add_header - insert NAME at the top, with the leading space the MTA
+ * expects when SMFIP_HDR_LEADSPC was negotiated */
+static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
+                       const char *value)
+{
+    struct strbuf sb = STRBUF_INIT;
+
+    if (c->leadspc)
+        sb_putc(&sb, ' ');
+    sb_puts(&sb, value);
+    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS)
+        mx_warn("cannot add %s header", name);
+    sb_free(&sb);
+}
+
+/* remove_ours - incoming A-R headers with our authserv-id (RFC 8601 5);
+ * from the last, so the indexes of the others stay valid */
+static void remove_ours(SMFICTX *ctx, const struct milter_msg *m)
+{
+    for (int i = m->nours - 1; i >= 0; i--)
+        if (smfi_chgheader(ctx, "Authentication-Results", m->ours[i], NULL) != MI_SUCCESS)
+            mx_warn("cannot remove forged Authentication-Results #%d", m->ours[i]);
+}
+
+static void sign_finish(SMFICTX *ctx, struct milter_conn *c, struct milter_verdict *v,
+                        char *log, size_t loglen)
+{
+    char    why[256] = "";
+
+    if (dkim_msg_eom(c->m.dm, why, sizeof(why)) != 0) {
+        mx_warn("signing for %s failed: %s", c->m.ks->domain, why);
+        snprintf(log, loglen, "sign-error");
+        if (strcmp(c->g->conf->dkim_on_key_error, "tempfail") == 0)
+            milter_verdict_set(v, MV_TEMPFAIL, "451", "4.3.0", "sign-error", "%s",
+                               "Signing failed, try again later");
+        return;
+    }
+    for (size_t i = 0; i < dkim_msg_nsighdr(c->m.dm); i++)
+        add_header(ctx, c, "DKIM-Signature", dkim_msg_sighdr(c->m.dm, i));
+    snprintf(log, loglen, "signed(d=%.100s,n=%zu)", c->m.ks->domain, dkim_msg_nsighdr(c->m.dm));
+}
+
+/* verify_finish - results, verdict, the dkim part of the log; 1 when the
+ * results go into Authentication-Results */
+static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *log,
+                         size_t loglen)
+{
+    struct milter_verdict dv;
+    char    why[256] = "";
+    int     tag = 0;
+    size_t  n, o = 0;
+
+    if (dkim_msg_eom(c->m.dm, why, sizeof(why)) != 0) {
+        mx_warn("verifying failed: %s: tempfail", why);
+        milter_verdict_set(v, MV_TEMPFAIL, "451", "4.3.0", "internal", "%s",
+                           "Internal error, try again later");
+        snprintf(log, loglen, "error");
+        return 0;
+    }
+    n = dkim_msg_nsig(c->m.dm);
+    milter_decide_dkim(c->g->conf, dkim_msg_sig(c->m.dm, 0), n, &dv, &tag);
+    milter_verdict_merge(v, &dv);
+    snprintf(log, loglen, "%s", n ? "" : "none");
+    for (size_t i = 0; i < n && o < loglen; i++, o = strlen(log))
+        snprintf(log + o, loglen - o, "%s%s", i ? "," : "", dkim_msg_res_name(dkim_msg_sig(c->m.dm, i)->res));
+    return tag;
+}
+
+/* add_results - Received-SPF, then Authentication-Results above it */
+static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag)
+{
+    struct milter_msg *m = &c->m;
+    struct strbuf ar = STRBUF_INIT;
+    int     spf = m->spf_done && m->spf_tag;
+    int     dkim = dkim_tag && m->dm && !m->signing;
+
+    if (!spf && !dkim && !m->auth[0])
+        return;
+    if (spf && m->spf.received_spf[0])
+        add_header(ctx, c, "Received-SPF", m->spf.received_spf);
+    milter_ar_build(&ar, c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
+                    dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0);
+    if (!sb_failed(&ar))
+        add_header(ctx, c, "Authentication-Results", sb_str(&ar));
+    sb_free(&ar);
+}
+
+/* quota_eom - policy_eom for every recipient still accepted */
+static void quota_eom(SMFICTX *ctx, struct milter_conn *c, struct milter_verdict *v)
+{
+    struct policy_decision d;
+    struct milter_verdict pv;
+    const char *size = smfi_getsymval(ctx, "{msg_size}");
+    unsigned long bytes = size ? strtoul(size, 0, 10) : c->m.size_hint;
+
+    for (size_t i = 0; c->g->policy && i < c->m.nrcpt; i++) {
+        policy_eom(c->g->policy, c->m.rcpt[i], bytes, &d);
+        if (d.header[0])
+            add_header(ctx, c, "X-Quota-Warning", d.header);
+        if (d.action == POLICY_CONTINUE)
+            continue;
+        milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
+                           d.rcode, d.xcode, "quota", "%s", d.text);
+        milter_verdict_merge(v, &pv);
+    }
+}
+
+sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
+{
+    struct milter_msg *m = &c->m;
+    struct milter_verdict v;
+    const char *qid = smfi_getsymval(ctx, "i");
+    char    dkimlog[256] = "-";
+    int     dkim_tag = 0;
+    sfsistat rc;
+
+    milter_verdict_set(&v, MV_CONTINUE, "", "", "", "%s", "");
+    remove_ours(ctx, m);
+    if (m->failed) {
+        mx_warn("message %s: %s: tempfail", qid ? qid : "-", m->failwhy);
+        milter_verdict_set(&v, MV_TEMPFAIL, "451", "4.3.0", "internal", "%s",
+                           "Internal error, try again later");
+    } else if (m->sender_bad) {
+        mx_warn("user %.100s may not send as %.100s", m->auth, m->from_domain);
+        milter_verdict_set(&v, MV_REJECT, "553", "5.7.1", "sender", "Sender domain %.100s "
+                           "is not yours", m->from_domain[0] ? m->from_domain : "(none)");
+        if (c->g->policy)
+            policy_record_authfail(c->g->policy, c->ip, m->auth, "smtp");
+    } else if (m->signing) {
+        sign_finish(ctx, c, &v, dkimlog, sizeof(dkimlog));
+    } else if (m->dm) {
+        dkim_tag = verify_finish(c, &v, dkimlog, sizeof(dkimlog));
+    }
+    add_results(ctx, c, dkim_tag);
+    if (m->spf_done)
+        milter_verdict_merge(&v, &m->spf_v);    /* non-continue only in dry run */
+    quota_eom(ctx, c, &v);
+    rc = milter_reply(ctx, c, &v, "eom");
+    log_message(c, qid, dkimlog, c->g->conf->milter_dry_run && v.kind != MV_CONTINUE
+                ? "continue(dry-run)" : milter_kind_name(v.kind));
+    return rc;
+}

@@ -1,0 +1,86 @@
+/*
+ * session.h - per-connection and per-message state of the milter, shared by
+ * the libmilter callbacks (callbacks.c) and the end-of-message work (eom.c).
+ *
+ * One struct milter_conn per MTA connection (smfi_setpriv); its struct
+ * milter_msg part is reset at MAIL, end of message and abort.
+ *
+ * Ownership: the connection owns everything inside it, including a
+ * reference to the configuration generation it started with.
+ */
+#ifndef MX_MILTER_SESSION_H
+#define MX_MILTER_SESSION_H
+
+#include <libmilter/mfapi.h>
+#include <time.h>
+
+#include "decide.h"
+#include "gen.h"
+
+#define MILTER_MAX_RCPT   1000
+#define MILTER_MAX_OURS   32
+#define MILTER_MAX_HDRS   2000
+
+struct milter_hdr {
+    char   *name;
+    char   *value;
+};
+
+struct milter_msg {
+    int     active;             /* MAIL seen */
+    struct timespec t0;
+    char    mail_from[512];
+    char    auth[256];          /* {auth_authen}, "" when not authenticated */
+    unsigned long size_hint;    /* ESMTP SIZE= */
+    char  **rcpt;
+    size_t  nrcpt;
+    struct milter_hdr *hdr;     /* kept until end of header */
+    size_t  nhdr, hcap;
+    int     ar_seen;            /* Authentication-Results headers so far */
+    int     ours[MILTER_MAX_OURS];  /* indexes of those carrying our id */
+    int     nours;
+    int     from_seen;
+    char    from_domain[256];
+    int     trusted;
+    int     spf_done, spf_tag;
+    struct mxspf_answer spf;
+    struct milter_verdict spf_v;
+    struct dkim_msg *dm;        /* signing or verifying handle */
+    struct dkim_keyset *ks;     /* keys used when signing */
+    int     signing;
+    int     sender_bad;         /* milter_sender_check refused it */
+    int     failed;             /* internal error seen: the failure policy */
+    char    failwhy[128];
+};
+
+struct milter_conn {
+    struct milter_gen *g;
+    unsigned long nr;           /* SMFIP_NR_* steps negotiated as no-reply */
+    int     leadspc;            /* SMFIP_HDR_LEADSPC: values we add need their space */
+    char    ip[64];
+    int     internal;
+    char    daemon[64];
+    char    helo[256];
+    int     refused;            /* by policy_connect: answered at HELO/MAIL */
+    struct policy_decision refusal;
+    struct milter_msg m;
+};
+
+/* milter_msg_reset - free and clear the per-message part */
+void    milter_msg_reset(struct milter_conn *c);
+
+/* milter_reply - send verdict V (escaped) unless dry run; the sfsistat to
+ * return.  STEP names the step for the log. */
+sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_verdict *v,
+                      const char *step);
+
+/* milter_eom_run - the end-of-message work: signatures or verification,
+ * headers, verdict, the log line */
+sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c);
+
+/* milter_begin_body - at end of header: sign or verify, feed the headers */
+void    milter_begin_body(struct milter_conn *c, const char *qid);
+
+extern struct smfiDesc milter_desc;
+
+#endif

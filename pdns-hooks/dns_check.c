@@ -1,0 +1,251 @@
+/*
+ * dns_check.c - what the authoritative servers really publish.
+ *
+ *   cmd_check            every expected record: ok / missing / stale
+ *   cmd_mta_sts_policy   print the MTA-STS policy of a domain
+ *   dns_mta_sts_write    write it where the web server serves it
+ *   dns_dkim_activate    first keys seen in DNS become active at once
+ *
+ * Queries go straight to dns_check_server, or else to each host of
+ * dns_nameservers (its IPv4 address), with RD off (conf/dnsq.c).
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include "dns_cli.h"
+#include "dnsq.h"
+#include "fileio.h"
+
+#define MAXSERVERS 8
+
+static const struct { const char *name; int type; } qtypes[] = {
+    {"A", ns_t_a}, {"NS", ns_t_ns}, {"CNAME", ns_t_cname}, {"SOA", ns_t_soa},
+    {"MX", ns_t_mx}, {"TXT", ns_t_txt}, {"AAAA", ns_t_aaaa}, {"SRV", ns_t_srv},
+    {"TLSA", ns_t_tlsa}, {"CAA", ns_t_caa}, {"PTR", ns_t_ptr},
+};
+
+static int qtype(const char *name)
+{
+    for (size_t i = 0; i < sizeof qtypes / sizeof *qtypes; i++)
+        if (!strcmp(qtypes[i].name, name))
+            return qtypes[i].type;
+    return -1;
+}
+
+/* servers - dns_check_server, or the IPv4 address of each NS host. */
+static size_t servers(const struct cli *c, const char *domain, char out[][64], size_t max)
+{
+    const char *cur = c->conf->dns_nameservers;
+    char    item[300], host[300];
+    size_t  n = 0;
+
+    if (*c->conf->dns_check_server) {
+        snprintf(out[0], 64, "%s", c->conf->dns_check_server);
+        return 1;
+    }
+    while (n < max && conf_list_next(&cur, item, sizeof item)) {
+        struct addrinfo hints = {0}, *ai;
+
+        hints.ai_family = AF_INET;
+        if (conf_expand(item, domain, host, sizeof host) < 0
+            || getaddrinfo(host, NULL, &hints, &ai) != 0) {
+            fprintf(stderr, "%s: cannot resolve name server %.100s\n", c->prog, item);
+            continue;
+        }
+        inet_ntop(AF_INET, &((struct sockaddr_in *) ai->ai_addr)->sin_addr, out[n++], 64);
+        freeaddrinfo(ai);
+    }
+    return n;
+}
+
+/* verdict - "ok", "missing" or "stale" of WANT against what SERVER sent.
+ * Merged TXT names (apex, mail host) need only carry the wanted records. */
+static const char *verdict(const struct pdns_rrset *want, char **got, size_t n, int subset)
+{
+    size_t  found = 0;
+
+    for (size_t i = 0; i < want->n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (pdns_rec_equal(want->type, want->rec[i], got[j])) {
+                found++;
+                break;
+            }
+    if (n == 0)
+        return "missing";
+    return found == want->n && (subset || n == want->n) ? "ok" : "stale";
+}
+
+/* check_one - one rrset on one server; 1 when not ok. */
+static int check_one(const struct cli *c, const char *server, const struct pdns_rrset *rs)
+{
+    char  **got;
+    size_t  n;
+    char    why[300];
+    const char *v;
+    int     subset = !strcmp(rs->type, "TXT") && !strstr(rs->name, "._domainkey.")
+        && strncmp(rs->name, "_", 1);
+
+    if (dnsq_query(server, rs->name, qtype(rs->type), (int) c->conf->dns_timeout, &got, &n,
+                   why, sizeof why) < 0) {
+        printf("error\t%s\t%s\t%s: %s\n", rs->name, rs->type, server, why);
+        return 1;
+    }
+    v = verdict(rs, got, n, subset);
+    printf("%s\t%s\t%s", v, rs->name, rs->type);
+    if (strcmp(v, "ok")) {
+        struct strbuf g = STRBUF_INIT, w = STRBUF_INIT;
+
+        for (size_t i = 0; i < n; i++)
+            sb_printf(&g, "%s%s", i ? " | " : "", got[i]);
+        for (size_t i = 0; i < rs->n; i++) {
+            sb_puts(&w, i ? " | " : "");
+            pdns_norm(rs->type, rs->rec[i], &w);
+        }
+        printf("\t%s: got %.300s; want %.300s", server, n ? sb_str(&g) : "nothing", sb_str(&w));
+        sb_free(&g);
+        sb_free(&w);
+    }
+    putchar('\n');
+    dnsq_free(got, n);
+    return strcmp(v, "ok") != 0;
+}
+
+/* zone_facts - template and signed state from the API, when it answers. */
+static void zone_facts(const struct cli *c, const char *domain, char *tmpl, size_t len,
+                       int *signed_zone)
+{
+    struct pdns_api *api = pdns_api_open(c->conf, tmpl, len);
+    struct pdns_zone z;
+
+    *tmpl = 0;
+    *signed_zone = 0;
+    if (api == NULL || pdns_zone_get(api, domain, &z, tmpl, len) != 0) {
+        *tmpl = 0;
+        pdns_api_close(api);
+        return;
+    }
+    *signed_zone = z.dnssec;
+    if (!strncmp(z.account, "mxdock:", 7))
+        snprintf(tmpl, len, "%s", z.account + 7);
+    pdns_zone_free(&z);
+    pdns_api_close(api);
+}
+
+int     cmd_check(struct cli *c)
+{
+    struct pdns_rrsets want = PDNS_RRSETS_INIT;
+    struct dkim_domain *keys = NULL;
+    char    domain[256], srv[MAXSERVERS][64], tmpl[300];
+    size_t  nsrv;
+    int     rc, bad = 0, signed_zone;
+
+    if ((rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0)
+        return rc;
+    zone_facts(c, domain, tmpl, sizeof tmpl, &signed_zone);
+    if ((rc = cli_model(c, domain, *tmpl ? tmpl : NULL, signed_zone, &want, &keys)) != 0)
+        return rc;
+    if ((nsrv = servers(c, domain, srv, MAXSERVERS)) == 0) {
+        cli_err(c, "%s: no server to ask (set dns_check_server)", domain);
+        rc = EX_UNAVAILABLE;
+    }
+    for (size_t s = 0; s < nsrv; s++)
+        for (size_t i = 0; i < want.n; i++)
+            if (strcmp(want.v[i].type, "SOA"))
+                bad += check_one(c, srv[s], &want.v[i]);
+    dkim_domain_free(keys);
+    pdns_rrsets_free(&want);
+    return rc ? rc : bad ? 1 : 0;
+}
+
+int     cmd_mta_sts_policy(struct cli *c)
+{
+    struct strbuf pol = STRBUF_INIT;
+    char    domain[256];
+    int     rc;
+
+    if ((rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0)
+        return rc;
+    pdns_mta_sts_policy(c->conf, domain, &pol);
+    fputs(sb_str(&pol), stdout);
+    sb_free(&pol);
+    return 0;
+}
+
+int     dns_mta_sts_write(const struct mx_conf *conf, const char *domain, char *why,
+                          size_t whylen)
+{
+    struct strbuf pol = STRBUF_INIT;
+    char    dir[1024], path[1100];
+    char   *old;
+    int     rc = 0;
+
+    pdns_mta_sts_policy(conf, domain, &pol);
+    snprintf(dir, sizeof dir, "%s/%s/.well-known", conf->mta_sts_policy_dir, domain);
+    snprintf(path, sizeof path, "%s/mta-sts.txt", dir);
+    old = mx_read_file(path, NULL);
+    if (old == NULL || strcmp(old, sb_str(&pol))) {
+        if (mx_mkdir_p(dir, 0755) < 0 || mx_write_atomic(path, pol.s, pol.len, 0644) < 0) {
+            snprintf(why, whylen, "cannot write %.200s", path);
+            rc = -1;
+        }
+    }
+    free(old);
+    sb_free(&pol);
+    return rc;
+}
+
+/* seen - is SEL's TXT published on SERVER exactly? */
+static int seen(const struct cli *c, const char *server, const char *domain,
+                const struct dkim_selector *sel)
+{
+    struct strbuf want = STRBUF_INIT;
+    char    name[320], why[300], **got;
+    size_t  n;
+    int     ok = 0;
+
+    snprintf(name, sizeof name, "%s._domainkey.%s", sel->name, domain);
+    dkim_txt_value(sel, &want);
+    if (dnsq_query(server, name, ns_t_txt, (int) c->conf->dns_timeout, &got, &n,
+                   why, sizeof why) >= 0) {
+        for (size_t i = 0; i < n; i++)
+            ok |= strcmp(got[i], sb_str(&want)) == 0;
+        dnsq_free(got, n);
+    }
+    sb_free(&want);
+    return ok;
+}
+
+void    dns_dkim_activate(const struct cli *c, const char *domain)
+{
+    struct dkim_domain *keys = NULL;
+    char    why[300], srv[1][64];
+
+    if (!conf_list_has(c->conf->dns_publish, "dkim")
+        || dkim_store_load(c->conf, domain, &keys, why, sizeof why) < 0)
+        return;
+    for (size_t i = 0; i < keys->n; i++)
+        if (keys->sel[i].state == DKIM_ACTIVE) {
+            dkim_domain_free(keys);
+            return;             /* rotation, not creation: dkim/ decides */
+        }
+    for (size_t i = 0; i < keys->n && servers(c, domain, srv, 1) == 1; i++) {
+        const struct dkim_selector *s = &keys->sel[i];
+
+        if (s->state != DKIM_PENDING)
+            continue;
+        if (!seen(c, srv[0], domain, s))
+            printf("%s: DKIM selector %s not yet seen on %s; stays pending\n", domain,
+                   s->name, srv[0]);
+        else if (dkim_store_set_state(c->conf, domain, s->name, DKIM_ACTIVE, why, sizeof why) < 0)
+            fprintf(stderr, "%s: %s: DKIM selector %s: %s\n", c->prog, domain, s->name, why);
+        else
+            printf("%s: DKIM selector %s (%s) active\n", domain, s->name, dkim_alg_name(s->alg));
+    }
+    dkim_domain_free(keys);
+}

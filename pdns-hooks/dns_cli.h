@@ -1,0 +1,83 @@
+/*
+ * dns_cli.h - the commands of mxdock-dns and what they share: argument
+ * parsing, the domain argument, the API client, the desired model.
+ *
+ * Every command returns a sysexits code and writes its one-line error to
+ * stderr itself (through cli_err).
+ */
+#ifndef MX_DNS_CLI_H
+#define MX_DNS_CLI_H
+
+#include <stddef.h>
+
+#include "pdns.h"
+
+#define CLI_MAXARGS 32
+
+struct cli_args {
+    int     npos;
+    const char *pos[CLI_MAXARGS];
+    int     nopt;
+    const char *optname[CLI_MAXARGS];       /* without the leading -- */
+    size_t  optlen[CLI_MAXARGS];
+    const char *optval[CLI_MAXARGS];        /* NULL for a bare flag */
+};
+
+struct cli {
+    const char *prog;
+    const char *conf_path;
+    struct mx_conf *conf;
+    struct cli_args a;
+};
+
+/* cli_parse - split ARGV into positionals and --name[=value] options;
+ * ALLOWED is "name=,flag,..." ("name=" takes a value).  EX_USAGE on an
+ * unknown option, with the error written. */
+int     cli_parse(struct cli *, int argc, char **argv, const char *allowed);
+const char *cli_opt(const struct cli *, const char *name);      /* last value or NULL */
+int     cli_flag(const struct cli *, const char *name);
+/* cli_opt_all - every value of a repeated option into OUT; count. */
+size_t  cli_opt_all(const struct cli *, const char *name, const char **out, size_t max);
+
+void    cli_err(const struct cli *, const char *fmt, ...) MX_PRINTF(2, 3);
+
+/* cli_domain - ARG as a normalised domain into OUT; EX_DATAERR when bad. */
+int     cli_domain(const struct cli *, const char *arg, char *out, size_t outlen);
+
+/* cli_check_ips - every --ip an address; EX_USAGE (written) if not. */
+int     cli_check_ips(const struct cli *);
+
+/* cli_api - the configured client; NULL (error written) when it cannot be. */
+struct pdns_api *cli_api(const struct cli *);
+
+/* cli_model - desired rrsets of DOMAIN: keys from the store (KEYS, caller
+ * frees with dkim_domain_free), template TMPL (NULL = none), --ip values.
+ * 0 or a sysexits code (error written). */
+int     cli_model(const struct cli *, const char *domain, const char *tmpl,
+                  int zone_signed, struct pdns_rrsets *out, struct dkim_domain **keys);
+
+/* the commands */
+int     cmd_create(struct cli *);
+int     cmd_sync(struct cli *);
+int     cmd_delete(struct cli *);
+int     cmd_list(struct cli *);
+int     cmd_records(struct cli *);
+int     cmd_add(struct cli *);
+int     cmd_delete_record(struct cli *);
+int     cmd_check(struct cli *);
+int     cmd_mta_sts_policy(struct cli *);
+int     cmd_template(struct cli *);
+int     cmd_dnssec(struct cli *);
+
+/* templates (dns_template.c) */
+int     dns_template_load(const struct mx_conf *, const char *name, const char *domain,
+                          struct pdns_tmpl_rec **recs, size_t *n, char *why, size_t whylen);
+void    dns_template_free(struct pdns_tmpl_rec *, size_t n);
+
+/* mta-sts policy file (dns_check.c) */
+int     dns_mta_sts_write(const struct mx_conf *, const char *domain, char *why, size_t whylen);
+
+/* DKIM activation after publishing (dns_check.c) */
+void    dns_dkim_activate(const struct cli *, const char *domain);
+
+#endif

@@ -1,0 +1,301 @@
+/*
+ * dns_dnssec.c - DNSSEC through the PowerDNS cryptokeys API.
+ *
+ *   dnssec enable DOMAIN [--algorithm=A]   one active CSK (dnssec_algorithm)
+ *   dnssec disable DOMAIN                  remove every key
+ *   dnssec status DOMAIN [--json]          the keys
+ *   dnssec ds DOMAIN                       DS records, digest types 2 and 4
+ *   dnssec rollover DOMAIN [--finish]      add a new CSK and print its DS;
+ *                                          --finish removes the older keys
+ *
+ * Key changes do not bump the SOA serial in PowerDNS, so each change ends
+ * with a rectify and a PATCH of the SOA with serial + 1: secondaries and
+ * validators then see the new DNSKEY set.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "dns_cli.h"
+
+struct dctx {
+    struct cli *c;
+    struct pdns_api *api;
+    char    domain[256];
+    char    path[400];          /* /zones/D./cryptokeys */
+};
+
+/* keys - GET the cryptokeys; *OUT is the caller's to json_decref. */
+static int keys(struct dctx *d, json_t **out)
+{
+    char    why[400];
+    int     rc = pdns_api_call(d->api, "GET", d->path, NULL, out, NULL, why, sizeof why);
+
+    if (rc != 0)
+        cli_err(d->c, "%s: %s", d->domain, why);
+    else if (!json_is_array(*out)) {
+        json_decref(*out);
+        *out = json_array();
+    }
+    return rc;
+}
+
+/* after_change - rectify and bump the serial. */
+static int after_change(struct dctx *d)
+{
+    char    why[400], path[400];
+    json_t *reply;
+    int     rc;
+
+    snprintf(path, sizeof path, "/zones/%s./rectify", d->domain);
+    rc = pdns_api_call(d->api, "PUT", path, NULL, &reply, NULL, why, sizeof why);
+    json_decref(reply);
+    if (rc == 0)
+        rc = pdns_zone_bump_serial(d->api, d->domain, why, sizeof why);
+    if (rc != 0)
+        cli_err(d->c, "%s: %s", d->domain, why);
+    return rc;
+}
+
+/* print_ds - the DS of KEY with digest type 2 or 4 (never 1: SHA-1). */
+static void print_ds(const struct dctx *d, json_t *key)
+{
+    size_t  i;
+    json_t *ds;
+
+    json_array_foreach(json_object_get(key, "ds"), i, ds) {
+        const char *s = json_string_value(ds);
+        unsigned tag, alg, dt;
+
+        if (s && sscanf(s, "%u %u %u", &tag, &alg, &dt) == 3 && (dt == 2 || dt == 4))
+            printf("%s.\tIN\tDS\t%s\n", d->domain, s);
+    }
+}
+
+/* add_key - POST one active CSK of ALG; prints its DS. */
+static int add_key(struct dctx *d, const char *alg)
+{
+    char    why[400];
+    json_t *body = json_pack("{s:s, s:s, s:b}", "keytype", "csk", "algorithm", alg,
+                             "active", 1), *reply;
+    int     rc = pdns_api_call(d->api, "POST", d->path, body, &reply, NULL, why, sizeof why);
+
+    json_decref(body);
+    if (rc != 0)
+        cli_err(d->c, "%s: %s", d->domain, why);
+    else
+        print_ds(d, reply);
+    json_decref(reply);
+    return rc;
+}
+
+static int enable(struct dctx *d)
+{
+    const char *alg = cli_opt(d->c, "algorithm");
+    json_t *k, *key;
+    size_t  i;
+    int     rc, active = 0;
+
+    alg = alg ? alg : d->c->conf->dnssec_algorithm;
+    if (strcmp(alg, "ecdsap256sha256") && strcmp(alg, "ed25519")) {
+        cli_err(d->c, "bad --algorithm \"%.40s\" (ecdsap256sha256 or ed25519)", alg);
+        return EX_USAGE;
+    }
+    if ((rc = keys(d, &k)) != 0)
+        return rc;
+    json_array_foreach(k, i, key)
+        active |= json_is_true(json_object_get(key, "active"));
+    json_decref(k);
+    if (active) {
+        printf("%s: already signed\n", d->domain);
+        return 0;
+    }
+    if ((rc = add_key(d, alg)) == 0 && (rc = after_change(d)) == 0)
+        printf("%s: signed with one %s CSK; publish the DS above at the parent\n",
+               d->domain, alg);
+    return rc;
+}
+
+/* delete_keys - every key but KEEP (-1 = none kept). */
+static int delete_keys(struct dctx *d, json_t *k, long long keep, int *deleted)
+{
+    char    why[400], path[450];
+    json_t *key, *reply;
+    size_t  i;
+    int     rc = 0;
+
+    *deleted = 0;
+    json_array_foreach(k, i, key) {
+        long long id = json_integer_value(json_object_get(key, "id"));
+
+        if (id == keep)
+            continue;
+        snprintf(path, sizeof path, "%s/%lld", d->path, id);
+        if ((rc = pdns_api_call(d->api, "DELETE", path, NULL, &reply, NULL, why, sizeof why))) {
+            cli_err(d->c, "%s: %s", d->domain, why);
+            return rc;
+        }
+        json_decref(reply);
+        (*deleted)++;
+    }
+    return 0;
+}
+
+/* drop_tlsa - TLSA is only published while signed: remove the mail
+ * host's _25._tcp TLSA rrset (PowerDNS accepts deleting an absent one). */
+static int drop_tlsa(struct dctx *d)
+{
+    struct pdns_changes ch = PDNS_CHANGES_INIT;
+    struct pdns_change one = {PDNS_DELETE, {0}, NULL};
+    char    m[300], name[320], why[400];
+    int     rc;
+
+    if (pdns_mail_host(d->c->conf, d->domain, m, sizeof m) < 0)
+        return 0;
+    snprintf(name, sizeof name, "_25._tcp.%s.", m);
+    one.want.name = name;
+    snprintf(one.want.type, sizeof one.want.type, "TLSA");
+    ch.n = ch.cap = 1;
+    ch.v = &one;
+    if ((rc = pdns_zone_patch(d->api, d->domain, &ch, why, sizeof why)) != 0)
+        cli_err(d->c, "%s: %s", d->domain, why);
+    return rc;
+}
+
+static int disable(struct dctx *d)
+{
+    json_t *k;
+    int     rc, n;
+
+    if ((rc = keys(d, &k)) != 0)
+        return rc;
+    if (json_array_size(k) > 0 && conf_list_has(d->c->conf->dns_publish, "tlsa")
+        && (rc = drop_tlsa(d)) != 0) {
+        json_decref(k);
+        return rc;
+    }
+    rc = delete_keys(d, k, -1, &n);
+    json_decref(k);
+    if (rc == 0 && n > 0)
+        rc = after_change(d);
+    if (rc == 0)
+        printf(n ? "%s: unsigned; remove the DS at the parent first next time\n"
+               : "%s: was not signed\n", d->domain);
+    return rc;
+}
+
+static int status(struct dctx *d)
+{
+    json_t *k, *key, *out = json_array();
+    size_t  i;
+    int     rc;
+
+    if ((rc = keys(d, &k)) != 0) {
+        json_decref(out);
+        return rc;
+    }
+    if (!cli_flag(d->c, "json"))
+        printf("%s: %s\n", d->domain, json_array_size(k) ? "signed" : "unsigned");
+    json_array_foreach(k, i, key) {
+        json_t *o = json_pack("{s:I, s:s, s:s, s:b, s:b}",
+            "id", json_integer_value(json_object_get(key, "id")),
+            "keytype", json_string_value(json_object_get(key, "keytype")) ?: "",
+            "algorithm", json_string_value(json_object_get(key, "algorithm")) ?: "",
+            "active", json_is_true(json_object_get(key, "active")),
+            "published", json_is_true(json_object_get(key, "published")));
+
+        if (!cli_flag(d->c, "json"))
+            printf("key %lld\t%s\t%s\t%s\n", json_integer_value(json_object_get(o, "id")),
+                   json_string_value(json_object_get(o, "keytype")),
+                   json_string_value(json_object_get(o, "algorithm")),
+                   json_is_true(json_object_get(o, "active")) ? "active" : "inactive");
+        json_array_append_new(out, o);
+    }
+    if (cli_flag(d->c, "json")) {
+        char   *s = json_dumps(out, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+        puts(s ? s : "[]");
+        free(s);
+    }
+    json_decref(out);
+    json_decref(k);
+    return 0;
+}
+
+static int ds(struct dctx *d)
+{
+    json_t *k, *key;
+    size_t  i;
+    int     rc;
+
+    if ((rc = keys(d, &k)) != 0)
+        return rc;
+    json_array_foreach(k, i, key)
+        if (json_is_true(json_object_get(key, "active")))
+            print_ds(d, key);
+    if (json_array_size(k) == 0) {
+        cli_err(d->c, "%s: not signed (dnssec enable first)", d->domain);
+        rc = EX_NOINPUT;
+    }
+    json_decref(k);
+    return rc;
+}
+
+static int rollover(struct dctx *d)
+{
+    json_t *k, *key;
+    long long newest = -1;
+    size_t  i;
+    int     rc, n = 0;
+
+    if ((rc = keys(d, &k)) != 0)
+        return rc;
+    json_array_foreach(k, i, key)
+        if (json_integer_value(json_object_get(key, "id")) > newest)
+            newest = json_integer_value(json_object_get(key, "id"));
+    if (newest < 0) {
+        cli_err(d->c, "%s: not signed (dnssec enable first)", d->domain);
+        rc = EX_NOINPUT;
+    } else if (cli_flag(d->c, "finish")) {
+        if ((rc = delete_keys(d, k, newest, &n)) == 0 && n > 0)
+            rc = after_change(d);
+        if (rc == 0)
+            printf("%s: %d old key(s) removed; key %lld remains\n", d->domain, n, newest);
+    } else {
+        json_t *last = json_array_get(k, json_array_size(k) - 1);
+        const char *alg = json_string_value(json_object_get(last, "algorithm"));
+
+        if ((rc = add_key(d, alg ? alg : d->c->conf->dnssec_algorithm)) == 0
+            && (rc = after_change(d)) == 0)
+            printf("%s: new CSK added; put its DS (above) at the parent, wait the DS TTL, "
+                   "then run: dnssec rollover %s --finish\n", d->domain, d->domain);
+    }
+    json_decref(k);
+    return rc;
+}
+
+int     cmd_dnssec(struct cli *c)
+{
+    static const struct { const char *name; int (*fn)(struct dctx *); } subs[] = {
+        {"enable", enable}, {"disable", disable}, {"status", status}, {"ds", ds},
+        {"rollover", rollover},
+    };
+    struct dctx d = {c, NULL, "", ""};
+    int     rc;
+
+    for (size_t i = 0; c->a.npos == 2 && i < sizeof subs / sizeof *subs; i++) {
+        if (strcmp(c->a.pos[0], subs[i].name))
+            continue;
+        if ((rc = cli_domain(c, c->a.pos[1], d.domain, sizeof d.domain)) != 0)
+            return rc;
+        if ((d.api = cli_api(c)) == NULL)
+            return EX_CONFIG;
+        snprintf(d.path, sizeof d.path, "/zones/%s./cryptokeys", d.domain);
+        rc = subs[i].fn(&d);
+        pdns_api_close(d.api);
+        return rc;
+    }
+    cli_err(c, "usage: dnssec enable|disable|status|ds|rollover DOMAIN");
+    return EX_USAGE;
+}

@@ -1,0 +1,50 @@
+/*
+ * cli.h - the verbs of mxdock-policy, one function each; main() in
+ * mxdock-policy.c parses -c and dispatches.  Each returns an exit code
+ * from <sysexits.h> and prints one line on stderr when it fails.
+ */
+#ifndef MX_CLI_H
+#define MX_CLI_H
+
+#include "conf.h"
+#include "pdb.h"
+
+#define CLI_MAXARG 32
+
+struct cli {
+    const char *prog;
+    struct mx_conf *conf;
+    int     npos;
+    const char *pos[CLI_MAXARG];        /* positional arguments */
+    int     nopt;
+    const char *optname[CLI_MAXARG];    /* "--name=value" options */
+    const char *optval[CLI_MAXARG];     /* "" for a flag */
+};
+
+/* cli_parse - split ARGV into options (each named in ALLOWED, a comma
+ * list; "name=" takes a value) and at most MAXPOS positionals, at least
+ * MINPOS.  -1 after printing a usage line. */
+int     cli_parse(struct cli *, int argc, char **argv, const char *allowed, int minpos, int maxpos);
+
+/* cli_opt - value of --NAME, or DEF when absent */
+const char *cli_opt(const struct cli *, const char *name, const char *def);
+
+/* cli_db - the pool for command-line use (quiet); exits EX_OSERR on memory */
+struct pdb *cli_db(const struct cli *);
+
+/* cli_db_error - "database unreachable: ..." on stderr, EX_UNAVAILABLE */
+int     cli_db_error(const struct cli *, struct pdb *);
+
+/* cli_duration - "90", "30m", "2h", "1d", "1w" -> seconds; -1 if not */
+long long cli_duration(const char *);
+
+/* cli_json_str - S as a JSON string */
+void    cli_json_str(FILE *, const char *s);
+
+int     cli_init_db(struct cli *, int argc, char **argv);
+int     cli_authfail(struct cli *, int argc, char **argv);
+int     cli_quota(struct cli *, int argc, char **argv);
+int     cli_watch_log(struct cli *, int argc, char **argv);
+int     cli_probe(struct cli *, int argc, char **argv);
+
+#endif

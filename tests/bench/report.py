@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""report.py - docs/PERFORMANCE.md from the results of tests/bench/run.sh.
+
+    report.py RESULTS_DIR NOTES_MD > PERFORMANCE.md
+
+RESULTS_DIR holds SECTION.tsv (section, row, peer, run, status, result
+line of milterload or libloop), machine.txt, command.txt, elapsed.txt,
+openssl-speed.txt, profile-*.txt and logs.txt.  NOTES_MD (hand-written
+reading of the numbers and of the profile) is appended as it is.
+Medians over the runs, min-max beside them; the claims are the ratios.
+"""
+import os
+import re
+import statistics
+import sys
+
+NAMES = {"mx": "mxdock", "od": "opendkim", "py": "dkimpy-milter"}
+
+
+def peer_name(p):
+    if p == "od_spf":
+        return "opendkim + pyspf-milter"
+    if p == "all":
+        return "all"
+    return NAMES.get(p.split("_")[0], p)
+
+
+def load(results, section):
+    """rows in file order: {row: {peer: {"runs": [kv...], "skip": why, "fail": [...]}}}"""
+    rows = {}
+    path = os.path.join(results, section + ".tsv")
+    if not os.path.exists(path):
+        return rows
+    for line in open(path):
+        f = line.rstrip("\n").split("\t")
+        if len(f) < 6:
+            f += [""] * (6 - len(f))
+        sec, row, peer, run, status, out = f[:6]
+        r = rows.setdefault(row, {}).setdefault(peer, {"runs": [], "skip": None, "fail": []})
+        if status == "skip":
+            r["skip"] = out
+        elif status != "ok":
+            r["fail"].append(status)
+        else:
+            kv = dict(x.split("=", 1) for x in out.split() if "=" in x)
+            r["runs"].append({k: (float(v) if re.match(r"^-?[0-9.]+$", v) else v)
+                              for k, v in kv.items()})
+    return rows
+
+
+def med(runs, key):
+    vals = [r[key] for r in runs if key in r]
+    return (statistics.median(vals), min(vals), max(vals)) if vals else None
+
+
+def fmt(m, digits=0, spread=True):
+    if m is None:
+        return "-"
+    f = "{:,.%df}" % digits
+    if not spread:
+        return f.format(m[0])
+    return f.format(m[0]) + " (" + f.format(m[1]) + "-" + f.format(m[2]) + ")"
+
+
+def ratio(a, b, digits=2):
+    if a is None or b is None or not b[0] or not a[0]:
+        return "-"
+    return ("%." + str(digits) + "fx") % (a[0] / b[0])
+
+
+def comparison_table(rows, what):
+    out = ["| %s | milter | msgs/s median (min-max) | milter CPU ms/msg | p50 ms | p99 ms | "
+           "max ms | mxdock/peer msgs/s | peer CPU / mxdock CPU |" % what,
+           "|---|---|---|---|---|---|---|---|---|"]
+    for row, peers in rows.items():
+        mx = next((v for p, v in peers.items() if p.startswith("mx")), None)
+        mx_rate = med(mx["runs"], "rate") if mx else None
+        mx_cpu = med(mx["runs"], "cpu_ms") if mx else None
+        for p, v in peers.items():
+            name = peer_name(p)
+            if v["skip"] is not None:
+                out.append("| %s | %s | not measured (%s) | | | | | | |" % (row, name, v["skip"]))
+                continue
+            if not v["runs"]:
+                out.append("| %s | %s | FAILED: %s | | | | | | |" % (row, name, v["fail"][0][:120]))
+                continue
+            rate, cpu = med(v["runs"], "rate"), med(v["runs"], "cpu_ms")
+            mx_row = p.startswith("mx")
+            worst = max(r["max_ms"] for r in v["runs"])
+            fails = " (%d failed runs)" % len(v["fail"]) if v["fail"] else ""
+            out.append("| %s | %s | %s%s | %s | %s | %s | %.1f | %s | %s |" % (
+                row, name, fmt(rate), fails, fmt(cpu, 3), fmt(med(v["runs"], "p50_ms"), 2, False),
+                fmt(med(v["runs"], "p99_ms"), 2, False), worst,
+                "1" if mx_row else ratio(mx_rate, rate), "1" if mx_row else ratio(cpu, mx_cpu)))
+    return "\n".join(out)
+
+
+def scale_table(rows):
+    out = ["| connections | milter | msgs/s median (min-max) | CPU ms/msg | p99 ms | max ms | "
+           "RSS MB after the run |", "|---|---|---|---|---|---|---|"]
+    rss = {}
+    for row, peers in rows.items():
+        n = int(row.split()[0])
+        for p, v in peers.items():
+            if v["skip"] is not None:
+                if n == 1:
+                    out.append("| all | %s | not measured (%s) | | | | |" % (peer_name(p), v["skip"]))
+                continue
+            if not v["runs"]:
+                out.append("| %d | %s | FAILED: %s | | | | |" % (n, peer_name(p), v["fail"][0][:100]))
+                continue
+            r = med(v["runs"], "rss_kb")
+            rss.setdefault(p, {})[n] = r[0]
+            out.append("| %d | %s | %s | %s | %s | %.1f | %.1f |" % (
+                n, peer_name(p), fmt(med(v["runs"], "rate")), fmt(med(v["runs"], "cpu_ms"), 3, False),
+                fmt(med(v["runs"], "p99_ms"), 2, False), max(x["max_ms"] for x in v["runs"]),
+                r[0] / 1024))
+    notes = []
+    for p, by_n in rss.items():
+        if 1 in by_n and 512 in by_n:
+            notes.append("- %s: about %.0f KB of RSS per extra connection ((RSS at 512 - RSS at 1) "
+                         "/ 511)." % (peer_name(p), (by_n[512] - by_n[1]) / 511))
+    return "\n".join(out) + ("\n\n" + "\n".join(notes) if notes else "")
+
+
+def tcp_table(rows):
+    out = ["| milter | p50 ms | p95 ms | max ms | msgs/s (one connection) |", "|---|---|---|---|---|"]
+    for row, peers in rows.items():
+        for p, v in peers.items():
+            if v["skip"] is not None or not v["runs"]:
+                out.append("| %s | not measured (%s) | | | |" % (
+                    peer_name(p), v["skip"] or v["fail"][0][:100]))
+                continue
+            out.append("| %s | %s | %s | %.1f | %s |" % (
+                peer_name(p), fmt(med(v["runs"], "p50_ms"), 2), fmt(med(v["runs"], "p95_ms"), 2, False),
+                max(x["max_ms"] for x in v["runs"]), fmt(med(v["runs"], "rate"))))
+    return "\n".join(out)
+
+
+def library_table(rows):
+    out = ["| libopendkim in-process | msgs/s | CPU ms/msg |", "|---|---|---|"]
+    for row, peers in rows.items():
+        for p, v in peers.items():
+            if not v["runs"]:
+                out.append("| %s | FAILED | |" % row)
+                continue
+            r = v["runs"][0]
+            out.append("| %s | %s | %.3f |" % (row, "{:,.0f}".format(r["rate"]), r["cpu_ms"]))
+    return "\n".join(out)
+
+
+def openssl_table(path):
+    if not os.path.exists(path):
+        return "(openssl speed did not run)"
+    out = ["| OpenSSL | sign ms | verify ms | sign/s (1 core) | verify/s (1 core) |", "|---|---|---|---|---|"]
+    for line in open(path):
+        m = re.match(r"^rsa\s+2048 bits\s+([0-9.]+)s\s+([0-9.]+)s\s+([0-9.]+)\s+([0-9.]+)", line)
+        m = m or re.match(r"^\s*253 bits EdDSA \(Ed25519\)\s+([0-9.]+)s\s+([0-9.]+)s\s+([0-9.]+)\s+([0-9.]+)", line)
+        if m:
+            name = "RSA-2048" if line.startswith("rsa") else "Ed25519"
+            s, v, sps, vps = (float(x) for x in m.groups())
+            out.append("| %s | %.3f | %.3f | %s | %s |" % (name, s * 1e3, v * 1e3,
+                                                           "{:,.0f}".format(sps), "{:,.0f}".format(vps)))
+    return "\n".join(out)
+
+
+def skipped(rows):
+    return "\n".join("- %s: %s" % (row, v["skip"]) for row, peers in rows.items()
+                     for v in peers.values() if v["skip"] is not None) or "(no rows)"
+
+
+def profile(results, name, title):
+    path = os.path.join(results, "profile-%s.txt" % name)
+    if not os.path.exists(path):
+        return ""
+    text = open(path).read().strip()
+    if not text or text.startswith("not profiled"):
+        return "%s: %s\n" % (title, text or "callgrind gave no output")
+    return "%s (callgrind, 300 signed 2 KB messages on one connection, self cost):\n\n```\n%s\n```\n" % (
+        title, text)
+
+
+def read(results, name, default=""):
+    path = os.path.join(results, name)
+    return open(path).read().strip() if os.path.exists(path) else default
+
+
+def main():
+    results, notes = sys.argv[1], sys.argv[2]
+    p = []
+    p.append("# mxdock performance\n")
+    p.append("Written by `make bench` (tests/bench/run.sh); do not edit by hand: the reading "
+             "of the numbers is kept in tests/bench/notes.md and copied at the end.\n")
+    p.append("- command: `%s`" % read(results, "command.txt", "make bench"))
+    for line in read(results, "machine.txt").splitlines():
+        p.append("- " + line)
+    p.append("- the whole run took %s s\n" % read(results, "elapsed.txt", "?"))
+    p.append("## How it is measured\n")
+    p.append("milterload (tests/bench/milterload.c) speaks the milter protocol (version 6, as "
+             "Postfix 3.7 speaks it) to each milter's socket, 10 messages per MTA session, "
+             "the session's connection closed at its end as Postfix does; every reply is checked "
+             "(DKIM-Signature count and algorithm when signing, `dkim=pass` / `spf=pass` in "
+             "Authentication-Results when verifying): a run with a wrong reply is a failed run. "
+             "The comparisons alternate the milters run by run (A B C A B C ...), %s s each; "
+             "medians with min-max. \"milter CPU ms/msg\" is the milter process's utime+stime "
+             "from /proc over the measured run divided by the messages: the fair measure when "
+             "the client is the limit. Unless a row says otherwise the socket is a UNIX socket "
+             "(see the TCP section for why) and the keys are the same RSA-2048 and Ed25519 keys "
+             "for every milter, relaxed/relaxed. dkimpy-milter and mxdock fetch public keys "
+             "from the scratch PowerDNS; opendkim reads them from a file (see notes).\n"
+             % read(results, "seconds.txt", "2"))
+    for sec, title, what in (("sign", "1. Sign", "signing"), ("verify", "2. Verify", "verifying"),
+                             ("spf", "3. SPF + DKIM verify", "inbound path")):
+        p.append("## %s\n" % title)
+        p.append(comparison_table(load(results, sec), what) + "\n")
+    p.append("## 4. The library limit\n")
+    p.append(library_table(load(results, "library")) + "\n")
+    p.append(openssl_table(os.path.join(results, "openssl-speed.txt")) + "\n")
+    p.append("## 5. End to end (smtp-source -> Postfix -> smtp-sink)\n")
+    p.append(skipped(load(results, "e2e")) + "\n")
+    p.append("## 6. Quota and auth decisions\n")
+    p.append(skipped(load(results, "policy")) + "\n")
+    p.append("## 7. Scale (sign, RSA-2048, 2 KB)\n")
+    p.append(scale_table(load(results, "scale")) + "\n")
+    p.append("## 8. One MTA connection over TCP\n")
+    p.append(tcp_table(load(results, "tcp")) + "\n")
+    p.append("## 9. CPU profile\n")
+    p.append(profile(results, "prof_od", "opendkim"))
+    p.append(profile(results, "prof_mx", "mxdock-milter"))
+    logs = read(results, "logs.txt")
+    p.append("## Logs\n")
+    p.append("Errors found in the peers' logs:\n\n```\n%s\n```\n" % logs if logs
+             else "No error, warning or traceback in any peer's log.\n")
+    if os.path.exists(notes):
+        p.append(open(notes).read())
+    print("\n".join(p))
+
+
+main()

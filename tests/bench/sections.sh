@@ -1,0 +1,198 @@
+# sections.sh - the comparisons of make bench (source from run.sh).
+#
+#   row SECTION ROW "ARGS" PEER[|ARGS]...   BENCH_RUNS alternating runs of
+#       milterload, one per peer in turn; every run is a line of
+#       results/SECTION.tsv: section, row, peer, run, status, result.
+#   section_vars   the arguments rows share (call after h_init)
+#   section_*      one per part of docs/PERFORMANCE.md
+#   describe_machine, check_logs
+#
+# A peer that did not start is recorded once as "skip" with the reason.
+# A run whose replies were wrong is recorded as FAIL and counted by h_fail.
+
+# section_vars - the milterload arguments the rows share (after h_init).
+section_vars() {
+	SIGN_2K="--client-addr=127.0.0.1 --corpus=$H/corpus/plain/plain-2k.eml"
+	RSA_SIG="--expect-header=DKIM-Signature:1 --expect-value=DKIM-Signature:a=rsa-sha256"
+	ED_SIG="--expect-header=DKIM-Signature:1 --expect-value=DKIM-Signature:a=ed25519-sha256"
+	DUAL_SIG="--expect-header=DKIM-Signature:2 --expect-value=DKIM-Signature:a=ed25519-sha256"
+	VERIFY="--client-addr=192.0.2.10 --expect-ar=dkim=pass"
+}
+
+row() {
+	local sec=$1 name=$2 common=$3 r spec p extra out rc status
+	shift 3
+	for ((r = 1; r <= BENCH_RUNS; r++)); do
+		for spec in "$@"; do
+			p=${spec%%|*}
+			extra=${spec#"$p"}
+			extra=${extra#|}
+			if [ -z "${PEER_ARGS[$p]:-}" ]; then
+				[ "$r" = 1 ] && printf '%s\t%s\t%s\t0\tskip\t%s\n' "$sec" "$name" "$p" \
+					"${PEER_WHY[$p]:-not started}" >>"$H/results/$sec.tsv"
+				continue
+			fi
+			# shellcheck disable=SC2086
+			out=$("$ML" ${PEER_ARGS[$p]} --seconds="$BENCH_SECONDS" --session=10 $common $extra \
+				--label="$p" 2>"$H/ml.err")
+			rc=$?
+			status=ok
+			if [ "$rc" -ne 0 ]; then
+				status="FAIL: $(grep -m1 -E 'FAIL|milterload:' "$H/ml.err" | tr '\t' ' ')"
+				h_fail "$sec / $name / $p run $r" "$(head -c 300 "$H/ml.err")" "every reply as expected"
+			fi
+			printf '%s\t%s\t%s\t%d\t%s\t%s\n' "$sec" "$name" "$p" "$r" "$status" "$out" \
+				>>"$H/results/$sec.tsv"
+		done
+	done
+	log "$sec / $name done"
+}
+
+section_sign() {
+	local c="--conns=2 $SIGN_2K"
+	row sign "RSA-2048, 2 KB" "$c $RSA_SIG" mx_rsa od_rsa py_rsa
+	row sign "RSA-2048, 20 KB" "--conns=2 --client-addr=127.0.0.1 \
+		--corpus=$H/corpus/plain/plain-20k.eml $RSA_SIG" mx_rsa od_rsa
+	row sign "RSA-2048, 200 KB" "--conns=2 --client-addr=127.0.0.1 \
+		--corpus=$H/corpus/plain/plain-200k.eml $RSA_SIG" mx_rsa od_rsa
+	row sign "Ed25519, 2 KB" "$c $ED_SIG" mx_ed od_ed py_ed
+	row sign "RSA-2048 + Ed25519 (dual), 2 KB; opendkim: RSA only" "$c" \
+		"mx_dual|$DUAL_SIG" "od_rsa|$RSA_SIG" "py_dual|$DUAL_SIG"
+	row sign "RSA-2048, 2 KB, 64 connections" "--conns=64 --warmup=3 $SIGN_2K $RSA_SIG" \
+		mx_rsa od_rsa
+}
+
+section_verify() {
+	local d="$H/corpus"
+	row verify "RSA-2048 signed, 2 KB" "--conns=2 --corpus=$d/rsa/plain-2k.eml $VERIFY" \
+		mx_rsa od_rsa py_rsa
+	row verify "RSA-2048 signed, 20 KB" "--conns=2 --corpus=$d/rsa/plain-20k.eml $VERIFY" \
+		mx_rsa od_rsa
+	row verify "RSA-2048 signed, 200 KB" "--conns=2 --corpus=$d/rsa/plain-200k.eml $VERIFY" \
+		mx_rsa od_rsa
+	row verify "Ed25519 signed, 2 KB" "--conns=2 --corpus=$d/ed/plain-2k.eml $VERIFY" \
+		mx_rsa od_rsa py_rsa
+	row verify "RSA-2048 signed, 2 KB, 64 connections" \
+		"--conns=64 --warmup=3 --corpus=$d/rsa/plain-2k.eml $VERIFY" mx_rsa od_rsa
+}
+
+section_spf() {
+	row spf "SPF + DKIM verify, RSA-2048 signed, 2 KB" \
+		"--conns=2 --corpus=$H/corpus/rsa/plain-2k.eml $VERIFY --expect-ar=spf=pass" \
+		mx_rsa od_spf
+}
+
+# lib NAME ARGS - one libloop run into results/library.tsv.
+lib() {
+	local name=$1 out rc
+	shift
+	out=$("$LL" --seconds="$BENCH_SECONDS" --label="$name" "$@" 2>"$H/ll.err")
+	rc=$?
+	[ "$rc" -ne 0 ] && h_fail "library / $name" "$(head -c 300 "$H/ll.err")" "every result checked"
+	printf 'library\t%s\tlibopendkim\t1\t%s\t%s\n' "$name" "$([ $rc = 0 ] && echo ok || echo FAIL)" \
+		"$out" >>"$H/results/library.tsv"
+}
+
+section_library() {
+	local c="$H/corpus" kf="$H/keys/file.txt" size
+	{
+		echo "$BENCH_RSA_SEL._domainkey.bench.test $(cat "$BK/rsa.txt")"
+		echo "$BENCH_ED_SEL._domainkey.bench.test $(cat "$BK/ed.txt")"
+	} >"$kf"
+	for size in 2k 20k 200k; do
+		lib "sign RSA-2048, $size, 1 thread" --mode=sign --key="$BK/rsa.pem" \
+			--selector="$BENCH_RSA_SEL" --alg=rsa "$c/plain/plain-$size.eml"
+		lib "verify RSA-2048, $size, 1 thread" --mode=verify --keyfile="$kf" "$c/rsa/plain-$size.eml"
+	done
+	lib "sign Ed25519, 2k, 1 thread" --mode=sign --key="$BK/ed.pem" --selector="$BENCH_ED_SEL" \
+		--alg=ed "$c/plain/plain-2k.eml"
+	lib "verify Ed25519, 2k, 1 thread" --mode=verify --keyfile="$kf" "$c/ed/plain-2k.eml"
+	lib "sign RSA-2048, 2k, 2 threads" --threads=2 --mode=sign --key="$BK/rsa.pem" \
+		--selector="$BENCH_RSA_SEL" --alg=rsa "$c/plain/plain-2k.eml"
+	lib "verify RSA-2048, 2k, 2 threads" --threads=2 --mode=verify --keyfile="$kf" \
+		"$c/rsa/plain-2k.eml"
+	openssl speed -seconds "$BENCH_SECONDS" rsa2048 ed25519 >"$H/results/openssl-speed.txt" 2>/dev/null
+	log "library done"
+}
+
+section_e2e() {
+	printf 'e2e\tsmtp-source -> Postfix -> smtp-sink\tall\t0\tskip\t%s\n' \
+		"not measured: needs tests/lib/postfix.sh (the milter part's scratch Postfix) and a working mxdock-milter" \
+		>>"$H/results/e2e.tsv"
+}
+
+section_policy() {
+	printf 'policy\tRCPT quota and connect-time auth decisions\tmx_rsa\t0\tskip\t%s\n' \
+		"not measured: the quota and auth policy is not wired into mxdock-milter yet" \
+		>>"$H/results/policy.tsv"
+}
+
+section_scale() {
+	local n runs=$BENCH_RUNS
+	BENCH_RUNS=3
+	for n in 1 2 8 64 512; do
+		row scale "$n connections" "--conns=$n --warmup=2 $SIGN_2K $RSA_SIG" mx_rsa od_rsa
+	done
+	BENCH_RUNS=$runs
+}
+
+# section_tcp - one MTA connection over TCP: the delayed-ACK stall.
+section_tcp() {
+	row tcp "RSA-2048 sign, 2 KB, 1 TCP connection" "--conns=1 $SIGN_2K $RSA_SIG" \
+		mx_tcp od_tcp py_tcp
+}
+
+# profile NAME STARTER ALG - the sign path of one milter under callgrind:
+# 300 messages on one connection, then the top costs by instruction count.
+profile() {
+	local name=$1 fn=$2 alg=$3 pid s
+	PEER_WRAP="valgrind --tool=callgrind --callgrind-out-file=$H/$name/callgrind.out"
+	mkdir -p "$H/$name"
+	if ! "$fn" "$name" "$alg"; then
+		unset PEER_WRAP
+		echo "not profiled: $(cat "$H/$name/why" 2>/dev/null)" >"$H/results/profile-$name.txt"
+		return
+	fi
+	unset PEER_WRAP
+	s="SOCK_$name" pid="PID_$name"
+	"$ML" --socket="${!s}" --conns=1 --count=300 --warmup=5 --session=10 $SIGN_2K $RSA_SIG \
+		>"$H/$name/ml.out" 2>&1 || h_fail "profile $name" "$(tail -1 "$H/$name/ml.out")" "signed"
+	kill -TERM "${!pid}"
+	for _ in $(seq 50); do kill -0 "${!pid}" 2>/dev/null || break; sleep 0.2; done
+	callgrind_annotate --inclusive=no "$H/$name/callgrind.out" 2>/dev/null |
+		grep -E '^ *[0-9,]+ \(' | head -25 >"$H/results/profile-$name.txt"
+	callgrind_annotate --inclusive=yes "$H/$name/callgrind.out" 2>/dev/null |
+		grep -E '^ *[0-9,]+ \(' | head -40 >"$H/results/profile-$name-incl.txt"
+}
+
+section_profile() {
+	command -v valgrind >/dev/null || { log "no valgrind: no profile"; return; }
+	profile prof_od peer_opendkim rsa
+	profile prof_mx peer_mxdock rsa
+	log "profile done"
+}
+
+describe_machine() {
+	echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+	echo "cores (nproc): $(nproc)"
+	echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+	echo "kernel: $(uname -r); Debian $(cat /etc/debian_version)"
+	echo "peers: $(dpkg-query -W -f='${Package} ${Version}, ' opendkim dkimpy-milter pyspf-milter \
+		libmilter1.0.1 libopendkim11 openssl 2>/dev/null | sed 's/, $//')"
+	echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+}
+
+# check_logs - no benchmark run may leave an error in a peer's log.
+check_logs() {
+	local f bad
+	for f in "$H"/*/log; do
+		[ -f "$f" ] || continue
+		bad=$(grep -iE 'error|fatal|panic|segfault|traceback|warning' "$f" | head -3)
+		if [ -n "$bad" ]; then
+			h_fail "log $(basename "$(dirname "$f")")" "$bad" "no error"
+			echo "$(basename "$(dirname "$f")"): $bad" >>"$H/results/logs.txt"
+		else
+			h_ok "log $(basename "$(dirname "$f")") clean"
+		fi
+	done
+}

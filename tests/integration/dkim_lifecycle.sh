@@ -1,0 +1,150 @@
+#!/bin/bash
+# dkim_lifecycle - a whole key rotation against a real PowerDNS, with a fake
+# clock ($MXDOCK_NOW): create -> first keys active -> rotate -> new keys
+# pending and published (dig) -> active, old retiring -> retired, TXT gone
+# -> private key deleted; then a keygen'd key that stays pending until tick
+# has published it and sees it served.  At each step mail is signed with the keys the
+# store says are active, by an independent DKIM implementation (the
+# mailauth npm package, tests/node), and verified by it against the TXT
+# records PowerDNS serves: mail signed just before a step verifies after it.
+#
+# The zone and the first keys come from `mxdock-dns create`; the DNS sync
+# that rotate and tick run is the real `mxdock-dns sync` beside mxdock-dkim.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/pdns.sh"
+h_init dkim-life
+
+NODE_DIR=$H_TOP/tests/node
+if [ ! -d "$NODE_DIR/node_modules/mailauth" ]; then
+	(cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
+		{ h_fail "npm ci in tests/node (log: $H/npm.log)" "failed" "mailauth installed"; h_done; exit; }
+fi
+
+pdns_start sqlite
+C=$H/mxdock.conf
+pdns_conf "$C"
+cat >>"$C" <<CONF
+dkim_rsa_bits = 2048
+dkim_retire_after = 7d
+dkim_delete_after = 30d
+dkim_rotate_after = 0
+CONF
+T0=1795219200                          # 2026-11-21 00:00 UTC
+DOM=life.test
+STORE=$H/dkim
+
+D=$BINDIR/mxdock-dkim
+# signer/verifier: mailauth, sharing no code with libopendkim
+cat >"$H/dkim.mjs" <<'JS'
+// node dkim.mjs sign MSG DOMAIN SELECTOR:ALG:PEM...  |  verify MSG DNSPORT
+import fs from 'fs';
+import { promises as dns } from 'dns';
+const lib = process.env.NODE_DIR + '/node_modules/mailauth/lib/dkim/';
+const { dkimSign } = await import(lib + 'sign.js');
+const { dkimVerify } = await import(lib + 'verify.js');
+const [mode, file, arg, ...keys] = process.argv.slice(2);
+const msg = fs.readFileSync(file);
+if (mode === 'sign') {
+    const signatureData = keys.map((k) => {
+        const [selector, alg, pem] = k.split(':');
+        return { signingDomain: arg, selector, privateKey: fs.readFileSync(pem),
+                 algorithm: alg === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256' };
+    });
+    const r = await dkimSign(msg, { canonicalization: 'relaxed/relaxed', signatureData });
+    if (r.errors.length) { console.error(r.errors); process.exit(1); }
+    process.stdout.write(r.signatures + msg.toString());
+} else {
+    const res = new dns.Resolver();
+    res.setServers(['127.0.0.1:' + arg]);
+    const r = await dkimVerify(msg, { resolver: (name, type) => res.resolve(name, type) });
+    for (const s of r.results)
+        console.log(`${s.signingDomain} ${s.selector} ${s.status.result}`);
+}
+JS
+export NODE_DIR
+
+# sign_active N - sign message N with the keys the store has active;
+# prints the signed file's name
+sign_active() {
+	local m=$H/msg$1 keys
+	printf 'From: a@%s\r\nTo: b@example.org\r\nSubject: step %d\r\nDate: Sat, 21 Nov 2026 00:00:00 +0000\r\n\r\nbody %d\r\n' \
+		"$DOM" "$1" "$1" >"$m.txt"
+	keys=$("$D" -c "$C" list "$DOM" --json |
+		jq -r --arg s "$STORE/$DOM" '.[] | select(.state == "active") | "\(.selector):\(.algorithm):\($s)/\(.selector).pem"')
+	node "$H/dkim.mjs" sign "$m.txt" "$DOM" $keys >"$m.signed" 2>"$m.err"
+	echo "$m.signed"
+}
+verify() { node "$H/dkim.mjs" verify "$1" "$PDNS_DNS_PORT" 2>&1 | sort | tr '\n' ' '; }
+states() { "$D" -c "$C" list "$DOM" --json | jq -r '.[] | "\(.selector)=\(.state)"' | tr '\n' ' '; }
+txt() { pdns_dig "$1._domainkey.$DOM" TXT | tr -d '" \n'; }
+tick() { MXDOCK_NOW=$1 "$D" -c "$C" tick >>"$H/tick.log" 2>&1; echo $?; }
+
+# --- first keys: mxdock-dns create publishes them and activates them ------------
+out=$(MXDOCK_NOW=$T0 "$BINDIR/mxdock-dns" -c "$C" create "$DOM" 2>&1)
+h_eq "mxdock-dns create exits 0" "$?" 0
+h_has "create: first keys active at once" "$out" "DKIM selector mx20261121r (rsa) active"
+h_eq "first keys active" "$(states)" "mx20261121e=active mx20261121r=active "
+h_has "dig: ed25519 key published" "$(txt mx20261121e)" "v=DKIM1;k=ed25519;p="
+h_has "dig: rsa key published" "$(txt mx20261121r)" "v=DKIM1;k=rsa;p=MIIBIjAN"
+m1=$(sign_active 1)
+h_eq "mail 1 (first keys) verifies" "$(verify "$m1")" \
+	"life.test mx20261121e pass life.test mx20261121r pass "
+sed 's/^body 1/body X/' "$m1" >"$H/tampered"
+h_eq "mail 1 with one body byte changed: body hash mismatch" "$(verify "$H/tampered")" \
+	"life.test mx20261121e neutral life.test mx20261121r neutral "
+
+# --- rotation -----------------------------------------------------------------
+T1=$((T0 + 10 * 86400))
+h_eq "rotate exits 0" "$(MXDOCK_NOW=$T1 "$D" -c "$C" rotate "$DOM" >>"$H/tick.log" 2>&1; echo $?)" 0
+h_eq "rotate: new keys pending, old still active" "$(states)" \
+	"mx20261121e=active mx20261121r=active mx20261201e=pending mx20261201r=pending "
+h_has "rotate: synced, new key in DNS" "$(txt mx20261201e)" "v=DKIM1;k=ed25519;p="
+m2=$(sign_active 2)
+h_eq "mail 2 signed with the old keys only" "$(grep -o 's=mx[0-9a-z]*' "$m2" | tr '\n' ' ')" \
+	"s=mx20261121e s=mx20261121r "
+h_eq "tick 3 exits 0" "$(tick $((T1 + 60)))" 0
+h_eq "tick 3: new active, old retiring" "$(states)" \
+	"mx20261121e=retiring mx20261121r=retiring mx20261201e=active mx20261201r=active "
+h_has "dig: retiring key still published" "$(txt mx20261121r)" "k=rsa;p="
+h_eq "mail 2 (signed before) still verifies" "$(verify "$m2")" \
+	"life.test mx20261121e pass life.test mx20261121r pass "
+m3=$(sign_active 3)
+h_eq "mail 3 signed with the new keys only" "$(grep -o 's=mx[0-9a-z]*' "$m3" | tr '\n' ' ')" \
+	"s=mx20261201e s=mx20261201r "
+h_eq "mail 3 verifies" "$(verify "$m3")" "life.test mx20261201e pass life.test mx20261201r pass "
+
+# --- retire, remove from DNS, delete --------------------------------------------
+h_eq "tick 6 days on exits 0" "$(tick $((T1 + 6 * 86400)))" 0
+h_eq "6 days on: still retiring" "$(states)" \
+	"mx20261121e=retiring mx20261121r=retiring mx20261201e=active mx20261201r=active "
+T2=$((T1 + 7 * 86400 + 60))
+h_eq "tick 7 days on exits 0" "$(tick $T2)" 0
+h_eq "7 days on: old retired" "$(states)" \
+	"mx20261121e=retired mx20261121r=retired mx20261201e=active mx20261201r=active "
+h_eq "dig: retired ed25519 TXT removed" "$(txt mx20261121e)" ""
+h_eq "dig: retired rsa TXT removed" "$(txt mx20261121r)" ""
+h_eq "mail 3 (signed before) still verifies" "$(verify "$m3")" \
+	"life.test mx20261201e pass life.test mx20261201r pass "
+h_lacks "mail 2 (old keys, now out of DNS) no longer passes" "$(verify "$m2")" "pass"
+h_eq "retired private key kept for now" "$(ls "$STORE/$DOM" | tr '\n' ' ')" \
+	"mx20261121e.pem mx20261121r.pem mx20261201e.pem mx20261201r.pem state "
+h_eq "tick 30 days on exits 0" "$(tick $((T2 + 30 * 86400)))" 0
+h_eq "30 days on: old keys gone from the state" "$(states)" "mx20261201e=active mx20261201r=active "
+h_eq "30 days on: private keys deleted" "$(ls "$STORE/$DOM" | tr '\n' ' ')" \
+	"mx20261201e.pem mx20261201r.pem state "
+h_eq "dns shows the new keys only" "$("$D" -c "$C" dns "$DOM" | cut -d' ' -f1 | tr '\n' ' ')" \
+	"mx20261201e._domainkey.life.test. mx20261201r._domainkey.life.test. "
+
+# --- a key not yet in DNS waits: keygen, tick (sync), tick (seen) ---------------
+T3=$((T2 + 40 * 86400))
+MXDOCK_NOW=$T3 "$D" -c "$C" keygen "$DOM" --algorithm=ed25519 >/dev/null
+h_eq "keygen: pending, not in DNS yet" "$(txt mx20270117e)" ""
+h_eq "tick exits 0" "$(tick $T3)" 0
+h_has "tick: stays pending while DNS lacks it" "$(tail -3 "$H/tick.log")" \
+	"mx20270117e (ed25519) stays pending"
+h_eq "tick: still pending" "$(states)" "mx20261201e=active mx20261201r=active mx20270117e=pending "
+h_has "tick: its sync published it" "$(txt mx20270117e)" "v=DKIM1;k=ed25519;p="
+h_eq "next tick exits 0" "$(tick $((T3 + 60)))" 0
+h_eq "next tick: seen, active; its predecessor retiring" "$(states)" \
+	"mx20261201e=retiring mx20261201r=active mx20270117e=active "
+h_done

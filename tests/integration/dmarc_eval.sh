@@ -1,0 +1,50 @@
+#!/bin/bash
+# dmarc_eval.sh - the DMARC cases of tests/dmarc/cases.txt against a real
+# PowerDNS publishing tests/dmarc/zone.txt: mxdock's verdicts (through
+# tests/dmarc/dmarccheck, linked with milter/dmarc) against the wanted ones,
+# and against an independent implementation, the mailauth npm package
+# (pinned in tests/node), asking the same server.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/pdns.sh"
+h_init dmarc_eval
+TOP=$H_TOP
+CASES=$TOP/tests/dmarc/cases.txt
+CHECK=${BUILDDIR:-$TOP/build}/tests/dmarccheck
+[ -x "$CHECK" ] || { h_fail "dmarccheck built" "missing $CHECK" "make unit"; h_done; exit; }
+
+# mailauth, pinned: installed from the lock file when missing
+if [ ! -d "$TOP/tests/node/node_modules/mailauth" ]; then
+	npm ci --prefix "$TOP/tests/node" --no-audit --no-fund >"$H/npm.log" 2>&1 ||
+		h_fail "npm ci tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"
+fi
+
+pdns_start sqlite || { h_done; exit; }
+for zone in test uk; do
+	out=$(pdns_api POST /servers/localhost/zones "$(node "$TOP/tests/dmarc/zone2json.js" \
+		"$TOP/tests/dmarc/zone.txt" "$zone")")
+	h_has "zone $zone. created in PowerDNS" "$out" "\"name\": \"$zone.\""
+done
+h_eq "PowerDNS serves the p=reject record" "$(pdns_dig _dmarc.reject.test TXT)" \
+	'"v=DMARC1; p=reject; rua=mailto:dmarc@reject.test"'
+
+DEAD=127.0.0.1:$(h_port)
+RESOLVER=127.0.0.1:$PDNS_DNS_PORT
+"$CHECK" -r "$RESOLVER" -d "$DEAD" "$CASES" >"$H/mxdock.out" 2>"$H/mxdock.err"
+h_eq "dmarccheck exit" "$?" 0
+node "$TOP/tests/dmarc/mailauth_check.js" "$CASES" "$RESOLVER" "$DEAD" >"$H/mailauth.out" 2>"$H/mailauth.err"
+h_eq "mailauth_check exit" "$?" 0
+
+n=0
+while IFS= read -r line; do
+	case $line in '#'* | '') continue ;; esac
+	name=$(printf '%s' "$line" | awk -F' [|] ' '{gsub(/ +$/, "", $1); print $1}')
+	want=$(printf '%s' "$line" | awk -F' [|] ' '{for (i = 6; i <= 8; i++) {gsub(/^ +| +$|[ |]+$/, "", $i)}; print $6 "\t" $7 "\t" $8}')
+	got=$(awk -F'\t' -v n="$name" '$1 == n {print $2 "\t" $3 "\t" $4}' "$H/mxdock.out")
+	h_eq "mxdock $name (result policy disposition)" "$got" "$want"
+	ours=$(awk -F'\t' -v n="$name" '$1 == n {print $2 "\t" $3}' "$H/mxdock.out")
+	theirs=$(awk -F'\t' -v n="$name" '$1 == n {print $2 "\t" $3}' "$H/mailauth.out")
+	h_eq "mailauth agrees on $name (result policy)" "$theirs" "$ours"
+	n=$((n + 1))
+done <"$CASES"
+h_eq "cases compared" "$([ "$n" -ge 30 ] && echo ">= 30" || echo "$n")" ">= 30"
+h_done

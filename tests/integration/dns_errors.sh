@@ -1,0 +1,90 @@
+#!/bin/bash
+# dns_errors.sh - bad input to mxdock-dns: each case gets one clear line on
+# stderr and its own sysexits code, and the zone export stays byte for byte
+# the same.  The API key never shows in any output.
+cd "$(dirname "$0")/../.." || exit 70
+source tests/lib/harness.sh
+source tests/lib/pdns.sh
+h_init dns-errors
+pdns_start sqlite || h_done
+C=$H/mxdock.conf
+pdns_conf "$C"
+DNS() { "$BINDIR/mxdock-dns" "$@"; }
+D=example.test
+DNS -c "$C" create $D >/dev/null
+h_eq "setup: create" "$?" 0
+export_of() { pdns_api GET /servers/localhost/zones/$D./export; }
+before=$(export_of)
+KEY=$(cat "$PDNS_API_KEY_FILE")
+ALL=""
+
+# expect NAME WANT_RC WANT_TEXT CMD...: exit code, one stderr line with TEXT
+expect() {
+	local name=$1 rc=$2 text=$3 err got
+	shift 3
+	err=$("$@" 2>&1 >/dev/null)
+	got=$?
+	ALL="$ALL$err"
+	h_eq "$name: exit code" "$got" "$rc"
+	h_has "$name: message" "$err" "$text"
+	h_eq "$name: one line on stderr" "$(printf '%s\n' "$err" | wc -l)" 1
+}
+
+long=$(printf 'a%.0s' $(seq 1 64)).test
+huge=$(for i in $(seq 1 26); do printf 'abcdefghi.'; done)test
+expect "empty name" 65 "bad domain name" DNS -c "$C" create ""
+expect "name over 253 bytes" 65 "bad domain name" DNS -c "$C" create "$huge"
+expect "label over 63 bytes" 65 "bad domain name" DNS -c "$C" create "$long"
+expect "empty label" 65 "bad domain name" DNS -c "$C" create "a..test"
+expect "non-LDH character" 65 "bad domain name" DNS -c "$C" create "ex_ample.test"
+expect "non-LDH after IDNA" 65 "bad domain name" DNS -c "$C" create "bad☃.test"
+expect "trailing garbage" 65 "bad domain name" DNS -c "$C" create "example.test/x"
+expect "missing config" 78 "/nonexistent/mxdock.conf" DNS -c /nonexistent/mxdock.conf create $D
+expect "unknown verb" 64 "unknown verb" DNS -c "$C" frobnicate $D
+
+# unreachable PowerDNS
+sed "s|^pdns_api_url = .*|pdns_api_url = http://127.0.0.1:$(h_port)/api/v1|" "$C" >"$H/down.conf"
+expect "unreachable PowerDNS" 69 "unreachable" DNS -c "$H/down.conf" sync $D
+
+# a server that accepts and never answers: timeout
+python3 -c 'import socket,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(5); print(s.getsockname()[1], flush=True); time.sleep(30)' \
+	>"$H/silent.port" &
+h_track $!
+h_wait "silent listener" 5 test -s "$H/silent.port"
+sed "s|^pdns_api_url = .*|pdns_api_url = http://127.0.0.1:$(cat "$H/silent.port")/api/v1|" "$C" >"$H/slow.conf"
+echo "pdns_timeout = 1s" >>"$H/slow.conf"
+expect "PowerDNS timeout" 75 "did not answer in time" DNS -c "$H/slow.conf" sync $D
+
+# wrong API key: 401
+echo "wrong-key-123" >"$H/wrong.key"
+chmod 600 "$H/wrong.key"
+sed "s|^pdns_api_key_file = .*|pdns_api_key_file = $H/wrong.key|" "$C" >"$H/wrong.conf"
+expect "wrong API key" 77 "wrong or missing API key" DNS -c "$H/wrong.conf" sync $D
+
+# no such zone: 404
+expect "no such zone" 66 "no such zone" DNS -c "$C" records nosuch.test
+expect "sync of no zone" 66 "no such zone" DNS -c "$C" sync nosuch.test
+
+# 422 from PowerDNS: a PATCH with a bad CAA is refused whole (one
+# transaction), so the MX deleted by hand stays deleted
+pdns_api PATCH /servers/localhost/zones/$D. \
+	'{"rrsets":[{"name":"example.test.","type":"MX","changetype":"DELETE"}]}'
+before=$(export_of)
+cp "$C" "$H/caa.conf"
+printf 'dns_publish = soa, ns, a, mx, spf, dkim, dmarc, caa\ndns_caa = not a caa record\n' \
+	>>"$H/caa.conf"
+expect "PowerDNS 422" 65 "HTTP 422" DNS -c "$H/caa.conf" sync $D
+h_eq "422: nothing half-applied (MX still absent)" "$(pdns_dig $D MX)" ""
+
+# usage errors
+expect "add without content" 64 "usage: add" DNS -c "$C" add $D www A
+expect "unknown option" 64 "unknown or malformed option" DNS -c "$C" sync $D --bogus
+expect "bad --ip" 64 "bad --ip" DNS -c "$C" create other.test --ip=not-an-ip
+
+h_eq "export byte for byte unchanged after every failure" "$(export_of)" "$before"
+h_eq "the API key appears in no message" "$(grep -c -- "$KEY" <<<"$ALL")" 0
+err=$(MXDOCK_DEBUG_HTTP=1 DNS -c "$C" sync $D 2>&1)
+h_eq "nor in the HTTP debug lines" "$(grep -c -- "$KEY" <<<"$err")" 0
+h_eq "config-check exits 0" "$(DNS -c "$C" config-check >/dev/null; echo $?)" 0
+h_done

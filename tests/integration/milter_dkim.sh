@@ -1,0 +1,116 @@
+#!/bin/bash
+# milter_dkim.sh - DKIM through a real Postfix: mail from 127.0.0.1 (internal)
+# is signed with both keys of the From domain; the captured message, sent
+# again from 127.0.0.2 (external), verifies dkim=pass for both signatures
+# with the keys served by a scratch PowerDNS; one body byte changed gives
+# dkim=fail; a forged Authentication-Results with our authserv-id is
+# removed; SIGUSR1 turns dkim_fail_action into reject without a restart.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$H_TOP/tests/lib/pdns.sh"
+source "$H_TOP/tests/lib/postfix.sh"
+h_init milter_dkim
+
+D=example.test
+AUTHSERV=mx.milter.test
+pdns_start sqlite || { h_done; exit 1; }
+C="$H/mxdock.conf"
+pdns_conf "$C"
+MPORT=$(h_port)
+cat >>"$C" <<EOF
+milter_socket = inet:$MPORT@127.0.0.1
+milter_authserv_id = $AUTHSERV
+milter_internal_hosts = 127.0.0.1/32
+dkim_fail_action = tag
+EOF
+
+# keys: generated, active, published in the scratch PowerDNS
+"$BINDIR/mxdock-dkim" -c "$C" keygen "$D" >/dev/null || h_fail "keygen" "exit $?" "0"
+SELS=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk 'NR > 1 { print $2 }')
+for s in $SELS; do "$BINDIR/mxdock-dkim" -c "$C" activate "$D" "$s" >/dev/null; done
+RSA_SEL=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk '$3 == "rsa" { print $2 }')
+ED_SEL=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk '$3 == "ed25519" { print $2 }')
+rrsets=""
+while read -r name _ _ content; do
+	content=${content//\"/\\\"}
+	rrsets="$rrsets,{\"name\":\"$name\",\"type\":\"TXT\",\"ttl\":60,\"changetype\":\"REPLACE\",\"records\":[{\"content\":\"$content\",\"disabled\":false}]}"
+done < <("$BINDIR/mxdock-dkim" -c "$C" dns "$D")
+pdns_api POST /servers/localhost/zones \
+	"{\"name\":\"$D.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$D.\"]}" >/dev/null
+pdns_api PATCH "/servers/localhost/zones/$D." "{\"rrsets\":[${rrsets#,}]}" >/dev/null
+h_has "RSA key published" "$(pdns_dig "$RSA_SEL._domainkey.$D" TXT)" "k=rsa"
+h_has "Ed25519 key published" "$(pdns_dig "$ED_SEL._domainkey.$D" TXT)" "k=ed25519"
+
+milter_start "$C"
+postfix_start "inet:127.0.0.1:$MPORT" || { h_done; exit 1; }
+
+# 1. internal mail is signed with both keys
+out=$(postfix_send --from "alice@$D" --to bob@example.org --h-From "Alice <alice@$D>" \
+	--h-Subject "signed 100% here" --body "Hello world")
+h_has "internal mail accepted" "$out" "250 2.0.0 Ok: queued"
+postfix_wait_delivered 1
+m1=$(postfix_message 1)
+h_eq "two DKIM-Signature headers" "$(grep -c '^DKIM-Signature:' <<<"$m1")" 2
+h_has "rsa-sha256 signature" "$m1" "a=rsa-sha256"
+h_has "ed25519-sha256 signature" "$m1" "a=ed25519-sha256"
+h_has "oversigned headers" "$m1" "from:to:subject:date"
+h_lacks "no Authentication-Results on internal mail" "$m1" "Authentication-Results:"
+printf '%s\n' "$m1" >"$H/m1.eml"
+
+# 2. the signed message, sent again from outside: both signatures pass
+out=$(postfix_send --local-interface 127.0.0.2 --from "alice@$D" --to bob@example.org \
+	--data "@$H/m1.eml")
+h_has "external mail accepted" "$out" "250 2.0.0 Ok: queued"
+postfix_wait_delivered 2
+m2=$(postfix_message 2)
+h_has "dkim=pass rsa" "$m2" "dkim=pass (2048-bit key) header.d=$D header.s=$RSA_SEL header.a=rsa-sha256 header.b="
+h_has "dkim=pass ed25519" "$m2" "dkim=pass (256-bit key) header.d=$D header.s=$ED_SEL header.a=ed25519-sha256 header.b="
+h_eq "A-R is the first header" "$(head -1 <<<"$m2")" "Authentication-Results: $AUTHSERV;"
+h_eq "one A-R" "$(grep -c '^Authentication-Results:' <<<"$m2")" 1
+
+# 3. one body byte changed: both signatures fail, the mail is tagged
+sed 's/^Hello world$/Hello World/' "$H/m1.eml" >"$H/m3.eml"
+out=$(postfix_send --local-interface 127.0.0.2 --from "alice@$D" --to bob@example.org \
+	--data "@$H/m3.eml")
+h_has "tampered mail accepted (dkim_fail_action = tag)" "$out" "250 2.0.0 Ok: queued"
+postfix_wait_delivered 3
+m3=$(postfix_message 3)
+h_eq "dkim=fail twice" "$(grep -c 'dkim=fail' <<<"$m3")" 2
+
+# 4. a forged A-R with our authserv-id is removed; a foreign one stays
+cat >"$H/m4.eml" <<EOF
+Authentication-Results: $AUTHSERV; dkim=pass header.d=forged.test
+Authentication-Results: other.test; spf=pass smtp.mailfrom=other.test
+From: Mallory <mallory@evil.test>
+To: bob@example.org
+Subject: forged
+Date: Sat, 21 Nov 2026 12:00:00 +0000
+Message-ID: <forged@evil.test>
+
+trust me
+EOF
+out=$(postfix_send --local-interface 127.0.0.2 --from mallory@evil.test --to bob@example.org \
+	--data "@$H/m4.eml")
+h_has "forged mail accepted" "$out" "250 2.0.0 Ok: queued"
+postfix_wait_delivered 4
+m4=$(postfix_message 4)
+h_lacks "forged verdict removed" "$m4" "header.d=forged.test"
+h_has "foreign A-R kept" "$m4" "Authentication-Results: other.test;"
+h_has "our verdict: no signature" "$m4" "dkim=none"
+
+# 5. SIGUSR1: dkim_fail_action = reject, no restart
+sed -i 's/^dkim_fail_action = .*/dkim_fail_action = reject/' "$C"
+kill -USR1 "$MILTER_PID"
+h_wait "milter reloaded" 10 grep -q "configuration 2 loaded" "$MILTER_LOG"
+out=$(postfix_send --local-interface 127.0.0.2 --from "alice@$D" --to bob@example.org \
+	--data "@$H/m3.eml")
+h_has "tampered mail rejected after reload" "$out" "550 5.7.20"
+# a broken configuration is refused and the old one stays
+sed -i 's/^dkim_fail_action = .*/dkim_fail_action = bogus/' "$C"
+kill -USR1 "$MILTER_PID"
+h_wait "bad reload refused" 10 grep -q "reload refused" "$MILTER_LOG"
+out=$(postfix_send --local-interface 127.0.0.2 --from "alice@$D" --to bob@example.org \
+	--data "@$H/m3.eml")
+h_has "old configuration still rejects" "$out" "550 5.7.20"
+h_ok "milter alive after reloads" && kill -0 "$MILTER_PID" || h_fail "milter alive" "dead" "running"
+h_has "one log line per message" "$(cat "$MILTER_LOG")" "spf="
+h_done

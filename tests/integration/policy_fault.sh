@@ -1,0 +1,97 @@
+#!/bin/bash
+# policy_fault.sh - the database goes away under a running policy client
+# (mxdock-policy probe: the same policy.h calls mxdock-milter makes, from
+# one long-lived process): killed, stopped (slow), restarted.  Decisions
+# follow quota_db_error_action / authfail_db_error_action, the outage is
+# logged once, and decisions resume without restarting the client.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$(dirname "$0")/../lib/mariadb.sh"
+h_init policy_fault
+mariadb_start || { h_done; exit 1; }
+
+CONF=$H/mxdock.conf
+cat >"$CONF" <<CONF
+quota_enable = yes
+authfail_enable = yes
+quota_cache_ttl = 0
+mysql_timeout = 1s
+CONF
+mariadb_conf "$CONF"
+P() { "$BINDIR/mxdock-policy" -c "$CONF" "$@"; }
+P init-db >/dev/null
+mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
+mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 1000), ('full', 1000);
+	INSERT INTO emails (name, address) VALUES ('bob', 'bob@example.org'), ('full', 'full@example.org');
+	INSERT INTO mailbox_usage VALUES ('bob', 10, NOW()), ('full', 1000, NOW());"
+for i in $(seq 10); do P authfail record 192.0.2.7; done
+
+# start_probe NAME CONF - a long-lived client on coprocess fds PR/PW
+start_probe() {
+	coproc PROBE { exec "$BINDIR/mxdock-policy" -c "$2" probe 2>"$H/$1.log"; }
+	PR=${PROBE[0]}
+	PW=${PROBE[1]}
+	PROBE_PID=$PROBE_PID
+	h_track "$PROBE_PID"
+}
+ask() {
+	local line=""
+	echo "$1" >&"$PW"
+	read -t 15 -r line <&"$PR"
+	echo "$line"
+}
+
+start_probe probe1 "$CONF"
+pid1=$PROBE_PID
+h_eq "up: full mailbox" "$(ask 'rcpt full@example.org')" "tempfail 452 4.2.2 <full@example.org>: mailbox full"
+h_eq "up: bob accepted" "$(ask 'rcpt bob@example.org 100')" "accept"
+h_eq "up: banned IP" "$(ask 'connect 192.0.2.7')" "tempfail 421 4.7.0 too many failed authentication attempts"
+
+mariadb_kill
+for i in 1 2 3 4 5; do
+	h_eq "killed: quota tempfails ($i)" "$(ask 'rcpt bob@example.org')" \
+		"tempfail 451 4.3.0 temporary policy failure, try again later"
+	h_eq "killed: connect accepted ($i)" "$(ask 'connect 192.0.2.7')" "accept"
+done
+h_eq "killed: the client lives" "$(kill -0 "$pid1" && echo alive)" alive
+h_eq "outage logged once" "$(grep -c 'policy database unreachable' "$H/probe1.log")" 1
+
+mariadb_restart
+got=""
+for i in $(seq 40); do      # mysql_timeout (1s) plus one retry, with room for a slow host
+	got=$(ask 'rcpt full@example.org')
+	case $got in *452*) break ;; esac
+	sleep 0.1
+done
+h_eq "restarted: decisions resume" "$got" "tempfail 452 4.2.2 <full@example.org>: mailbox full"
+h_eq "restarted: ban seen again" "$(ask 'connect 192.0.2.7')" "tempfail 421 4.7.0 too many failed authentication attempts"
+h_eq "restarted: same client process" "$(kill -0 "$pid1" && echo alive)" alive
+h_eq "recovery logged once" "$(grep -c 'policy database reachable again' "$H/probe1.log")" 1
+
+# slow database: a stopped mariadbd answers nothing; read timeout applies
+kill -STOP "$MYSQL_PID"
+h_eq "stopped: quota tempfails" "$(ask 'rcpt bob@example.org')" \
+	"tempfail 451 4.3.0 temporary policy failure, try again later"
+kill -CONT "$MYSQL_PID"
+got=""
+for i in $(seq 40); do
+	got=$(ask 'rcpt full@example.org')
+	case $got in *452*) break ;; esac
+	sleep 0.1
+done
+h_eq "continued: decisions resume" "$got" "tempfail 452 4.2.2 <full@example.org>: mailbox full"
+h_eq "2 outages, 2 log lines" "$(grep -c 'policy database unreachable' "$H/probe1.log")" 2
+h_lacks "password never logged" "$(cat "$H/probe1.log")" "$(cat "$MYSQL_PASSWORD_FILE")"
+exec {PW}>&-
+wait "$pid1" 2>/dev/null
+
+# the other actions: quota accept, authfail tempfail
+{ cat "$CONF"; printf 'quota_db_error_action = accept\nauthfail_db_error_action = tempfail\n'; } \
+	>"$H/other.conf"
+start_probe probe2 "$H/other.conf"
+h_eq "other: up" "$(ask 'rcpt full@example.org')" "tempfail 452 4.2.2 <full@example.org>: mailbox full"
+mariadb_kill
+h_eq "other: quota accepts" "$(ask 'rcpt full@example.org')" "accept"
+h_eq "other: connect tempfails" "$(ask 'connect 192.0.2.8')" \
+	"tempfail 451 4.3.0 temporary policy failure, try again later"
+h_eq "other: exempt needs no database" "$(ask 'connect 127.0.0.1')" "accept"
+h_done

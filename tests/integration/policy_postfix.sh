@@ -1,0 +1,131 @@
+#!/bin/bash
+# policy_postfix.sh - quota and the auth-attempt policy end to end: a real
+# Postfix (with Cyrus SASL) in front of mxdock-milter, MariaDB behind it.
+#   - over-quota recipient 452 at RCPT, the other recipient gets the message;
+#     SIZE= that would exceed refused at RCPT; a message that grows past the
+#     quota without SIZE= refused at end of data;
+#   - 10 real failed `swaks --auth` logins, read from Postfix's log by
+#     watch-log: the next connection from that IP gets 421, another IP is
+#     accepted, a second milter instance on the same database refuses it
+#     too, and after `authfail unban` it is accepted;
+#   - mariadbd killed: RCPT answers 451 4.3.0, restarted: quota again.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$H_TOP/tests/lib/mariadb.sh"
+source "$H_TOP/tests/lib/postfix.sh"
+h_init policy_postfix
+mariadb_start || { h_done; exit 1; }
+
+C=$H/mxdock.conf
+MPORT=$(h_port)
+cat >"$C" <<EOF
+milter_socket = inet:$MPORT@127.0.0.1
+quota_enable = yes
+quota_cache_ttl = 0
+authfail_enable = yes
+authfail_exempt = 127.0.0.1/32
+mysql_timeout = 1s
+EOF
+mariadb_conf "$C"
+P() { "$BINDIR/mxdock-policy" -c "$C" "$@"; }
+P init-db >/dev/null
+mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
+mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('full', 100000),
+		('small', 5000);
+	INSERT INTO emails (name, address) VALUES ('bob', 'bob@example.org'),
+		('full', 'full@example.org'), ('small', 'small@example.org');
+	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('full', 100000, NOW()),
+		('small', 1000, NOW());"
+
+milter_start "$C"
+postfix_sasl user@example.org right-password
+postfix_start "inet:127.0.0.1:$MPORT" || { h_done; exit 1; }
+
+# ---- quota at RCPT and at end of data -----------------------------------------
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test \
+	--to full@example.org,bob@example.org --body "hello")
+h_has "over-quota recipient: 452 at RCPT" "$out" "452 4.2.2 <full@example.org>: mailbox full"
+h_has "the other recipient is accepted" "$out" "250 2.0.0 Ok: queued"
+h_wait "1 message delivered to the sink" 30 sh -c "[ \$(find '$SINK_DIR' -type f | wc -l) -ge 1 ]"
+h_eq "delivered to bob only" "$(grep -c '^X-Rcpt-Args' "$(postfix_delivered 1)"),$(grep -o '<[a-z]*@example.org>' "$(postfix_delivered 1)" | sort -u | tr '\n' ' ')" \
+	"1,<bob@example.org> "
+
+smtp_py() {  # smtp_py RCPT SIZE_OPTION BODY_BYTES - one message through Python smtplib
+	python3 - "$POSTFIX_PORT" "$1" "$2" "$3" <<'PY'
+import smtplib, sys
+port, rcpt, size, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+s = smtplib.SMTP(source_address=("127.0.0.2", 0))
+s.connect("127.0.0.1", port)
+s.ehlo("client.test")
+opts = [size] if size else []
+code, msg = s.mail("alice@sender.test", opts)
+code, msg = s.rcpt(rcpt)
+print("RCPT", code, msg.decode())
+if code == 250:
+    body = "Subject: t\r\n\r\n" + ("x" * 78 + "\r\n") * (n // 80)
+    try:
+        code, msg = s.data(body)
+    except smtplib.SMTPDataError as e:
+        code, msg = e.smtp_code, e.smtp_error
+    print("DATA", code, msg.decode())
+s.quit()
+PY
+}
+h_has "SIZE= that would exceed: refused at RCPT" "$(smtp_py small@example.org SIZE=4500 100)" \
+	"RCPT 452 4.2.2 <small@example.org>: mailbox full"
+h_has "SIZE= larger than the quota: 552 5.2.3" "$(smtp_py small@example.org SIZE=6000 100)" \
+	"RCPT 552 5.2.3 <small@example.org>: message larger than the mailbox quota"
+h_has "SIZE= that fits: accepted" "$(smtp_py small@example.org SIZE=1000 800)" "DATA 250"
+out=$(smtp_py small@example.org "" 4500)
+h_has "no SIZE=: accepted at RCPT" "$out" "RCPT 250"
+h_has "grew past the quota: refused at end of data" "$out" "DATA 452 4.2.2 <small@example.org>: mailbox full"
+
+# ---- failed logins from Postfix's own log --------------------------------------
+for i in $(seq 10); do
+	postfix_send --local-interface 127.0.0.2 --quit-after AUTH --auth LOGIN \
+		--auth-user user@example.org --auth-password "wrong-$i" >/dev/null
+done
+h_wait "10 SASL failures in the Postfix log" 10 \
+	sh -c "[ \$(grep -c 'SASL LOGIN authentication failed' '$POSTFIX_LOG') -ge 10 ]"
+h_eq "Postfix logged 10 failures" "$(grep -c 'SASL LOGIN authentication failed' "$POSTFIX_LOG")" 10
+P watch-log --state="$H/watch.state" --from-start --once "$POSTFIX_LOG" 2>"$H/watch.log"
+h_eq "watch-log recorded 10 failures" "$(mariadb_db mxdock "SELECT COUNT(*), MIN(principal), MIN(protocol) FROM auth_attempt WHERE ip='127.0.0.2'" | tail -1 | tr '\t' ' ')" \
+	"10 user@example.org smtp"
+
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
+h_has "banned IP: 421 at connect" "$out" "421"
+h_lacks "banned IP: no message queued" "$out" "Ok: queued"
+out=$(postfix_send --local-interface 127.0.0.3 --from alice@sender.test --to bob@example.org)
+h_has "another IP: accepted" "$out" "250 2.0.0 Ok: queued"
+h_has "milter logged the refusal" "$(cat "$MILTER_LOG")" "authfail: refused 127.0.0.2"
+
+# a second milter instance on the same database
+M1_PID=$MILTER_PID
+MPORT2=$(h_port)
+sed "s/^milter_socket = .*/milter_socket = inet:$MPORT2@127.0.0.1/" "$C" >"$H/second.conf"
+MILTER_LOG_1=$MILTER_LOG
+milter_start "$H/second.conf"
+postconf -c "$POSTFIX_DIR/conf" -e "smtpd_milters = inet:127.0.0.1:$MPORT2"
+postfix -c "$POSTFIX_DIR/conf" reload >/dev/null 2>&1
+sleep 1
+kill -STOP "$M1_PID"        # the first instance cannot answer any more
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
+h_has "second milter instance: 421 too" "$out" "421"
+kill -CONT "$M1_PID"
+
+P authfail unban 127.0.0.2 >/dev/null
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
+h_has "after unban: accepted" "$out" "250 2.0.0 Ok: queued"
+
+# ---- database killed under the running milter -----------------------------------
+mariadb_kill
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to full@example.org)
+h_has "database down: RCPT 451 4.3.0" "$out" "451 4.3.0"
+h_lacks "database down: connect accepted (no 421)" "$out" "421"
+h_eq "milter alive" "$(kill -0 "$MILTER_PID" && echo alive)" alive
+mariadb_restart
+sleep 1.2
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to full@example.org)
+h_has "database back: quota decisions resume" "$out" "452 4.2.2 <full@example.org>: mailbox full"
+h_eq "outage logged once" "$(grep -c 'policy database unreachable' "$MILTER_LOG")" 1
+h_lacks "password never logged" "$(cat "$MILTER_LOG" "$MILTER_LOG_1")" "$(cat "$MYSQL_PASSWORD_FILE")"
+h_done

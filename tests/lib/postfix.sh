@@ -1,0 +1,205 @@
+# postfix.sh - a scratch Postfix whose smtpd hands mail to a milter, and an
+# smtp-sink that captures what it delivers (source after harness.sh).
+#
+#   postfix_start MILTER       MILTER = Postfix milter address, e.g.
+#                              inet:127.0.0.1:PORT.  Starts smtp-sink and
+#                              Postfix in $H/postfix.  Sets POSTFIX_PORT
+#                              (smtpd on 127.0.0.1), POSTFIX_DIR, POSTFIX_LOG,
+#                              SINK_DIR (one file per delivered message).
+#                              127.0.0.1 is in mynetworks; 127.0.0.2 is not.
+#   postfix_sasl USER PASS     add a SASL login (sasldb) and enable AUTH
+#                              (call before postfix_start)
+#   postfix_send ARGS...       swaks to the smtpd, quiet; prints the
+#                              transcript, returns swaks' exit code
+#   postfix_wait_delivered N   wait until N messages reached the sink
+#   postfix_delivered N        path of the Nth delivered message (1-based)
+#   postfix_message N          the Nth message without smtp-sink's lines
+#   postfix_message_with TEXT  the delivered message that contains TEXT
+#   milter_start CONF          start $BINDIR/mxdock-milter -f -c CONF; sets
+#                              MILTER_PID, MILTER_LOG; waits for its port
+#                              (give CONF "milter_socket = inet:PORT@127.0.0.1")
+#
+# Postfix is stopped on exit (postfix -c DIR stop, then the master's pid).
+
+postfix_sasl() {
+	POSTFIX_SASL_USER=$1
+	POSTFIX_SASL_PASS=$2
+}
+
+postfix_write_main() {
+	local d=$1 milter=$2
+	cat >"$d/conf/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+myhostname = mx.postfix.test
+mydomain = postfix.test
+myorigin = \$myhostname
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relay_domains =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.1/32
+relayhost = [127.0.0.1]:$SINK_PORT
+smtpd_relay_restrictions = check_recipient_access static:OK, reject_unauth_destination
+smtpd_recipient_restrictions =
+smtpd_peername_lookup = no
+smtp_dns_support_level = disabled
+smtputf8_enable = no
+biff = no
+maillog_file = $POSTFIX_LOG
+maillog_file_prefixes = $d
+smtpd_milters = $milter
+milter_protocol = 6
+milter_default_action = tempfail
+milter_command_timeout = 10s
+milter_content_timeout = 20s
+smtp_connect_timeout = 5s
+smtp_connection_cache_on_demand = no
+delay_warning_time = 0
+maximal_queue_lifetime = 1h
+EOF
+	if [ -n "$POSTFIX_SASL_USER" ]; then
+		cat >>"$d/conf/main.cf" <<EOF
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+cyrus_sasl_config_path = $d/sasl
+smtpd_sasl_security_options = noanonymous
+smtpd_tls_security_level = none
+EOF
+	fi
+}
+
+postfix_write_master() {
+	local d=$1
+	cat >"$d/conf/master.cf" <<EOF
+127.0.0.1:$POSTFIX_PORT inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n - 0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n - - trivial-rewrite
+bounce    unix  - - n - 0 bounce
+defer     unix  - - n - 0 bounce
+trace     unix  - - n - 0 bounce
+verify    unix  - - n - 1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n - - proxymap
+smtp      unix  - - n - - smtp
+relay     unix  - - n - - smtp
+showq     unix  n - n - - showq
+error     unix  - - n - - error
+retry     unix  - - n - - error
+discard   unix  - - n - - discard
+local     unix  - n n - - local
+anvil     unix  - - n - 1 anvil
+scache    unix  - - n - 1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+}
+
+postfix_write_sasl() {
+	local d=$1
+	[ -n "$POSTFIX_SASL_USER" ] || return 0
+	mkdir -p "$d/sasl"
+	cat >"$d/sasl/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+sasldb_path: $d/sasl/sasldb2
+mech_list: PLAIN LOGIN
+EOF
+	printf '%s' "$POSTFIX_SASL_PASS" |
+		saslpasswd2 -p -c -f "$d/sasl/sasldb2" -u "${POSTFIX_SASL_USER#*@}" \
+			"${POSTFIX_SASL_USER%@*}"
+	chown postfix "$d/sasl/sasldb2"
+	chmod 640 "$d/sasl/sasldb2"
+}
+
+postfix_start() {
+	local d="$H/postfix"
+	POSTFIX_DIR=$d
+	POSTFIX_LOG="$d/maillog"
+	SINK_DIR="$d/sink"
+	POSTFIX_PORT=$(h_port)
+	SINK_PORT=$(h_port)
+	mkdir -p "$d/conf" "$d/queue" "$d/data" "$SINK_DIR"
+	chown postfix "$d/data" "$SINK_DIR"
+	: >"$POSTFIX_LOG"
+	smtp-sink -u postfix -d "$SINK_DIR/%M." "127.0.0.1:$SINK_PORT" 50 >"$d/sink.log" 2>&1 &
+	h_track $!
+	postfix_write_main "$d" "$1"
+	postfix_write_master "$d"
+	postfix_write_sasl "$d"
+	postfix -c "$d/conf" check >"$d/check.log" 2>&1
+	h_on_exit "postfix -c '$d/conf' stop; sleep 0.5; kill \$(cat '$d/queue/pid/master.pid' 2>/dev/null) 2>/dev/null"
+	if ! postfix -c "$d/conf" start >"$d/start.log" 2>&1; then
+		h_fail "postfix starts (see $d/start.log)" "$(tail -3 "$d/start.log")" "started"
+		return 1
+	fi
+	h_wait "postfix smtpd on 127.0.0.1:$POSTFIX_PORT (log: $POSTFIX_LOG)" 20 \
+		bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTFIX_PORT"
+}
+
+postfix_send() {
+	swaks --server "127.0.0.1:$POSTFIX_PORT" --timeout 15 "$@" 2>&1
+}
+
+postfix_count() {
+	find "$SINK_DIR" -type f | wc -l
+}
+
+postfix_have() {
+	[ "$(postfix_count)" -ge "$1" ]
+}
+
+postfix_wait_delivered() {
+	h_wait "$1 messages delivered to the sink (log: $POSTFIX_LOG)" 30 postfix_have "$1"
+}
+
+postfix_delivered() {
+	find "$SINK_DIR" -type f -printf '%T@ %p\n' | sort -n | sed -n "${1}p" | cut -d' ' -f2-
+}
+
+# postfix_message N - the message as Postfix delivered it: without
+# smtp-sink's envelope lines (X-Client-Addr:, X-Helo-Args:, ...) and the
+# Received: header smtp-sink itself prepends
+postfix_message() {
+	local f
+	f=$(postfix_delivered "$1")
+	[ -n "$f" ] || return 1
+	sed 's/\r$//' "$f" | awk '
+	st == 0 && /^X-(Client-(Addr|Proto)|Helo-Args|Mail-Args|Rcpt-Args|Message-Size):/ { next }
+	st == 0 && /^Received: / { st = 1; r = $0; next }
+	st == 1 && /^[ \t]/ { r = r "\n" $0; next }
+	st == 1 { st = 2; if (r !~ /by smtp-sink/) print r }
+	{ st = 2; print }'
+}
+
+# postfix_message_with TEXT - the delivered message containing TEXT (e.g. a
+# unique Subject), as postfix_message prints it
+postfix_message_with() {
+	local i n
+	n=$(postfix_count)
+	for ((i = 1; i <= n; i++)); do
+		if grep -qF -- "$1" "$(postfix_delivered "$i")"; then
+			postfix_message "$i"
+			return 0
+		fi
+	done
+	return 1
+}
+
+milter_start() {
+	MILTER_LOG="$H/milter.log"
+	"$BINDIR/mxdock-milter" -f -c "$1" >>"$MILTER_LOG" 2>&1 &
+	MILTER_PID=$!
+	h_track "$MILTER_PID"
+	local port
+	port=$(sed -n 's/^milter_socket *= *inet:\([0-9]*\)@.*/\1/p' "$1")
+	h_wait "mxdock-milter listens on $port (log: $MILTER_LOG)" 10 \
+		bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+}

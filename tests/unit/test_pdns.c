@@ -1,0 +1,319 @@
+/*
+ * test_pdns.c - the pure parts of pdns-hooks: normal form, names, TXT
+ * quoting, SPF lookup count, MTA-STS id, the record-set builder and the
+ * reconcile diff (ownership rules).  Table-driven where inputs vary.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "t.h"
+#include "pdns.h"
+
+static void test_norm(void)
+{
+    static const struct { const char *type, *in, *want; } cases[] = {
+        {"TXT", "\"v=spf1 mx -all\"", "v=spf1 mx -all"},
+        {"TXT", "\"abc\" \"def\"", "abcdef"},
+        {"TXT", "\"a\\\"b\\\\c\"", "a\"b\\c"},
+        {"TXT", "\"caf\\195\\169\"", "caf\xc3\xa9"},
+        {"TXT", "unquoted text", "unquoted text"},
+        {"AAAA", "2001:0db8:0000:0000:0000:0000:0000:0025", "2001:db8::25"},
+        {"AAAA", "2001:DB8::1", "2001:db8::1"},
+        {"A", "192.0.2.1", "192.0.2.1"},
+        {"MX", "10  Mail.Example.TEST", "10 mail.example.test."},
+        {"CNAME", "Mail.example.test.", "mail.example.test."},
+        {"SRV", "0 1 443 MAIL.example.test", "0 1 443 mail.example.test."},
+        {"SRV", "0 0 0 .", "0 0 0 ."},
+        {"TLSA", "3 1 1 ABCDEF 0123", "3 1 1 abcdef0123"},
+        {"SOA", "NS1.x.test. Host.x.test. 5 10800 3600 604800 3600",
+         "ns1.x.test. host.x.test. 5 10800 3600 604800 3600"},
+        {"CAA", "0 issue  \"letsencrypt.org\"", "0 issue \"letsencrypt.org\""},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct strbuf sb = STRBUF_INIT;
+        char    name[80];
+
+        pdns_norm(cases[i].type, cases[i].in, &sb);
+        snprintf(name, sizeof name, "norm %s %.40s", cases[i].type, cases[i].in);
+        T_STR(name, sb_str(&sb), cases[i].want);
+        sb_free(&sb);
+    }
+    T_OK("rec_equal: split TXT = joined", pdns_rec_equal("TXT", "\"ab\" \"c\"", "\"abc\""));
+    T_OK("rec_equal: MX differs", !pdns_rec_equal("MX", "10 a.test.", "20 a.test."));
+}
+
+static void test_names(void)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        {"@", "example.test."}, {"", "example.test."}, {"www", "www.example.test."},
+        {"WWW.Example.Test", "www.example.test."}, {"www.example.test.", "www.example.test."},
+        {"other.net.", "other.net."}, {"example.test", "example.test."},
+        {"myexample.test", "myexample.test.example.test."},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct strbuf sb = STRBUF_INIT;
+        char    name[80];
+
+        pdns_name_abs(cases[i].in, "example.test", &sb);
+        snprintf(name, sizeof name, "name_abs \"%s\"", cases[i].in);
+        T_STR(name, sb_str(&sb), cases[i].want);
+        sb_free(&sb);
+    }
+}
+
+static void test_txt_quote(void)
+{
+    char    big[601];
+    struct strbuf sb = STRBUF_INIT, back = STRBUF_INIT;
+
+    memset(big, 'k', 600);
+    big[600] = 0;
+    pdns_txt_quote(big, &sb);
+    T_INT("600 bytes: three strings", sb.len, 600 + 6 + 2);
+    T_OK("first string is 255 bytes", sb.s[256] == '"' && sb.s[257] == ' ');
+    pdns_norm("TXT", sb_str(&sb), &back);
+    T_STR("quote then join gives the value back", sb_str(&back), big);
+    sb_reset(&sb);
+    pdns_txt_quote("say \"hi\"", &sb);
+    T_STR("quotes escaped", sb_str(&sb), "\"say \\\"hi\\\"\"");
+    sb_free(&sb);
+    sb_free(&back);
+}
+
+static void test_spf_and_sts(void)
+{
+    static const struct { const char *spf; int want; } cases[] = {
+        {"v=spf1 mx -all", 1}, {"v=spf1 a mx include:x.test -all", 3},
+        {"v=spf1 ip4:192.0.2.0/24 -all", 0}, {"v=spf1 redirect=_spf.x.test", 1},
+        {"v=spf1 a:m.test mx/24 ptr exists:%{i}.x.test ~all", 4},
+        {"v=spf1 include:a include:b include:c include:d include:e include:f"
+         " include:g include:h include:i include:j include:k -all", 11},
+    };
+    char    id[40], name[100];
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        snprintf(name, sizeof name, "spf lookups %.50s", cases[i].spf);
+        T_INT(name, pdns_spf_lookups(cases[i].spf), cases[i].want);
+    }
+    pdns_mta_sts_id("version: STSv1\r\n", id, sizeof id);
+    T_INT("sts id: 32 characters", strlen(id), 32);
+    T_OK("sts id: letters and digits", strspn(id, "0123456789abcdef") == 32);
+}
+
+static struct dkim_selector sel_of(const char *name, enum dkim_alg alg, enum dkim_state st,
+                                   const char *p)
+{
+    struct dkim_selector s;
+
+    memset(&s, 0, sizeof s);
+    snprintf(s.name, sizeof s.name, "%s", name);
+    s.alg = alg;
+    s.state = st;
+    snprintf(s.pubkey_b64, sizeof s.pubkey_b64, "%s", p);
+    return s;
+}
+
+/* rec - the first record of NAME/TYPE in SET, or "" */
+static const char *rec(const struct pdns_rrsets *set, const char *name, const char *type)
+{
+    const struct pdns_rrset *rs = pdns_rrset_find(set, name, type);
+
+    return rs && rs->n ? rs->rec[0] : "";
+}
+
+static void build(struct mx_conf *conf, struct dkim_selector *sel, size_t nsel,
+                  struct pdns_rrsets *out, struct strbuf *warn)
+{
+    struct pdns_build_in in = {"example.test", sel, nsel, NULL, 0, NULL, 0, 0, NULL};
+    char    why[200];
+
+    T_INT("build ok", pdns_build(conf, &in, out, warn, why, sizeof why), 0);
+}
+
+static void test_build(void)
+{
+    struct mx_conf *conf = conf_defaults();
+    struct dkim_selector sel[3];
+    struct pdns_rrsets out = PDNS_RRSETS_INIT;
+    struct strbuf warn = STRBUF_INIT;
+    char    rsa[420];
+
+    memset(rsa, 'A', 400);
+    rsa[400] = 0;
+    sel[0] = sel_of("s1e", DKIM_ALG_ED25519, DKIM_ACTIVE, "EDKEY=");
+    sel[1] = sel_of("s1r", DKIM_ALG_RSA, DKIM_PENDING, rsa);
+    sel[2] = sel_of("s0r", DKIM_ALG_RSA, DKIM_RETIRED, "OLD");
+    free(conf->dns_server_ipv4);
+    conf->dns_server_ipv4 = strdup("192.0.2.25");
+    build(conf, sel, 3, &out, &warn);
+    static const struct { const char *name, *type, *want; } cases[] = {
+        {"example.test.", "SOA", "ns1.example.test. hostmaster.example.test. 1 10800 3600 604800 3600"},
+        {"example.test.", "MX", "10 mail.example.test."},
+        {"example.test.", "TXT", "\"v=spf1 mx -all\""},
+        {"mail.example.test.", "TXT", "\"v=spf1 a -all\""},
+        {"mail.example.test.", "A", "192.0.2.25"},
+        {"ns2.example.test.", "A", "192.0.2.25"},
+        {"mail.example.test.", "AAAA", ""},
+        {"example.test.", "A", ""},
+        {"s1e._domainkey.example.test.", "TXT", "\"v=DKIM1; k=ed25519; p=EDKEY=\""},
+        {"s0r._domainkey.example.test.", "TXT", ""},
+        {"_dmarc.example.test.", "TXT",
+         "\"v=DMARC1; p=quarantine; rua=mailto:postmaster@example.test\""},
+        {"_smtp._tls.example.test.", "TXT", "\"v=TLSRPTv1; rua=mailto:postmaster@example.test\""},
+        {"mta-sts.example.test.", "CNAME", "mail.example.test."},
+        {"_submissions._tcp.example.test.", "SRV", "0 1 465 mail.example.test."},
+        {"_submission._tcp.example.test.", "SRV", "0 1 587 mail.example.test."},
+        {"_imaps._tcp.example.test.", "SRV", "0 1 993 mail.example.test."},
+        {"_pop3s._tcp.example.test.", "SRV", "0 1 995 mail.example.test."},
+        {"_imap._tcp.example.test.", "SRV", "0 0 0 ."},
+        {"_pop3._tcp.example.test.", "SRV", "0 0 0 ."},
+        {"_jmap._tcp.example.test.", "SRV", ""},
+        {"autoconfig.example.test.", "CNAME", "mail.example.test."},
+        {"autodiscover.example.test.", "CNAME", "mail.example.test."},
+        {"_autodiscover._tcp.example.test.", "SRV", "0 1 443 mail.example.test."},
+        {"example.test.", "CAA", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char    name[120];
+
+        snprintf(name, sizeof name, "build %s %s", cases[i].name, cases[i].type);
+        T_STR(name, rec(&out, cases[i].name, cases[i].type), cases[i].want);
+    }
+    T_HAS("RSA DKIM split in strings", rec(&out, "s1r._domainkey.example.test.", "TXT"), "\" \"");
+    T_INT("two NS", pdns_rrset_find(&out, "example.test.", "NS")->n, 2);
+    T_STR("MTA-STS id in TXT", strncmp(rec(&out, "_mta-sts.example.test.", "TXT"),
+                                       "\"v=STSv1; id=", 13) ? "no" : "yes", "yes");
+    T_STR("no warning", sb_str(&warn), "");
+
+    /* a template overrides the apex SPF; too many lookups warn */
+    {
+        struct pdns_tmpl_rec t[2] = {
+            {"@", "TXT", "\"v=spf1 include:a include:b include:c include:d include:e"
+             " include:f include:g include:h include:i include:j mx -all\"", 0},
+            {"www", "A", "192.0.2.80", 600},
+        };
+        struct pdns_build_in in = {"example.test", sel, 3, NULL, 0, t, 2, 0, NULL};
+        char    why[200];
+
+        pdns_rrsets_free(&out);
+        T_INT("build with template", pdns_build(conf, &in, &out, &warn, why, sizeof why), 0);
+        T_INT("template replaced the apex TXT rrset", pdns_rrset_find(&out, "example.test.",
+                                                                      "TXT")->n, 1);
+        T_HAS("SPF over 10 lookups warns", sb_str(&warn), "needs 11 DNS lookups");
+        T_INT("template TTL kept", pdns_rrset_find(&out, "www.example.test.", "A")->ttl, 600);
+        sb_reset(&warn);
+    }
+    pdns_rrsets_free(&out);
+
+    /* dns_publish switches groups off */
+    free(conf->dns_publish);
+    conf->dns_publish = strdup("soa, ns, mx");
+    build(conf, sel, 3, &out, &warn);
+    T_STR("publish=mx: no SPF", rec(&out, "example.test.", "TXT"), "");
+    T_STR("publish=mx: no DKIM", rec(&out, "s1e._domainkey.example.test.", "TXT"), "");
+    T_STR("publish=mx: no A", rec(&out, "mail.example.test.", "A"), "");
+    T_INT("publish=soa,ns,mx: three rrsets", out.n, 3);
+    pdns_rrsets_free(&out);
+    sb_free(&warn);
+    conf_free(conf);
+}
+
+/* one-record helper for the diff tests */
+static void put(struct pdns_rrsets *s, const char *name, const char *type, const char *c)
+{
+    pdns_rrset_add(s, name, type, 3600, c);
+}
+
+static void test_diff(void)
+{
+    struct pdns_rrsets want = PDNS_RRSETS_INIT, have = PDNS_RRSETS_INIT;
+    struct pdns_changes ch = PDNS_CHANGES_INIT;
+    struct dkim_selector sel[2];
+    struct strbuf out = STRBUF_INIT;
+
+    sel[0] = sel_of("new", DKIM_ALG_ED25519, DKIM_ACTIVE, "K");
+    sel[1] = sel_of("old", DKIM_ALG_ED25519, DKIM_RETIRED, "K0");
+    put(&want, "example.test.", "MX", "10 mail.example.test.");
+    put(&want, "example.test.", "TXT", "\"v=spf1 mx -all\"");
+    put(&want, "_dmarc.example.test.", "TXT", "\"v=DMARC1; p=quarantine\"");
+    put(&want, "example.test.", "SOA", "ns1. h. 1 2 3 4 5");
+    /* actual: same, apart from written differently */
+    put(&have, "Example.Test.", "MX", "10 Mail.Example.Test.");
+    put(&have, "example.test.", "TXT", "\"v=spf1 \" \"mx -all\"");
+    put(&have, "example.test.", "TXT", "\"hello=world\"");
+    put(&have, "_dmarc.example.test.", "TXT", "\"v=DMARC1; p=quarantine\"");
+    put(&have, "example.test.", "SOA", "ns1. h. 2026112199 2 3 4 5");
+    pdns_diff(&want, &have, "example.test", sel, 1, NULL, &ch);
+    T_INT("equal after normalising: no change (no PATCH)", ch.n, 0);
+    pdns_changes_free(&ch);
+
+    /* stale SPF replaced, hello=world kept; a hand-made DMARC second record
+     * at the owned name is removed */
+    pdns_rrset_clear(pdns_rrset_find(&have, "example.test.", "TXT"));
+    put(&have, "example.test.", "TXT", "\"v=spf1 a -all\"");
+    put(&have, "example.test.", "TXT", "\"google-site-verification=x\"");
+    put(&have, "_dmarc.example.test.", "TXT", "\"v=DMARC1; p=none\"");
+    put(&have, "old._domainkey.example.test.", "TXT", "\"v=DKIM1; k=ed25519; p=K0\"");
+    put(&have, "hand._domainkey.example.test.", "TXT", "\"v=DKIM1; p=X\"");
+    pdns_diff(&want, &have, "example.test", sel, 2, NULL, &ch);
+    T_INT("three changes (apex TXT, _dmarc, retired selector)", ch.n, 3);
+    pdns_changes_print(&ch, &out);
+    T_HAS("apex: stale SPF out", sb_str(&out), "- example.test.\t3600\tIN\tTXT\t\"v=spf1 a -all\"");
+    T_HAS("apex: our SPF in", sb_str(&out), "+ example.test.\t3600\tIN\tTXT\t\"v=spf1 mx -all\"");
+    T_OK("apex: google-site-verification untouched", !strstr(sb_str(&out), "google"));
+    T_HAS("_dmarc owned outright: extra record out", sb_str(&out), "- _dmarc.example.test.");
+    T_HAS("retired selector TXT deleted", sb_str(&out), "- old._domainkey.example.test.");
+    T_OK("someone else's selector untouched", !strstr(sb_str(&out), "hand._domainkey"));
+    {
+        json_t *j = pdns_changes_json(&ch);
+        char   *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+        T_HAS("PATCH body: DELETE for the retired selector", s,
+              "{\"changetype\":\"DELETE\",\"name\":\"old._domainkey.example.test.\",\"type\":\"TXT\"}");
+        T_HAS("PATCH body: hand-made TXT kept in the apex REPLACE", s, "google-site-verification=x");
+        free(s);
+        json_decref(j);
+    }
+    pdns_changes_free(&ch);
+
+    pdns_diff(&want, &have, "example.test", sel, 2, "MX", &ch);
+    T_INT("--only=MX: nothing to do", ch.n, 0);
+    pdns_changes_free(&ch);
+    pdns_rrset_find(&have, "example.test.", "MX")->ttl = 300;
+    pdns_diff(&want, &have, "example.test", sel, 2, "MX", &ch);
+    T_INT("TTL change is a change", ch.n, 1);
+    pdns_changes_free(&ch);
+    sb_free(&out);
+    pdns_rrsets_free(&want);
+    pdns_rrsets_free(&have);
+}
+
+static void test_family(void)
+{
+    static const struct { const char *in, *want; } cases[] = {
+        {"\"v=spf1 mx -all\"", "v=spf1"}, {"\"V=DMARC1; p=none\"", "v=dmarc1"},
+        {"\"hello=world\"", ""}, {"\"v=STSv1; id=1\"", "v=stsv1"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char    fam[32], name[80];
+
+        pdns_txt_family(cases[i].in, fam, sizeof fam);
+        snprintf(name, sizeof name, "family of %s", cases[i].in);
+        T_STR(name, fam, cases[i].want);
+    }
+}
+
+int     main(void)
+{
+    test_norm();
+    test_names();
+    test_txt_quote();
+    test_spf_and_sts();
+    test_build();
+    test_diff();
+    test_family();
+    return t_done();
+}
