@@ -58,6 +58,25 @@ static void *reload_thread(void *arg)
     return 0;
 }
 
+/* check_daemon - settings only the daemon uses; -1 + WHY */
+static int check_daemon(const struct mx_conf *c, char *why, size_t whylen)
+{
+    char   *end;
+    long    mode = strtol(c->milter_socket_mode, &end, 8);
+
+    if (strncmp(c->milter_socket, "inet:", 5) != 0 && strncmp(c->milter_socket, "inet6:", 6) != 0
+        && strncmp(c->milter_socket, "unix:", 5) != 0 && strncmp(c->milter_socket, "local:", 6) != 0)
+        return snprintf(why, whylen, "%s: milter_socket: not inet:, inet6: or unix: %.100s",
+                        c->path, c->milter_socket), -1;
+    if (*c->milter_socket_mode == 0 || *end || mode < 0 || mode > 07777)
+        return snprintf(why, whylen, "%s: milter_socket_mode: not an octal mode: %.20s",
+                        c->path, c->milter_socket_mode), -1;
+    if (c->milter_user && *c->milter_user && getpwnam(c->milter_user) == 0)
+        return snprintf(why, whylen, "%s: milter_user: no such user: %.64s", c->path,
+                        c->milter_user), -1;
+    return 0;
+}
+
 /* nodelay_listener - set TCP_NODELAY on libmilter's listening TCP socket:
  * libmilter never sets it, and Linux copies it to every accepted socket */
 static void nodelay_listener(void)
@@ -92,9 +111,7 @@ static void socket_perms(const struct mx_conf *c, const struct passwd *pw)
         path = c->milter_socket + 6;
     else
         return;
-    mode = strtol(c->milter_socket_mode, &end, 8);
-    if (*end || mode < 0 || mode > 07777)
-        mx_fatal(EX_CONFIG, "milter_socket_mode: not an octal mode: %s", c->milter_socket_mode);
+    mode = strtol(c->milter_socket_mode, &end, 8);      /* checked by check_daemon */
     if (chmod(path, (mode_t) mode) != 0)
         mx_fatal(EX_OSERR, "chmod %s: %s", path, strerror(errno));
     if (pw && chown(path, pw->pw_uid, pw->pw_gid) != 0)
@@ -192,8 +209,10 @@ int     main(int argc, char **argv)
     if (optind != argc)
         usage(EX_USAGE);
     mx_log_init("mxdock-milter", 1, "mail");
-    if ((g = milter_gen_build(conf_path(conf_file), why, sizeof(why))) == 0) {
+    if ((g = milter_gen_build(conf_path(conf_file), why, sizeof(why))) == 0
+        || check_daemon(g->conf, why, sizeof(why)) != 0) {
         fprintf(stderr, "mxdock-milter: %s\n", why);
+        milter_gen_release(g);
         return EX_CONFIG;
     }
     if (test) {

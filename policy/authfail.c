@@ -9,6 +9,7 @@
  *   authfail_ban           a manual ban
  *   authfail_unban         lift a ban and forget that IP's failures
  *   authfail_list          bans and failure counts
+ *   authfail_prune         forget old attempts and long-expired bans
  *
  * Bans cover ranges: each auth_ban row keeps its first and last address as
  * VARBINARY(16), so one indexed range query answers for IPs and CIDRs.  The
@@ -48,6 +49,9 @@ static const char sql_record[] =
     "VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))";
 static const char sql_unban[] = "DELETE FROM auth_ban WHERE ban = ?";
 static const char sql_forget[] = "DELETE FROM auth_attempt WHERE ip = ?";
+static const char sql_prune[] =
+    "DELETE FROM auth_attempt WHERE attempted_at < FROM_UNIXTIME(?) LIMIT 10000";
+static const char sql_prune_bans[] = "DELETE FROM auth_ban WHERE until < FROM_UNIXTIME(?)";
 static const char sql_list_fails[] =
     "SELECT ip, COUNT(*), UNIX_TIMESTAMP(MAX(attempted_at)) FROM auth_attempt "
     "WHERE success = 0 AND attempted_at > FROM_UNIXTIME(?) AND (? = '' OR ip = ?) "
@@ -318,4 +322,22 @@ int     authfail_list(struct pdb *db, const char *ip, time_t since,
     in[0] = (struct pdb_val) {PDB_INT, since, 0, 0};
     in[1] = in[2] = (struct pdb_val) {PDB_TEXT, 0, norm, strlen(norm)};
     return pdb_run(db, PDB_S_LIST_FAILS, sql_list_fails, in, 3, fc, 3, list_fail_row, &lc, 0);
+}
+
+int     authfail_prune(struct pdb *db, time_t before, time_t bans_before, long long *n)
+{
+    struct pdb_val in = {PDB_INT, before, 0, 0};
+    long long got;
+
+    *n = 0;
+    do {                                        /* in slices: short locks */
+        if (pdb_run(db, PDB_S_PRUNE, sql_prune, &in, 1, 0, 0, 0, 0, &got) < 0)
+            return -1;
+        *n += got;
+    } while (got == 10000);
+    in.n = bans_before;
+    if (pdb_run(db, PDB_S_PRUNE_BANS, sql_prune_bans, &in, 1, 0, 0, 0, 0, &got) < 0)
+        return -1;
+    *n += got;
+    return 0;
 }

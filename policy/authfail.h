@@ -55,6 +55,10 @@ int     authfail_ban(struct pdb *, const char *ip_or_cidr, long long seconds,
 /* authfail_unban - lift the ban and forget the failures; *FOUND = rows removed */
 int     authfail_unban(struct pdb *, const char *ip_or_cidr, long long *found);
 
+/* authfail_prune - delete attempts older than BEFORE and bans that ended
+ * before BANS_BEFORE; *N gets the rows deleted */
+int     authfail_prune(struct pdb *, time_t before, time_t bans_before, long long *n);
+
 struct authfail_ban_row {
     char    ban[AUTHFAIL_IP_MAX];
     long long until, count;

@@ -1,5 +1,5 @@
 /*
- * cli_authfail.c - mxdock-policy authfail list|record|ban|unban|check.
+ * cli_authfail.c - mxdock-policy authfail list|record|ban|unban|check|prune.
  *
  *   cli_authfail   dispatch the authfail sub-verbs
  *
@@ -138,6 +138,23 @@ static int do_unban(struct cli *c, struct pdb *db)
     return 0;
 }
 
+/* do_prune - forget attempts older than the window, bans ended long ago */
+static int do_prune(struct cli *c, struct pdb *db)
+{
+    const char *k = cli_opt(c, "keep-bans", "30d");
+    long long keep = cli_duration(k), n;
+    time_t  now = mx_now();
+
+    if (keep < 0) {
+        fprintf(stderr, "%s: bad duration \"%.40s\" (e.g. 30d)\n", c->prog, k);
+        return EX_DATAERR;
+    }
+    if (authfail_prune(db, now - c->conf->authfail_window, now - keep, &n) < 0)
+        return cli_db_error(c, db);
+    printf("pruned %lld row(s)\n", n);
+    return 0;
+}
+
 /* do_check - the decision mxdock-milter takes at connect, through policy.h */
 static int do_check(struct cli *c)
 {
@@ -177,9 +194,11 @@ int     cli_authfail(struct cli *c, int argc, char **argv)
         rc = cli_parse(c, argc - 1, argv + 1, "for=,reason=", 1, 1);
     else if (strcmp(sub, "unban") == 0 || strcmp(sub, "check") == 0)
         rc = cli_parse(c, argc - 1, argv + 1, "", 1, 1);
+    else if (strcmp(sub, "prune") == 0)
+        rc = cli_parse(c, argc - 1, argv + 1, "keep-bans=", 0, 0);
     else {
-        fprintf(stderr, "%s: authfail: want list, record, ban, unban or check (see -h)\n",
-                c->prog);
+        fprintf(stderr, "%s: authfail: want list, record, ban, unban, check or prune "
+                "(see -h)\n", c->prog);
         return EX_USAGE;
     }
     if (rc < 0)
@@ -188,7 +207,7 @@ int     cli_authfail(struct cli *c, int argc, char **argv)
         return do_check(c);
     db = cli_db(c);
     rc = sub[0] == 'l' ? do_list(c, db) : sub[0] == 'r' ? do_record(c, db)
-        : sub[0] == 'b' ? do_ban(c, db) : do_unban(c, db);
+        : sub[0] == 'b' ? do_ban(c, db) : sub[0] == 'p' ? do_prune(c, db) : do_unban(c, db);
     pdb_close(db);
     return rc;
 }

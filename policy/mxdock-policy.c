@@ -30,6 +30,7 @@ static void usage(FILE *fp)
             "  authfail ban IP|CIDR [--for=1d] [--reason=TEXT]\n"
             "  authfail unban IP|CIDR                   lift the ban, forget the failures\n"
             "  authfail check IP                        the decision at connect\n"
+            "  authfail prune [--keep-bans=30d]         forget old attempts and bans\n"
             "  quota show ADDRESS [--size=BYTES] [--json]\n"
             "                                           quota, usage and the RCPT decision\n"
             "  quota set-usage ADDRESS BYTES            store an account's usage\n"

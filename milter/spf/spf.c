@@ -265,7 +265,7 @@ static void kv(char *buf, size_t len, const char *key, const char *val)
 {
     char    clean[520], quoted[1100];
     size_t  used = strlen(buf), i, q = 0;
-    int     atom = clean[0] = 0;
+    int     atom;
 
     mxspf_sanitise(clean, sizeof clean, val);
     atom = clean[0] != 0 && clean[0] != '.';

@@ -154,6 +154,27 @@ static int read_all(int fd, unsigned char *buf, int len, long long deadline)
     return 0;
 }
 
+/* connect_by - connect the non-blocking FD to the resolver before DEADLINE */
+static int connect_by(int fd, const struct mxspf *s, long long deadline)
+{
+    struct timespec ts;
+    struct pollfd pfd = {fd, POLLOUT, 0};
+    long long now;
+    int     err = 0;
+    socklen_t elen = sizeof err;
+
+    if (connect(fd, (const struct sockaddr *) &s->ns, (socklen_t) s->ns_len) == 0)
+        return 0;
+    if (errno != EINPROGRESS)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (now >= deadline || poll(&pfd, 1, (int) (deadline - now)) != 1
+        || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0 || err != 0)
+        return -1;
+    return 0;
+}
+
 /* ask_tcp - the same over TCP, for a truncated answer */
 static int ask_tcp(const struct mxspf *s, const unsigned char *q, int qlen,
                    unsigned char *ans, int anslen, long long deadline)
@@ -161,9 +182,9 @@ static int ask_tcp(const struct mxspf *s, const unsigned char *q, int qlen,
     int     fd, n = -1;
     unsigned char hdr[2] = {(unsigned char) (qlen >> 8), (unsigned char) qlen};
 
-    if ((fd = socket(s->ns.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+    if ((fd = socket(s->ns.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
         return -1;
-    if (connect(fd, (const struct sockaddr *) &s->ns, (socklen_t) s->ns_len) == 0
+    if (connect_by(fd, s, deadline) == 0
         && write(fd, hdr, 2) == 2 && write(fd, q, (size_t) qlen) == qlen
         && read_all(fd, hdr, 2, deadline) == 0) {
         n = (hdr[0] << 8) | hdr[1];

@@ -48,7 +48,7 @@ static int fail_with(struct spf_verdict *v, enum mxspf_result r, const char *fmt
     return ERROR;
 }
 
-/* mxspf_domain_ok - RFC 7208 4.3: labels 1..63, more than one label */
+/* domain_ok - RFC 7208 4.3: labels 1..63, more than one label */
 static int domain_ok(const char *d)
 {
     size_t  n = 0, labels = 0;
@@ -248,9 +248,11 @@ static int term_match(struct spf_ctx *c, const struct spf_record *r, const struc
     case SPF_M_ALL:
         return MATCH;
     case SPF_M_IP4:
-        return c->req->family == AF_INET && in_net(c->req->addr, t->addr, t->cidr4);
+        return c->req->family == AF_INET && in_net(c->req->addr, t->addr, t->cidr4)
+            ? MATCH : NO_MATCH;
     case SPF_M_IP6:
-        return c->req->family == AF_INET6 && in_net(c->req->addr, t->addr, t->cidr6);
+        return c->req->family == AF_INET6 && in_net(c->req->addr, t->addr, t->cidr6)
+            ? MATCH : NO_MATCH;
     default:
         break;
     }

@@ -117,6 +117,14 @@ for i in $(seq 10); do MXDOCK_NOW=$((T + 4000)) P authfail record 203.0.113.9; d
 MXDOCK_NOW=$((T + 4000)) P authfail check 203.0.113.9 >/dev/null
 h_eq "second ban lasts 2h" "$(db "SELECT UNIX_TIMESTAMP(until) - $T - 4000, count FROM auth_ban WHERE ban='203.0.113.9'" | tr '\t' ' ')" "7200 2"
 
+# prune: attempts older than the window, bans that ended before --keep-bans
+before=$(db "SELECT COUNT(*) FROM auth_attempt WHERE ip='203.0.113.9'")
+MXDOCK_NOW=$((T + 7000)) P authfail record 203.0.113.10
+out=$(MXDOCK_NOW=$((T + 4000 + 3601)) P authfail prune --keep-bans=1h)
+h_has "prune says what it did" "$out" "pruned"
+h_eq "prune: old attempts gone, recent kept" "$before,$(db "SELECT COUNT(*) FROM auth_attempt WHERE ip='203.0.113.9'"),$(db "SELECT COUNT(*) FROM auth_attempt WHERE ip='203.0.113.10'")" "20,0,1"
+h_eq "prune: live ban kept" "$(db "SELECT COUNT(*) FROM auth_ban WHERE ban='203.0.113.9'")" 1
+
 # ---- bad input and exit codes -------------------------------------------------
 code() { "$@" >/dev/null 2>&1; echo $?; }
 h_eq "unknown verb: EX_USAGE" "$(code P frobnicate)" 64

@@ -44,6 +44,8 @@ start_probe probe1 "$CONF"
 pid1=$PROBE_PID
 h_eq "up: full mailbox" "$(ask 'rcpt full@example.org')" "tempfail 452 4.2.2 <full@example.org>: mailbox full"
 h_eq "up: bob accepted" "$(ask 'rcpt bob@example.org 100')" "accept"
+h_eq "up: end of message with the real size" "$(ask 'eom bob@example.org 991')" \
+	"tempfail 452 4.2.2 <bob@example.org>: mailbox full"
 h_eq "up: banned IP" "$(ask 'connect 192.0.2.7')" "tempfail 421 4.7.0 too many failed authentication attempts"
 
 mariadb_kill

@@ -3,7 +3,8 @@
 # python3-spf) through mxdock's SPF module, each scenario's zone served by
 # tests/spf/spfdns.py on 127.0.0.1 (issue 6).
 #
-#   1. tests/spf/spfcheck (mxspf_check, linked with libmxspf.a)
+#   1. tests/spf/spfcheck (mxspf_check, linked with libmxspf.a), then
+#      tests/spf/mxdock-tests.yml (cases of our own, in the suite's format)
 #   2. mxdock-milter over the milter protocol, when it is built
 #   3. libspf2's spfquery, for the side-by-side numbers (informational, needs
 #      a network namespace so its resolver can use port 53)
@@ -58,6 +59,17 @@ cc -D_GNU_SOURCE -I"$TOP/conf" -I"$TOP/milter/spf" -O2 $san -o "$H/spfcheck" \
 
 DNS_PORT=$(h_port)
 run_suite spfcheck spfcheck "$H/spfcheck"
+
+# mxdock's own cases (TCP fallback, CNAME, include loop, ...): each must pass
+$PY "$TOP/tests/spf/suite.py" --yaml "$TOP/tests/spf/mxdock-tests.yml" --port "$DNS_PORT" \
+	spfcheck "$H/spfcheck" >"$H/extra.out" 2>&1
+while read -r line; do
+	case $line in
+	"ok - "*) h_ok "extra: ${line#ok - }" ;;
+	"not ok - "*) line=${line#not ok - }; h_fail "extra: ${line%%:*}" "${line#*: }" "pass" ;;
+	esac
+done <"$H/extra.out"
+grep -q '^SUMMARY passed [1-9]' "$H/extra.out" || h_fail "extra cases ran" "$(tail -1 "$H/extra.out")" "SUMMARY"
 
 # the same cases through mxdock-milter
 if [ -x "$BINDIR/mxdock-milter" ]; then

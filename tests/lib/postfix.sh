@@ -68,7 +68,7 @@ EOF
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = cyrus
 smtpd_sasl_path = smtpd
-cyrus_sasl_config_path = $d/sasl
+cyrus_sasl_config_path = $d/conf/sasl
 smtpd_sasl_security_options = noanonymous
 smtpd_tls_security_level = none
 EOF
@@ -105,18 +105,20 @@ EOF
 postfix_write_sasl() {
 	local d=$1
 	[ -n "$POSTFIX_SASL_USER" ] || return 0
-	mkdir -p "$d/sasl"
-	cat >"$d/sasl/smtpd.conf" <<EOF
+	# Debian's Postfix reads $config_directory/sasl/smtpd.conf whatever
+	# cyrus_sasl_config_path says
+	mkdir -p "$d/conf/sasl"
+	cat >"$d/conf/sasl/smtpd.conf" <<EOF
 pwcheck_method: auxprop
 auxprop_plugin: sasldb
-sasldb_path: $d/sasl/sasldb2
+sasldb_path: $d/conf/sasl/sasldb2
 mech_list: PLAIN LOGIN
 EOF
 	printf '%s' "$POSTFIX_SASL_PASS" |
-		saslpasswd2 -p -c -f "$d/sasl/sasldb2" -u "${POSTFIX_SASL_USER#*@}" \
+		saslpasswd2 -p -c -f "$d/conf/sasl/sasldb2" -u "${POSTFIX_SASL_USER#*@}" \
 			"${POSTFIX_SASL_USER%@*}"
-	chown postfix "$d/sasl/sasldb2"
-	chmod 640 "$d/sasl/sasldb2"
+	chown postfix "$d/conf/sasl/sasldb2"
+	chmod 640 "$d/conf/sasl/sasldb2"
 }
 
 postfix_start() {

@@ -329,6 +329,8 @@ static const struct {
     {"bad domain: none", "192.0.2.5", "x@a..test", "none", NULL},
 };
 
+static void test_threads(struct mxspf *);
+
 static void test_checks(void)
 {
     struct mx_conf conf;
@@ -366,7 +368,50 @@ static void test_checks(void)
     T_STR("null sender: identity", a.identity, "helo");
     mxspf_check(spf, "not-an-ip", "pass.test", "x@pass.test", "mx.test", &a);
     T_STR("bad client ip: permerror", mxspf_result_name(a.result), "permerror");
+    test_threads(spf);
     mxspf_free(spf);
+}
+
+/* ---- one checker, many threads: results stay right (run under ASan) ---- */
+struct worker {
+    struct mxspf *spf;
+    int     wrong;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    struct mxspf_answer a;
+    int     i;
+
+    for (i = 0; i < 300; i++) {
+        size_t  k = (size_t) i % (sizeof checks / sizeof checks[0]);
+
+        if (strncmp(checks[k].from, "x@slow", 6) == 0)
+            continue;                           /* a second each: not here */
+        mxspf_check(w->spf, checks[k].ip, "pass.test", checks[k].from, "mx.test", &a);
+        if (strcmp(mxspf_result_name(a.result), checks[k].want) != 0)
+            w->wrong++;
+    }
+    return NULL;
+}
+
+static void test_threads(struct mxspf *spf)
+{
+    struct worker w[4];
+    pthread_t t[4];
+    int     i, wrong = 0;
+
+    for (i = 0; i < 4; i++) {
+        w[i].spf = spf;
+        w[i].wrong = 0;
+        pthread_create(&t[i], NULL, work, &w[i]);
+    }
+    for (i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        wrong += w[i].wrong;
+    }
+    T_INT("threads: 4 x 300 checks on one checker, wrong results", wrong, 0);
 }
 
 static void test_sanitise(void)
