@@ -49,7 +49,7 @@ struct mxspf {
 };
 
 /* spf_dns.c: one lookup */
-#define SPF_DNS_MAXRR 40
+#define SPF_DNS_MAXRR 64
 enum { SPF_DNS_OK, SPF_DNS_NXDOMAIN, SPF_DNS_NODATA, SPF_DNS_TEMP };
 struct spf_rrs {
     int     count;
@@ -57,7 +57,7 @@ struct spf_rrs {
                                          * strings (may hold NUL), MX/PTR: name */
     size_t  len[SPF_DNS_MAXRR];
     size_t  used;
-    char    buf[16384];
+    char    buf[32768];
 };
 struct spf_ctx;
 void    mxspf_dns_default(struct mxspf *);

@@ -18,10 +18,12 @@ NAMES = {"mx": "mxdock", "od": "opendkim", "py": "dkimpy-milter"}
 
 
 def peer_name(p):
-    if p == "od_spf":
+    if p.startswith("od_spf"):
         return "opendkim + pyspf-milter"
     if p == "all":
         return "all"
+    if p == "postfix":
+        return "no milter (Postfix alone)"
     return NAMES.get(p.split("_")[0], p)
 
 
@@ -137,6 +139,23 @@ def tcp_table(rows):
     return "\n".join(out)
 
 
+def e2e_table(rows):
+    out = ["| path | milters | msgs/s median (min-max) | mxdock/peer |", "|---|---|---|---|"]
+    for row, peers in rows.items():
+        mx = next((v for p, v in peers.items() if p.startswith("mx")), None)
+        mx_rate = med(mx["runs"], "rate") if mx else None
+        for p, v in peers.items():
+            if v["skip"] is not None or not v["runs"]:
+                out.append("| %s | %s | not measured (%s) | |" % (
+                    row, peer_name(p), v["skip"] or v["fail"][0][:120]))
+                continue
+            rate = med(v["runs"], "rate")
+            fails = " (%d failed runs)" % len(v["fail"]) if v["fail"] else ""
+            out.append("| %s | %s | %s%s | %s |" % (row, peer_name(p), fmt(rate, 1), fails,
+                                                   "1" if p.startswith("mx") else ratio(mx_rate, rate)))
+    return "\n".join(out)
+
+
 def library_table(rows):
     out = ["| libopendkim in-process | msgs/s | CPU ms/msg |", "|---|---|---|"]
     for row, peers in rows.items():
@@ -217,7 +236,7 @@ def main():
     p.append(library_table(load(results, "library")) + "\n")
     p.append(openssl_table(os.path.join(results, "openssl-speed.txt")) + "\n")
     p.append("## 5. End to end (smtp-source -> Postfix -> smtp-sink)\n")
-    p.append(skipped(load(results, "e2e")) + "\n")
+    p.append(e2e_table(load(results, "e2e")) + "\n")
     p.append("## 6. Quota and auth decisions\n")
     p.append(skipped(load(results, "policy")) + "\n")
     p.append("## 7. Scale (sign, RSA-2048, 2 KB)\n")

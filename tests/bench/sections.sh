@@ -58,8 +58,6 @@ section_sign() {
 	row sign "Ed25519, 2 KB" "$c $ED_SIG" mx_ed od_ed py_ed
 	row sign "RSA-2048 + Ed25519 (dual), 2 KB; opendkim: RSA only" "$c" \
 		"mx_dual|$DUAL_SIG" "od_rsa|$RSA_SIG" "py_dual|$DUAL_SIG"
-	row sign "RSA-2048, 2 KB, 64 connections" "--conns=64 --warmup=3 $SIGN_2K $RSA_SIG" \
-		mx_rsa od_rsa
 }
 
 section_verify() {
@@ -113,12 +111,6 @@ section_library() {
 		"$c/rsa/plain-2k.eml"
 	openssl speed -seconds "$BENCH_SECONDS" rsa2048 ed25519 >"$H/results/openssl-speed.txt" 2>/dev/null
 	log "library done"
-}
-
-section_e2e() {
-	printf 'e2e\tsmtp-source -> Postfix -> smtp-sink\tall\t0\tskip\t%s\n' \
-		"not measured: needs tests/lib/postfix.sh (the milter part's scratch Postfix) and a working mxdock-milter" \
-		>>"$H/results/e2e.tsv"
 }
 
 section_policy() {

@@ -1,6 +1,6 @@
 #!/bin/bash
 # milter_dkim.sh - DKIM through a real Postfix: mail from 127.0.0.1 (internal)
-# is signed with both keys of the From domain; the captured message, sent
+# is signed with both keys of the From domain (created by mxdock-dns create); the captured message, sent
 # again from 127.0.0.2 (external), verifies dkim=pass for both signatures
 # with the keys served by a scratch PowerDNS; one body byte changed gives
 # dkim=fail; a forged Authentication-Results with our authserv-id is
@@ -23,20 +23,14 @@ milter_internal_hosts = 127.0.0.1/32
 dkim_fail_action = tag
 EOF
 
-# keys: generated, active, published in the scratch PowerDNS
-"$BINDIR/mxdock-dkim" -c "$C" keygen "$D" >/dev/null || h_fail "keygen" "exit $?" "0"
-SELS=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk 'NR > 1 { print $2 }')
-for s in $SELS; do "$BINDIR/mxdock-dkim" -c "$C" activate "$D" "$s" >/dev/null; done
-RSA_SEL=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk '$3 == "rsa" { print $2 }')
-ED_SEL=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk '$3 == "ed25519" { print $2 }')
-rrsets=""
-while read -r name _ _ content; do
-	content=${content//\"/\\\"}
-	rrsets="$rrsets,{\"name\":\"$name\",\"type\":\"TXT\",\"ttl\":60,\"changetype\":\"REPLACE\",\"records\":[{\"content\":\"$content\",\"disabled\":false}]}"
-done < <("$BINDIR/mxdock-dkim" -c "$C" dns "$D")
-pdns_api POST /servers/localhost/zones \
-	"{\"name\":\"$D.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$D.\"]}" >/dev/null
-pdns_api PATCH "/servers/localhost/zones/$D." "{\"rrsets\":[${rrsets#,}]}" >/dev/null
+# the domain-creation hook (issue 2): keys made, zone created in the
+# scratch PowerDNS, keys seen there become the active signing keys
+out=$("$BINDIR/mxdock-dns" -c "$C" create "$D" 2>&1)
+h_eq "mxdock-dns create $D" "$?" 0
+RSA_SEL=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk '$3 == "rsa" && $5 == "active" { print $2 }')
+ED_SEL=$("$BINDIR/mxdock-dkim" -c "$C" list "$D" | awk '$3 == "ed25519" && $5 == "active" { print $2 }')
+[ -n "$RSA_SEL" ] && [ -n "$ED_SEL" ] && h_ok "both keys active" ||
+	h_fail "both keys active" "rsa=$RSA_SEL ed25519=$ED_SEL ($out)" "two active selectors"
 h_has "RSA key published" "$(pdns_dig "$RSA_SEL._domainkey.$D" TXT)" "k=rsa"
 h_has "Ed25519 key published" "$(pdns_dig "$ED_SEL._domainkey.$D" TXT)" "k=ed25519"
 

@@ -245,6 +245,7 @@ static size_t answer(const unsigned char *q, size_t qlen, unsigned char *r)
         r[at++] = 0xc0, r[at++] = 12;
         r[at++] = 0, r[at++] = (unsigned char) type, r[at++] = 0, r[at++] = 1;
         memset(r + at, 0, 4);
+        r[at + 3] = 60;                            /* TTL: the cache is used */
         at += 4;
         k = put_rdata(r + at + 2, &zone[i]);
         r[at] = (unsigned char) (k >> 8), r[at + 1] = (unsigned char) k;
