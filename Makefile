@@ -13,8 +13,13 @@
 PREFIX    ?= /usr/local
 SYSCONFDIR ?= /etc
 DESTDIR   ?=
+ifdef SANITIZE
+BUILDDIR  ?= build/asan
+BINDIR    ?= build/asan/bin
+else
 BUILDDIR  ?= build
 BINDIR    ?= bin
+endif
 
 CC        ?= cc
 CFLAGS    ?= -O2 -g
@@ -110,24 +115,33 @@ DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
 	publicsuffix libxml2-utils jq strace \
-	python3-spf python3-yaml spfquery openssl
+	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
-deps:
-	@missing=$$(for p in $(DEBS); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
+# install_debs - apt-get install those of the packages in $(1) that are not
+# installed; quiet when all are.  node and npm (the pinned test-only npm
+# packages in tests/node) come from Debian unless a node is already on PATH.
+define install_debs
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
 		| grep -q '^ii' || echo $$p; done); \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
-		echo "make deps: installing" $$missing; \
-		[ "$$(id -u)" = 0 ] || { echo "make deps: run as root to install packages" >&2; exit 77; }; \
+		echo "make: installing" $$missing; \
+		[ "$$(id -u)" = 0 ] || { echo "make: run as root to install packages" >&2; exit 77; }; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q >/dev/null && \
 		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_debs,$(DEBS))
 
 # ---- benchmarks (make bench; not part of make check) ------------------------
 DEB_BENCH = opendkim dkimpy-milter pyspf-milter valgrind python3
 BENCH_SRCS = tests/bench/ml_proto.c tests/bench/ml_corpus.c
-BENCH_BINS = $(BUILDDIR)/tests/bench/milterload $(BUILDDIR)/tests/bench/libloop
+BENCH_BINS = $(BUILDDIR)/tests/bench/milterload $(BUILDDIR)/tests/bench/libloop \
+	$(BUILDDIR)/tests/bench/nullmilter
 
 $(BUILDDIR)/tests/bench/milterload: tests/bench/milterload.c $(BENCH_SRCS) tests/bench/ml.h
 	@mkdir -p $(dir $@)
@@ -137,15 +151,12 @@ $(BUILDDIR)/tests/bench/libloop: tests/bench/libloop.c $(BENCH_SRCS) tests/bench
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/libloop.c $(BENCH_SRCS) -lopendkim -lpthread
 
+$(BUILDDIR)/tests/bench/nullmilter: tests/bench/nullmilter.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/nullmilter.c -lmilter -lpthread
+
 bench-deps:
-	@missing=$$(for p in $(DEB_BENCH); do dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null \
-		| grep -q '^ii' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "make bench: installing" $$missing; \
-		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q >/dev/null && \
-		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
-	fi
+	$(call install_debs,$(DEB_BENCH))
 
 bench: deps bench-deps all $(BENCH_BINS)
 	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh

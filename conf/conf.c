@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,6 +30,63 @@
 
 #define FIELD_STR(c, r) ((char **) ((char *) (c) + (r)->offset))
 #define FIELD_LONG(c, r) ((long *) ((char *) (c) + (r)->offset))
+
+/* check_server - "", "IP", "IPv4:PORT", "IPv6" or "[IPv6]:PORT" */
+static int check_server(const char *v, char *why, size_t whylen)
+{
+    char    host[INET6_ADDRSTRLEN + 2], *end;
+    const char *port = "", *h = v;
+    unsigned char addr[16];
+    size_t  hl;
+    long    p;
+
+    if (*v == 0)
+        return 0;
+    if (*v == '[') {                            /* [IPv6] or [IPv6]:PORT */
+        const char *close = strchr(v, ']');
+
+        if (close == 0 || (close[1] != 0 && close[1] != ':'))
+            goto bad;
+        h = v + 1;
+        hl = (size_t) (close - h);
+        port = close[1] ? close + 2 : "";
+    } else if (strchr(v, ':') != strrchr(v, ':')) {
+        hl = strlen(v);                         /* bare IPv6, no port */
+    } else {
+        hl = strcspn(v, ":");
+        port = v[hl] == ':' ? v + hl + 1 : "";
+        if (v[hl] == ':' && *port == 0)
+            goto bad;
+    }
+    if (hl == 0 || hl >= sizeof(host))
+        goto bad;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
+        goto bad;
+    if (*port) {
+        errno = 0;
+        p = strtol(port, &end, 10);
+        if (errno || *end || p < 1 || p > 65535)
+            goto bad;
+    }
+    return 0;
+bad:
+    snprintf(why, whylen, "\"%.60s\" is not IP, IP:PORT or [IPv6]:PORT", v);
+    return -1;
+}
+
+/* check_address - "" or one address of FAMILY */
+static int check_address(const char *v, int family, char *why, size_t whylen)
+{
+    unsigned char addr[16];
+
+    if (*v == 0 || inet_pton(family, v, addr) == 1)
+        return 0;
+    snprintf(why, whylen, "\"%.60s\" is not an %s address", v,
+             family == AF_INET ? "IPv4" : "IPv6");
+    return -1;
+}
 
 static int is_string_type(enum conf_type t)
 {
@@ -146,6 +204,21 @@ static int check_value(struct mx_conf *c, const struct conf_row *r,
         if (cidr_list_check(value, why, whylen) < 0)
             return -1;
         break;
+    case CONF_SERVER:
+        if (check_server(value, why, whylen) < 0)
+            return -1;
+        break;
+    case CONF_IPV4:
+    case CONF_IPV6:
+        if (check_address(value, r->type == CONF_IPV4 ? AF_INET : AF_INET6, why, whylen) < 0)
+            return -1;
+        break;
+    case CONF_MODE:
+        if (strlen(value) < 3 || strlen(value) > 4 || strspn(value, "01234567") != strlen(value)) {
+            snprintf(why, whylen, "\"%.60s\" is not an octal mode like 0660", value);
+            return -1;
+        }
+        break;
     default:
         break;
     }
@@ -242,7 +315,9 @@ static int parse_line(struct mx_conf *c, char *line, const char *path, int linen
     if (*key == 0 || *key == '#')
         return 0;
     if ((eq = strchr(key, '=')) == 0) {
-        snprintf(err, errlen, "%s:%d: expected \"key = value\", got \"%.60s\"", path, lineno, key);
+        /* only the first word: the rest may be a secret written without '=' */
+        snprintf(err, errlen, "%s:%d: %.*s: expected \"key = value\"", path, lineno,
+                 (int) strcspn(key, " \t"), key);
         return -1;
     }
     *eq = 0;
@@ -344,7 +419,8 @@ static const char *type_name(const struct conf_row *r)
 {
     static const char *names[] = {
         "text", "path", "number", "yes|no", "one of", "list", "duration",
-        "address list", "secret"
+        "address list", "secret", "IP or IP:PORT", "IPv4 address", "IPv6 address",
+        "octal mode"
     };
 
     return names[r->type];

@@ -26,7 +26,11 @@ enum conf_type {
     CONF_LIST,      /* comma list; each item one of allowed, if set */
     CONF_DURATION,  /* seconds, with optional s/m/h/d/w suffix; min..max */
     CONF_CIDRLIST,  /* comma list of addresses or prefixes */
-    CONF_SECRET     /* like STR, but never printed */
+    CONF_SECRET,    /* like STR, but never printed */
+    CONF_SERVER,    /* empty, IP, IPv4:PORT or [IPv6]:PORT */
+    CONF_IPV4,      /* empty or one IPv4 address */
+    CONF_IPV6,      /* empty or one IPv6 address */
+    CONF_MODE       /* octal file mode, e.g. 0660 */
 };
 
 struct mx_conf {

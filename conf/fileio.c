@@ -56,10 +56,12 @@ int     mx_write_atomic(const char *path, const void *data, size_t len, mode_t m
     int     fd, dfd, saved;
     size_t  off = 0;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid()) >= (int) sizeof(tmp)
+    /* mkostemp opens with O_CREAT|O_EXCL under an unguessable name: a
+     * symlink planted in the directory is never followed. */
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int) sizeof(tmp)
         || strlen(path) >= sizeof(dirbuf))
         return errno = ENAMETOOLONG, -1;
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0)
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
         return -1;
     if (fchmod(fd, mode) < 0)
         goto fail;

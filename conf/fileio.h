@@ -13,7 +13,8 @@
  * that others can read or write.  -1 with WHY on error. */
 int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, size_t whylen);
 
-/* mx_write_atomic - write LEN bytes to PATH with MODE: temp file in the same
+/* mx_write_atomic - write LEN bytes to PATH with MODE: a new temp file
+ * "PATH.tmp.XXXXXX" (O_EXCL, so never through a planted symlink) in the same
  * directory, fsync, rename, fsync the directory.  -1 with errno set. */
 int     mx_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 

@@ -295,7 +295,8 @@ void    dkim_key_pem_free(struct strbuf *pem)
     dkim_sb_wipe(pem);
 }
 
-/* clean_temps - remove "NAME.tmp.PID" files a killed writer left behind;
+/* clean_temps - remove "NAME.tmp.XXXXXX" files (mx_write_atomic) a killed
+ * writer left behind;
  * with the lock held no other writer can own one */
 static void clean_temps(const char *dir)
 {
@@ -305,8 +306,7 @@ static void clean_temps(const char *dir)
     const char *t;
 
     while (d && (e = readdir(d)) != 0)
-        if ((t = strstr(e->d_name, ".tmp.")) != 0 && t[5]
-            && strspn(t + 5, "0123456789") == strlen(t + 5)) {
+        if ((t = strstr(e->d_name, ".tmp.")) != 0 && strlen(t + 5) == 6) {
             snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
             (void) unlink(path);
         }

@@ -26,11 +26,15 @@ mariadb_start() {
 	if [ ! -s "$MYSQL_PASSWORD_FILE" ]; then
 		head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$MYSQL_PASSWORD_FILE"
 		chmod 600 "$MYSQL_PASSWORD_FILE"
-		mariadb_sql "CREATE DATABASE IF NOT EXISTS mxdock;
-			CREATE USER IF NOT EXISTS 'mxdock'@'127.0.0.1' IDENTIFIED BY '$(cat "$MYSQL_PASSWORD_FILE")';
-			CREATE USER IF NOT EXISTS 'mxdock'@'localhost' IDENTIFIED BY '$(cat "$MYSQL_PASSWORD_FILE")';
-			GRANT ALL ON mxdock.* TO 'mxdock'@'127.0.0.1';
-			GRANT ALL ON mxdock.* TO 'mxdock'@'localhost';"
+		# the password goes to the server on stdin, never in an argv
+		{
+			pw=$(cat "$MYSQL_PASSWORD_FILE")
+			echo "CREATE DATABASE IF NOT EXISTS mxdock;"
+			echo "CREATE USER IF NOT EXISTS 'mxdock'@'127.0.0.1' IDENTIFIED BY '$pw';"
+			echo "CREATE USER IF NOT EXISTS 'mxdock'@'localhost' IDENTIFIED BY '$pw';"
+			echo "GRANT ALL ON mxdock.* TO 'mxdock'@'127.0.0.1';"
+			echo "GRANT ALL ON mxdock.* TO 'mxdock'@'localhost';"
+		} | mariadb --no-defaults -S "$MYSQL_SOCKET" -uroot
 	fi
 }
 

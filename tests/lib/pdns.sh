@@ -20,6 +20,9 @@ pdns_start() {
 	PDNS_LOG="$d/pdns.log"
 	head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$PDNS_API_KEY_FILE"
 	chmod 600 "$PDNS_API_KEY_FILE"
+	# curl reads the key from this file (-H @FILE), never from its argv
+	PDNS_API_HEADER="$d/api.header"
+	(umask 077 && echo "X-API-Key: $(cat "$PDNS_API_KEY_FILE")" >"$PDNS_API_HEADER")
 	{
 		echo "config-dir=$d"
 		echo "socket-dir=$d"
@@ -67,7 +70,7 @@ pdns_start() {
 	h_track $!
 	PDNS_API_URL="http://127.0.0.1:$PDNS_API_PORT/api/v1"
 	h_wait "pdns_server answers its API (log: $PDNS_LOG)" 20 \
-		curl -sf -H "X-API-Key: $(cat "$PDNS_API_KEY_FILE")" "$PDNS_API_URL/servers/localhost"
+		curl -sf -H "@$PDNS_API_HEADER" "$PDNS_API_URL/servers/localhost"
 }
 
 pdns_conf() {
@@ -85,7 +88,7 @@ CONF
 }
 
 pdns_api() {
-	curl -s -X "$1" -H "X-API-Key: $(cat "$PDNS_API_KEY_FILE")" \
+	curl -s -X "$1" -H "@$PDNS_API_HEADER" \
 		${3:+-H 'Content-Type: application/json' --data "$3"} "$PDNS_API_URL$2"
 }
 

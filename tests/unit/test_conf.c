@@ -52,8 +52,16 @@ static void test_load_errors(void)
         {"bool bad", "milter_dry_run = maybe\n", "milter_dry_run: not yes or no"},
         {"list item bad", "dkim_algorithms = ed25519, dsa\n", "\"dsa\" is not one of"},
         {"cidr bad", "milter_internal_hosts = 10.0.0.0/33\n", "milter_internal_hosts:"},
-        {"no equals", "dns_ttl 300\n", ":1: expected \"key = value\""},
+        {"no equals", "dns_ttl 300\n", ":1: dns_ttl: expected \"key = value\""},
         {"duration bad", "authfail_window = 1y\n", "authfail_window: not a duration"},
+        {"server ip:port", "dns_resolver = 127.0.0.1:5300\ndns_check_server = [::1]:53\n", 0},
+        {"server bad port", "dns_resolver = 127.0.0.1:99999x\n", "dns_resolver: \"127.0.0.1:99999x\" is not IP"},
+        {"server bad ip", "dns_check_server = 1.2.3\n", "dns_check_server: \"1.2.3\" is not IP"},
+        {"server empty port", "dns_check_server = 1.2.3.4:\n", "dns_check_server:"},
+        {"ipv4 wants v4", "dns_server_ipv4 = ::1\n", "dns_server_ipv4: \"::1\" is not an IPv4"},
+        {"ipv6 wants v6", "dns_server_ipv6 = 192.0.2.1\n", "dns_server_ipv6: \"192.0.2.1\" is not an IPv6"},
+        {"mode octal", "milter_socket_mode = 0669\n", "milter_socket_mode: \"0669\" is not an octal"},
+        {"no equals, secret not echoed", "pdns_api_key s3cr3tKEY\n", ":1: pdns_api_key: expected"},
         {"secret not echoed", "pdns_api_key_file = /nonexistent/key\n",
          "pdns_api_key_file: cannot read /nonexistent/key"},
     };
@@ -66,6 +74,8 @@ static void test_load_errors(void)
         err[0] = 0;
         c = conf_load(path, err, sizeof(err));
         snprintf(name, sizeof(name), "load: %s", cases[i].name);
+        if (strstr(err, "s3cr3t"))
+            T_STR(name, "the error shows the secret", "no secret in the error");
         if (cases[i].want_err == 0)
             T_STR(name, c ? "loaded" : err, "loaded");
         else
@@ -214,7 +224,10 @@ int     main(int argc, char **argv)
     same_as_file("sample conf/mxdock.conf matches the table", "conf/mxdock.conf",
                  conf_write_sample);
     same_as_file("docs/CONFIG.md matches the table", "docs/CONFIG.md", conf_write_reference);
-    if (system("rm -rf /tmp/mxdock-test-conf.*") != 0)
+    char    rm[300];
+
+    snprintf(rm, sizeof(rm), "rm -rf %s", tmpdir);
+    if (system(rm) != 0)
         t_fail++;
     return t_done();
 }
