@@ -79,7 +79,8 @@ int     cli_db_error(const struct cli *c, struct pdb *db)
 {
     fprintf(stderr, "%s: database %s: %s\n", c->prog,
             pdb_is_down(db) ? "unreachable" : "error", pdb_error(db));
-    return pdb_is_down(db) ? EX_UNAVAILABLE : EX_SOFTWARE;
+    /* a statement the server refuses: a wrong quota_query, or no init-db */
+    return pdb_is_down(db) ? EX_UNAVAILABLE : EX_CONFIG;
 }
 
 long long cli_duration(const char *s)

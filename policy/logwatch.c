@@ -85,6 +85,19 @@ static void state_save(const char *state, struct watched *w, int n)
     sb_free(&sb);
 }
 
+/* state_dir - create the state file's directory */
+static void state_dir(const char *state)
+{
+    const char *slash = state ? strrchr(state, '/') : 0;
+    char    dir[4096];
+
+    if (slash == 0 || slash == state || (size_t) (slash - state) >= sizeof(dir))
+        return;
+    snprintf(dir, sizeof(dir), "%.*s", (int) (slash - state), state);
+    if (mx_mkdir_p(dir, 0755) < 0)
+        mx_warn("watch-log: cannot create %s: %s", dir, strerror(errno));
+}
+
 /* open_file - open W at the stored offset, the start, or the end */
 static void open_file(struct watched *w, const struct logwatch_opts *o)
 {
@@ -115,8 +128,8 @@ static int record_line(struct pdb *db, const char *path, const char *line)
     for (int i = 0; i < hit.count; i++)
         if (authfail_record(db, hit.ip, hit.principal, hit.protocol, 0, mx_now()) == -1)
             return -1;
-    mx_info("watch-log: %s: failed %s login from %s (%.100s)%s", path, hit.protocol, hit.ip,
-            hit.principal, hit.count > 1 ? " x several" : "");
+    mx_info("watch-log: %s: %d failed %s login(s) from %s (%.100s)", path, hit.count,
+            hit.protocol, hit.ip, hit.principal);
     return 0;
 }
 
@@ -179,6 +192,7 @@ int     logwatch_run(struct pdb *db, char **files, int nfiles, const struct logw
 
     if (w == 0)
         return EX_OSERR;
+    state_dir(o->state);
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, 0);

@@ -54,7 +54,7 @@ int     main(int argc, char **argv)
     if (argc > 2 && strcmp(argv[1], "-c") == 0)
         conf_opt = argv[2], i = 3;
     if (i >= argc) {
-        usage(stderr);
+        fprintf(stderr, "%s: missing verb (see -h)\n", c.prog);
         return EX_USAGE;
     }
     verb = argv[i++];

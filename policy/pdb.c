@@ -91,13 +91,13 @@ struct pdb *pdb_open(const struct mx_conf *c, int maxconn, int flags)
     db->flags = flags;
     db->max = maxconn > 0 ? maxconn : 1;
     db->conns = calloc((size_t) db->max, sizeof(*db->conns));
+    pthread_mutex_init(&db->lock, 0);
+    pthread_cond_init(&db->cond, 0);
     if (!db->host || !db->socket || !db->user || !db->password || !db->database
         || !db->conns) {
         pdb_close(db);
         return 0;
     }
-    pthread_mutex_init(&db->lock, 0);
-    pthread_cond_init(&db->cond, 0);
     return db;
 }
 
@@ -118,12 +118,10 @@ void    pdb_close(struct pdb *db)
 {
     if (db == 0)
         return;
-    if (db->conns) {
-        for (int i = 0; i < db->max; i++)
-            drop(&db->conns[i]);
-        pthread_mutex_destroy(&db->lock);
-        pthread_cond_destroy(&db->cond);
-    }
+    for (int i = 0; db->conns && i < db->max; i++)
+        drop(&db->conns[i]);
+    pthread_mutex_destroy(&db->lock);
+    pthread_cond_destroy(&db->cond);
     if (db->password)
         memset(db->password, 0, strlen(db->password));
     free(db->host);
@@ -233,9 +231,12 @@ static int connect_conn(struct pdb *db, struct pdb_conn *c)
     const char *sock = *db->socket ? db->socket : 0;
 
     pthread_mutex_lock(&db->lock);
-    if (db->down && now_ms() - db->last_try < PDB_RETRY_MS) {
-        pthread_mutex_unlock(&db->lock);
-        return -1;
+    if (db->down) {                     /* one thread tries, the others fail fast */
+        if (now_ms() - db->last_try < PDB_RETRY_MS) {
+            pthread_mutex_unlock(&db->lock);
+            return -1;
+        }
+        db->last_try = now_ms();
     }
     c->gen = db->gen;
     pthread_mutex_unlock(&db->lock);

@@ -105,11 +105,14 @@ static void db_error(struct policy_decision *out, int tempfail)
 void    policy_connect(struct policy *p, const char *ip, struct policy_decision *out)
 {
     struct authfail_verdict v;
+    char    addr[AUTHFAIL_IP_MAX];
 
     decide(out, POLICY_CONTINUE, "", "", "");
-    if (p == 0 || !p->authfail_on || ip == 0 || cidr_list_match_text(p->exempt, ip))
+    if (p == 0 || !p->authfail_on || ip == 0
+        || authfail_ip_normalize(ip, addr, sizeof(addr)) < 0
+        || cidr_list_match_text(p->exempt, addr))
         return;
-    if (authfail_check(p->db, &p->ap, ip, mx_now(), &v) < 0) {
+    if (authfail_check(p->db, &p->ap, addr, mx_now(), &v) < 0) {
         db_error(out, p->authfail_tempfail);
         return;
     }
@@ -118,7 +121,7 @@ void    policy_connect(struct policy *p, const char *ip, struct policy_decision 
     if (v.new_ban)
         mx_info("authfail: banned %.64s for %lld s after %ld failed logins",
                 v.ban, v.until - mx_now(), v.failures);
-    mx_info("authfail: refused %.64s (ban %.64s)", ip, v.ban);
+    mx_info("authfail: refused %s (ban %s)", addr, v.ban);
     decide(out, POLICY_TEMPFAIL, "421", "4.7.0", "too many failed authentication attempts");
 }
 

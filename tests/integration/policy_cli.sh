@@ -64,6 +64,16 @@ h_eq "set-usage exit" "$?" 0
 h_eq "set-usage wrote" "$(db "SELECT used_bytes FROM mailbox_usage WHERE name='bob'")" 950
 check_quota "warning above quota_warn_percent" bob@example.org 0 "accept; warning: <bob@example.org> is at 95% of its mailbox quota"
 
+# the cache: a usage change is seen after quota_cache_ttl, not before
+{ cat "$CONF"; echo "quota_cache_ttl = 2s"; } >"$H/cache.conf"
+out=$({ echo "rcpt bob@example.org"; sleep 0.3
+	db "UPDATE mailbox_usage SET used_bytes = 1000 WHERE name = 'bob'" >/dev/null
+	echo "rcpt bob@example.org"; sleep 2.2; echo "rcpt bob@example.org"
+	} | "$BINDIR/mxdock-policy" -c "$H/cache.conf" probe | tr '\n' '|')
+h_eq "cache: old answer within the ttl, new one after" "$out" \
+	"accept warning: <bob@example.org> is at 95% of its mailbox quota|accept warning: <bob@example.org> is at 95% of its mailbox quota|tempfail 452 4.2.2 <bob@example.org>: mailbox full|"
+db "UPDATE mailbox_usage SET used_bytes = 950 WHERE name = 'bob'"
+
 # ---- SQL injection is data ---------------------------------------------------
 evil="'; DROP TABLE accounts; --@x"
 out=$(P quota show "$evil" 2>&1)
@@ -95,6 +105,7 @@ h_eq "unban forgot the failures" "$(db "SELECT COUNT(*) FROM auth_attempt WHERE 
 
 for i in $(seq 12); do P authfail record 127.0.0.1; done
 h_eq "exempt loopback never refused" "$(P authfail check 127.0.0.1)" "accept 127.0.0.1"
+h_eq "exempt in IPv4-mapped form too" "$(P authfail check '[::ffff:127.0.0.1]')" "accept 127.0.0.1"
 
 P authfail ban 198.51.100.0/24 --for=1h >/dev/null
 h_eq "CIDR ban covers an address" "$(P authfail check 198.51.100.77)" \
@@ -136,6 +147,9 @@ h_eq "missing config: EX_CONFIG" "$(code "$BINDIR/mxdock-policy" -c "$H/none.con
 err=$("$BINDIR/mxdock-policy" -c "$H/none.conf" init-db 2>&1 >/dev/null)
 h_eq "one-line message" "$(printf '%s\n' "$err" | wc -l)" 1
 sed "s/^mysql_port = .*/mysql_port = $(h_port)/" "$CONF" >"$H/down.conf"
+{ cat "$CONF"; echo "quota_query = SELECT quota FROM accounts WHERE name = ?"; } >"$H/badq.conf"
+h_eq "quota_query with one column: EX_CONFIG" "$(code "$BINDIR/mxdock-policy" -c "$H/badq.conf" quota show bob@example.org)" 78
+h_has "quota_query with one column: says why" "$("$BINDIR/mxdock-policy" -c "$H/badq.conf" quota show bob@example.org 2>&1)" "returns 1 column(s), want 2"
 h_eq "database down: EX_UNAVAILABLE" "$(code "$BINDIR/mxdock-policy" -c "$H/down.conf" authfail list)" 69
 err=$("$BINDIR/mxdock-policy" -c "$H/down.conf" quota show a@b.example 2>&1)
 h_has "database down: says so" "$err" "database unreachable"

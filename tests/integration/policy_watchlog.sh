@@ -28,7 +28,7 @@ pf() {  # pf IP [USER] - one Postfix SASL failure line
 	echo '2026-11-21T13:00:13Z INFO Authentication failed (auth.failed) listenerId = "submission", localPort = 587, remoteIp = 203.0.113.8, remotePort = 40000, accountName = "frank@example.org"'
 } >"$LOG"
 
-P watch-log --state="$STATE" --from-start --once "$LOG" 2>"$H/w1.log"
+P watch-log --state="$H/sub/dir/watch.state" --from-start --once "$LOG" 2>"$H/w1.log" && cp "$H/sub/dir/watch.state" "$STATE"
 h_eq "watch-log --once exit" "$?" 0
 h_eq "postfix failures recorded" "$(fails 192.0.2.20)" 9
 h_eq "dovecot login line counts its attempts" "$(fails 198.51.100.4)" 3
