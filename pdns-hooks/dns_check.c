@@ -1,10 +1,13 @@
 /*
  * dns_check.c - what the authoritative servers really publish.
  *
- *   cmd_check            every expected record: ok / missing / stale
+ *   cmd_check            every expected record: ok / missing / stale /
+ *                        error; unchecked (not a failure) for types it
+ *                        cannot compare
  *   cmd_mta_sts_policy   print the MTA-STS policy of a domain
  *   dns_mta_sts_write    write it where the web server serves it
- *   dns_dkim_activate    first keys seen in DNS become active at once
+ *   dns_dkim_activate    first keys served by every name server (the rule
+ *                        of dkim_store_published) become active at once
  *
  * Queries go straight to dns_check_server, or else to each host of
  * dns_nameservers (its IPv4 address), with RD off (conf/dnsq.c).
@@ -24,12 +27,16 @@
 
 #define MAXSERVERS 8
 
+/* The types whose answers dnsq_query renders in the form pdns_norm
+ * compares; a template record of any other type (DS, SSHFP, HTTPS, ...)
+ * is reported "unchecked" and does not fail the check. */
 static const struct { const char *name; int type; } qtypes[] = {
     {"A", ns_t_a}, {"NS", ns_t_ns}, {"CNAME", ns_t_cname}, {"SOA", ns_t_soa},
     {"MX", ns_t_mx}, {"TXT", ns_t_txt}, {"AAAA", ns_t_aaaa}, {"SRV", ns_t_srv},
     {"TLSA", ns_t_tlsa}, {"CAA", ns_t_caa}, {"PTR", ns_t_ptr},
 };
 
+/* qtype - the query type of NAME, or -1 when check cannot compare it. */
 static int qtype(const char *name)
 {
     for (size_t i = 0; i < sizeof qtypes / sizeof *qtypes; i++)
@@ -91,6 +98,11 @@ static int check_one(const struct cli *c, const char *server, const struct pdns_
     int     subset = !strcmp(rs->type, "TXT") && !strstr(rs->name, "._domainkey.")
         && strncmp(rs->name, "_", 1);
 
+    if (qtype(rs->type) < 0) {
+        printf("unchecked\t%s\t%s\tcheck cannot compare %s records\n", rs->name, rs->type,
+               rs->type);
+        return 0;
+    }
     if (dnsq_query(server, rs->name, qtype(rs->type), (int) c->conf->dns_timeout, &got, &n,
                    why, sizeof why) < 0) {
         printf("error\t%s\t%s\t%s: %s\n", rs->name, rs->type, server, why);
@@ -116,39 +128,46 @@ static int check_one(const struct cli *c, const char *server, const struct pdns_
     return strcmp(v, "ok") != 0;
 }
 
-/* zone_facts - template and signed state from the API, when it answers. */
-static void zone_facts(const struct cli *c, const char *domain, char *tmpl, size_t len,
-                       int *signed_zone)
+/* zone_facts - recorded template and addresses, and the signed state,
+ * from the API when it answers (check also works with DNS alone). */
+static int zone_facts(const struct cli *c, const char *domain, struct dns_recorded *rec,
+                      int *signed_zone)
 {
-    struct pdns_api *api = pdns_api_open(c->conf, tmpl, len);
+    char    why[400];
+    struct pdns_api *api = pdns_api_open(c->conf, why, sizeof why);
     struct pdns_zone z;
+    int     rc = 0;
 
-    *tmpl = 0;
+    memset(rec, 0, sizeof *rec);
     *signed_zone = 0;
-    if (api == NULL || pdns_zone_get(api, domain, &z, tmpl, len) != 0) {
-        *tmpl = 0;
+    if (api == NULL || pdns_zone_get(api, domain, &z, why, sizeof why) != 0) {
+        fprintf(stderr, "%s: %s: warning: PowerDNS API: %s; checking the plain model\n",
+                c->prog, domain, why);
         pdns_api_close(api);
-        return;
+        return 0;
     }
     *signed_zone = z.dnssec;
-    if (!strncmp(z.account, "mxdock:", 7))
-        snprintf(tmpl, len, "%s", z.account + 7);
+    if (z.exists && (rc = dns_recorded_get(c, api, domain, &z, rec)) == 0 && rec->lost)
+        fprintf(stderr, "%s: %s: warning: recorded template and addresses are gone\n",
+                c->prog, domain);
     pdns_zone_free(&z);
     pdns_api_close(api);
+    return rc;
 }
 
 int     cmd_check(struct cli *c)
 {
     struct pdns_rrsets want = PDNS_RRSETS_INIT;
     struct dkim_domain *keys = NULL;
-    char    domain[256], srv[MAXSERVERS][64], tmpl[300];
+    struct dns_recorded rec;
+    char    domain[256], srv[MAXSERVERS][64];
     size_t  nsrv;
     int     rc, bad = 0, signed_zone;
 
     if ((rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0)
         return rc;
-    zone_facts(c, domain, tmpl, sizeof tmpl, &signed_zone);
-    if ((rc = cli_model(c, domain, *tmpl ? tmpl : NULL, signed_zone, &want, &keys)) != 0)
+    if ((rc = zone_facts(c, domain, &rec, &signed_zone)) != 0
+        || (rc = cli_model(c, domain, &rec, signed_zone, &want, &keys)) != 0)
         return rc;
     if ((nsrv = servers(c, domain, srv, MAXSERVERS)) == 0) {
         cli_err(c, "%s: no server to ask (set dns_check_server)", domain);
@@ -200,31 +219,13 @@ int     dns_mta_sts_write(const struct mx_conf *conf, const char *domain, char *
     return rc;
 }
 
-/* seen - is SEL's TXT published on SERVER exactly? */
-static int seen(const struct cli *c, const char *server, const char *domain,
-                const struct dkim_selector *sel)
-{
-    struct strbuf want = STRBUF_INIT;
-    char    name[320], why[300], **got;
-    size_t  n;
-    int     ok = 0;
-
-    snprintf(name, sizeof name, "%s._domainkey.%s", sel->name, domain);
-    dkim_txt_value(sel, &want);
-    if (dnsq_query(server, name, ns_t_txt, (int) c->conf->dns_timeout, &got, &n,
-                   why, sizeof why) >= 0) {
-        for (size_t i = 0; i < n; i++)
-            ok |= strcmp(got[i], sb_str(&want)) == 0;
-        dnsq_free(got, n);
-    }
-    sb_free(&want);
-    return ok;
-}
-
+/* dns_dkim_activate - the same rule as mxdock-dkim's tick
+ * (dkim_store_published): a pending selector goes active only once
+ * dns_check_server, or every name server, serves its key. */
 void    dns_dkim_activate(const struct cli *c, const char *domain)
 {
     struct dkim_domain *keys = NULL;
-    char    why[300], srv[1][64];
+    char    why[300];
 
     if (!conf_list_has(c->conf->dns_publish, "dkim")
         || dkim_store_load(c->conf, domain, &keys, why, sizeof why) < 0)
@@ -234,14 +235,13 @@ void    dns_dkim_activate(const struct cli *c, const char *domain)
             dkim_domain_free(keys);
             return;             /* rotation, not creation: dkim/ decides */
         }
-    for (size_t i = 0; i < keys->n && servers(c, domain, srv, 1) == 1; i++) {
+    for (size_t i = 0; i < keys->n; i++) {
         const struct dkim_selector *s = &keys->sel[i];
 
         if (s->state != DKIM_PENDING)
             continue;
-        if (!seen(c, srv[0], domain, s))
-            printf("%s: DKIM selector %s not yet seen on %s; stays pending\n", domain,
-                   s->name, srv[0]);
+        if (!dkim_store_published(c->conf, domain, s, why, sizeof why))
+            printf("%s: DKIM selector %s stays pending: %.200s\n", domain, s->name, why);
         else if (dkim_store_set_state(c->conf, domain, s->name, DKIM_ACTIVE, why, sizeof why) < 0)
             fprintf(stderr, "%s: %s: DKIM selector %s: %s\n", c->prog, domain, s->name, why);
         else

@@ -5,6 +5,7 @@
  *   cli_err                                     "mxdock-dns: ..." on stderr
  *   cli_domain                                  validate the domain argument
  *   cli_api                                     the REST client
+ *   cli_check_ips                               every --ip an address
  *   cli_model                                   the desired rrsets of a domain
  *
  * The model is where the builder's inputs are read: DKIM keys from the
@@ -137,8 +138,13 @@ struct pdns_api *cli_api(const struct cli *c)
 
 int     cli_check_ips(const struct cli *c)
 {
-    const char *ips[16];
-    size_t  n = cli_opt_all(c, "ip", ips, 16);
+    const char *ips[DNS_MAXIPS + 1];
+    size_t  n = cli_opt_all(c, "ip", ips, DNS_MAXIPS + 1);
+
+    if (n > DNS_MAXIPS) {
+        cli_err(c, "too many --ip (at most %d)", DNS_MAXIPS);
+        return EX_USAGE;
+    }
 
     for (size_t i = 0; i < n; i++) {
         unsigned char bin[16];
@@ -196,13 +202,13 @@ static int model_inputs(const struct cli *c, const char *domain, const char *tmp
     return 0;
 }
 
-int     cli_model(const struct cli *c, const char *domain, const char *tmpl,
+int     cli_model(const struct cli *c, const char *domain, const struct dns_recorded *rec,
                   int zone_signed, struct pdns_rrsets *out, struct dkim_domain **keys)
 {
     struct pdns_build_in in = {0};
     struct pdns_tmpl_rec *recs = NULL;
     struct strbuf warn = STRBUF_INIT;
-    const char *ips[16];
+    const char *ips[DNS_MAXIPS], *tmpl = rec && *rec->tmpl ? rec->tmpl : NULL;
     char    why[300], hex[130];
     int     rc;
 
@@ -214,10 +220,9 @@ int     cli_model(const struct cli *c, const char *domain, const char *tmpl,
     in.domain = domain;
     in.sel = (*keys)->sel;
     in.nsel = (*keys)->n;
-    in.nips = cli_opt_all(c, "ip", ips, 16);
+    for (size_t i = 0; rec && i < rec->nips; i++)
+        ips[in.nips++] = rec->ips[i];
     in.ips = ips;
-    if ((rc = cli_check_ips(c)) != 0)
-        return rc;
     in.zone_signed = zone_signed;
     if ((rc = model_inputs(c, domain, tmpl, &in, &recs, hex, sizeof hex)) != 0)
         return rc;

@@ -50,10 +50,28 @@ int     cli_check_ips(const struct cli *);
 /* cli_api - the configured client; NULL (error written) when it cannot be. */
 struct pdns_api *cli_api(const struct cli *);
 
+/* what create records in a zone (dns_meta.c) */
+#define DNS_MAXIPS 16
+struct dns_recorded {
+    char    tmpl[64];                   /* "" = none */
+    size_t  nips;                       /* 0 = dns_server_ipv4/ipv6 */
+    char    ips[DNS_MAXIPS][64];
+    int     lost;                       /* account says metadata, none there */
+};
+
+int     dns_recorded_get(const struct cli *, struct pdns_api *, const char *domain,
+                         const struct pdns_zone *, struct dns_recorded *);
+void    dns_recorded_merge(const struct cli *, const struct dns_recorded *old,
+                           struct dns_recorded *out);
+const char *dns_recorded_account(const struct dns_recorded *);
+int     dns_recorded_put(const struct cli *, struct pdns_api *, const char *domain,
+                         const char *account, const struct dns_recorded *old,
+                         const struct dns_recorded *want);
+
 /* cli_model - desired rrsets of DOMAIN: keys from the store (KEYS, caller
- * frees with dkim_domain_free), template TMPL (NULL = none), --ip values.
- * 0 or a sysexits code (error written). */
-int     cli_model(const struct cli *, const char *domain, const char *tmpl,
+ * frees with dkim_domain_free), the recorded template and addresses (REC,
+ * NULL = none).  0 or a sysexits code (error written). */
+int     cli_model(const struct cli *, const char *domain, const struct dns_recorded *rec,
                   int zone_signed, struct pdns_rrsets *out, struct dkim_domain **keys);
 
 /* the commands */

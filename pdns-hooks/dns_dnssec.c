@@ -2,15 +2,25 @@
  * dns_dnssec.c - DNSSEC through the PowerDNS cryptokeys API.
  *
  *   dnssec enable DOMAIN [--algorithm=A]   one active CSK (dnssec_algorithm)
- *   dnssec disable DOMAIN                  remove every key
+ *   dnssec disable DOMAIN                  remove every key, then the TLSA
  *   dnssec status DOMAIN [--json]          the keys
  *   dnssec ds DOMAIN                       DS records, digest types 2 and 4
- *   dnssec rollover DOMAIN [--finish]      add a new CSK and print its DS;
+ *   dnssec rollover DOMAIN [--finish]      add a new CSK and print its DS
+ *                                          (none while two keys exist);
  *                                          --finish removes the older keys
  *
  * Key changes do not bump the SOA serial in PowerDNS, so each change ends
  * with a rectify and a PATCH of the SOA with serial + 1: secondaries and
  * validators then see the new DNSKEY set.
+ *
+ * A verb takes several requests, so each is safe to run again until it
+ * completes: before the first key change the zone gets the metadata kind
+ * X-MXDOCK-DNSSEC-PENDING (the verb), and only the last step (rectify,
+ * serial + 1, then removing the mark) clears it.  A verb that finds its
+ * keys already as wanted still finishes that last step while the mark is
+ * there: enable on a zone with an active key, disable on one without keys,
+ * rollover with two keys, --finish with one.  Order of disable: keys
+ * first, then the TLSA (only published while signed), then the last step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +28,8 @@
 #include <sysexits.h>
 
 #include "dns_cli.h"
+
+#define KIND_PENDING "X-MXDOCK-DNSSEC-PENDING"
 
 struct dctx {
     struct cli *c;
@@ -54,6 +66,45 @@ static int after_change(struct dctx *d)
     if (rc == 0)
         rc = pdns_zone_bump_serial(d->api, d->domain, why, sizeof why);
     if (rc != 0)
+        cli_err(d->c, "%s: %s", d->domain, why);
+    return rc;
+}
+
+/* pending - is the zone marked as changed but not yet finished? */
+static int pending(struct dctx *d, int *is)
+{
+    char    why[400];
+    json_t *meta;
+    int     rc = pdns_zone_meta_get(d->api, d->domain, &meta, why, sizeof why);
+
+    if (rc != 0) {
+        cli_err(d->c, "%s: %s", d->domain, why);
+        return rc;
+    }
+    *is = pdns_meta_value(meta, KIND_PENDING, 0) != NULL;
+    json_decref(meta);
+    return 0;
+}
+
+/* begin - mark the zone before the first key change of VERB. */
+static int begin(struct dctx *d, const char *verb)
+{
+    char    why[400];
+    int     rc = pdns_zone_meta_put(d->api, d->domain, KIND_PENDING, &verb, 1, why, sizeof why);
+
+    if (rc != 0)
+        cli_err(d->c, "%s: %s", d->domain, why);
+    return rc;
+}
+
+/* finish - the last step of every change: rectify, serial + 1, unmark. */
+static int finish(struct dctx *d)
+{
+    char    why[400];
+    int     rc = after_change(d);
+
+    if (rc == 0 && (rc = pdns_zone_meta_put(d->api, d->domain, KIND_PENDING, NULL, 0,
+                                            why, sizeof why)) != 0)
         cli_err(d->c, "%s: %s", d->domain, why);
     return rc;
 }
@@ -95,7 +146,7 @@ static int enable(struct dctx *d)
     const char *alg = cli_opt(d->c, "algorithm");
     json_t *k, *key;
     size_t  i;
-    int     rc, active = 0;
+    int     rc, active = 0, marked = 0;
 
     alg = alg ? alg : d->c->conf->dnssec_algorithm;
     if (strcmp(alg, "ecdsap256sha256") && strcmp(alg, "ed25519")) {
@@ -106,12 +157,18 @@ static int enable(struct dctx *d)
         return rc;
     json_array_foreach(k, i, key)
         active |= json_is_true(json_object_get(key, "active"));
-    json_decref(k);
-    if (active) {
+    if ((rc = pending(d, &marked)) == 0 && active && !marked)
         printf("%s: already signed\n", d->domain);
-        return 0;
-    }
-    if ((rc = add_key(d, alg)) == 0 && (rc = after_change(d)) == 0)
+    else if (rc == 0 && active)         /* a key, but an earlier run stopped short */
+        json_array_foreach(k, i, key)
+            if (json_is_true(json_object_get(key, "active")))
+                print_ds(d, key);
+    json_decref(k);
+    if (rc != 0 || (active && !marked))
+        return rc;
+    if (!active && ((rc = begin(d, "enable")) != 0 || (rc = add_key(d, alg)) != 0))
+        return rc;
+    if ((rc = finish(d)) == 0)
         printf("%s: signed with one %s CSK; publish the DS above at the parent\n",
                d->domain, alg);
     return rc;
@@ -163,25 +220,26 @@ static int drop_tlsa(struct dctx *d)
     return rc;
 }
 
+/* disable - keys first, then the TLSA, then the last step. */
 static int disable(struct dctx *d)
 {
     json_t *k;
-    int     rc, n;
+    int     rc, n = 0, marked = 0;
 
     if ((rc = keys(d, &k)) != 0)
         return rc;
-    if (json_array_size(k) > 0 && conf_list_has(d->c->conf->dns_publish, "tlsa")
-        && (rc = drop_tlsa(d)) != 0) {
+    if ((rc = pending(d, &marked)) == 0 && json_array_size(k) == 0 && !marked) {
+        printf("%s: was not signed\n", d->domain);
         json_decref(k);
-        return rc;
+        return 0;
     }
-    rc = delete_keys(d, k, -1, &n);
+    if (rc == 0 && json_array_size(k) > 0 && (rc = begin(d, "disable")) == 0)
+        rc = delete_keys(d, k, -1, &n);
     json_decref(k);
-    if (rc == 0 && n > 0)
-        rc = after_change(d);
-    if (rc == 0)
-        printf(n ? "%s: unsigned; remove the DS at the parent first next time\n"
-               : "%s: was not signed\n", d->domain);
+    if (rc == 0 && conf_list_has(d->c->conf->dns_publish, "tlsa"))
+        rc = drop_tlsa(d);
+    if (rc == 0 && (rc = finish(d)) == 0)
+        printf("%s: unsigned; remove the DS at the parent first next time\n", d->domain);
     return rc;
 }
 
@@ -242,34 +300,70 @@ static int ds(struct dctx *d)
     return rc;
 }
 
+/* newest_key - the key with the highest id in K, or NULL. */
+static json_t *newest_key(json_t *k)
+{
+    json_t *key, *best = NULL;
+    size_t  i;
+
+    json_array_foreach(k, i, key)
+        if (best == NULL || json_integer_value(json_object_get(key, "id"))
+            > json_integer_value(json_object_get(best, "id")))
+            best = key;
+    return best;
+}
+
+/* roll_finish - every key but the newest goes; then the last step. */
+static int roll_finish(struct dctx *d, json_t *k, json_t *newest, int marked)
+{
+    long long id = json_integer_value(json_object_get(newest, "id"));
+    int     rc = 0, n = 0;
+
+    if (json_array_size(k) > 1 && (rc = begin(d, "rollover --finish")) == 0)
+        rc = delete_keys(d, k, id, &n);
+    if (rc == 0 && (n > 0 || marked))
+        rc = finish(d);
+    if (rc == 0)
+        printf("%s: %d old key(s) removed; key %lld remains\n", d->domain, n, id);
+    return rc;
+}
+
+/* roll_start - a second CSK of the same algorithm; with two keys already
+ * (a roll under way), no third: only the last step if it is missing. */
+static int roll_start(struct dctx *d, json_t *k, json_t *newest, int marked)
+{
+    const char *alg = json_string_value(json_object_get(newest, "algorithm"));
+    int     rc = 0;
+
+    if (json_array_size(k) > 1) {
+        print_ds(d, newest);
+        if (marked)
+            rc = finish(d);
+    } else if ((rc = begin(d, "rollover")) == 0
+               && (rc = add_key(d, alg ? alg : d->c->conf->dnssec_algorithm)) == 0) {
+        rc = finish(d);
+    }
+    if (rc == 0)
+        printf("%s: %s; put its DS (above) at the parent, wait the DS TTL, "
+               "then run: dnssec rollover %s --finish\n", d->domain,
+               json_array_size(k) > 1 ? "a rollover is under way, no key added"
+               : "new CSK added", d->domain);
+    return rc;
+}
+
 static int rollover(struct dctx *d)
 {
-    json_t *k, *key;
-    long long newest = -1;
-    size_t  i;
-    int     rc, n = 0;
+    json_t *k, *newest;
+    int     rc, marked = 0;
 
     if ((rc = keys(d, &k)) != 0)
         return rc;
-    json_array_foreach(k, i, key)
-        if (json_integer_value(json_object_get(key, "id")) > newest)
-            newest = json_integer_value(json_object_get(key, "id"));
-    if (newest < 0) {
+    if ((newest = newest_key(k)) == NULL) {
         cli_err(d->c, "%s: not signed (dnssec enable first)", d->domain);
         rc = EX_NOINPUT;
-    } else if (cli_flag(d->c, "finish")) {
-        if ((rc = delete_keys(d, k, newest, &n)) == 0 && n > 0)
-            rc = after_change(d);
-        if (rc == 0)
-            printf("%s: %d old key(s) removed; key %lld remains\n", d->domain, n, newest);
-    } else {
-        json_t *last = json_array_get(k, json_array_size(k) - 1);
-        const char *alg = json_string_value(json_object_get(last, "algorithm"));
-
-        if ((rc = add_key(d, alg ? alg : d->c->conf->dnssec_algorithm)) == 0
-            && (rc = after_change(d)) == 0)
-            printf("%s: new CSK added; put its DS (above) at the parent, wait the DS TTL, "
-                   "then run: dnssec rollover %s --finish\n", d->domain, d->domain);
+    } else if ((rc = pending(d, &marked)) == 0) {
+        rc = cli_flag(d->c, "finish") ? roll_finish(d, k, newest, marked)
+            : roll_start(d, k, newest, marked);
     }
     json_decref(k);
     return rc;

@@ -10,6 +10,7 @@
  * PATCH; a record already there (or already gone) sends nothing.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,30 +175,54 @@ static int upper_type(struct cli *c, const char *in, char *out, size_t len)
     return 0;
 }
 
+/* number_opt - option NAME as a whole number in MIN..MAX into *OUT (left
+ * alone when the option is absent); EX_USAGE, written, when it is not. */
+static int number_opt(const struct cli *c, const char *name, long min, long max, long *out)
+{
+    const char *v = cli_opt(c, name);
+    char   *end;
+    long    n;
+
+    if (v == NULL)
+        return 0;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (!isdigit((unsigned char) *v) || *end || errno || n < min || n > max) {
+        cli_err(c, "bad --%s \"%.40s\": want a whole number from %ld to %ld", name, v, min,
+                max);
+        return EX_USAGE;
+    }
+    *out = n;
+    return 0;
+}
+
 int     cmd_add(struct cli *c)
 {
     struct pdns_api *api;
     struct pdns_zone z;
     struct strbuf name = STRBUF_INIT, content = STRBUF_INIT;
-    const char *ttlopt = cli_opt(c, "ttl");
-    char    domain[256], type[12];
+    long    ttlopt = -1, prio = -1;
+    char    domain[256], type[12], prio_s[8];
     int     rc;
 
     if (c->a.npos != 4) {
         cli_err(c, "usage: add DOMAIN NAME TYPE CONTENT [--ttl=3600] [--priority=N]");
         return EX_USAGE;
     }
-    if ((rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0
+    if ((rc = number_opt(c, "ttl", 0, 2147483647L, &ttlopt)) != 0   /* RFC 2181 8 */
+        || (rc = number_opt(c, "priority", 0, 65535, &prio)) != 0
+        || (rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0
         || (rc = upper_type(c, c->a.pos[2], type, sizeof type)) != 0)
         return rc;
+    snprintf(prio_s, sizeof prio_s, "%ld", prio);
     if ((api = cli_api(c)) == NULL)
         return EX_CONFIG;
     pdns_name_abs(c->a.pos[1], domain, &name);
-    content_of(type, c->a.pos[3], cli_opt(c, "priority"), &content);
+    content_of(type, c->a.pos[3], prio >= 0 ? prio_s : NULL, &content);
     if ((rc = get_zone(c, api, domain, &z)) == 0) {
         struct pdns_rrset *rs = pdns_rrset_find(&z.rr, sb_str(&name), type);
         size_t  before = rs ? rs->n : 0;
-        long    ttl = ttlopt ? atol(ttlopt) : rs ? rs->ttl : c->conf->dns_ttl;
+        long    ttl = ttlopt >= 0 ? ttlopt : rs ? rs->ttl : c->conf->dns_ttl;
 
         rs = pdns_rrset_add(&z.rr, sb_str(&name), type, ttl, sb_str(&content));
         if (rs->n == before && rs->ttl == ttl) {

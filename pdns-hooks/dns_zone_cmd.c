@@ -7,8 +7,9 @@
  *   cmd_delete   DELETE the zone, or (--records-only) remove what mxdock
  *                owns in one PATCH; --purge-keys removes the DKIM keys
  *
- * The template a zone was created with is kept in its account field
- * ("mxdock:NAME") so that sync rebuilds the same model.
+ * The template and --ip addresses a zone was created with are recorded in
+ * it (dns_meta.c) before its records change, so that sync rebuilds the
+ * same model.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,18 +18,6 @@
 #include <unistd.h>
 
 #include "dns_cli.h"
-
-#define ACCOUNT_PREFIX "mxdock"
-
-/* zone_template - the template recorded in a zone's account field. */
-static const char *zone_template(const struct pdns_zone *z)
-{
-    const char *a = z->account;
-
-    if (strncmp(a, ACCOUNT_PREFIX ":", sizeof ACCOUNT_PREFIX) == 0 && a[sizeof ACCOUNT_PREFIX])
-        return a + sizeof ACCOUNT_PREFIX;
-    return NULL;
-}
 
 /* reconcile - diff the model against Z and send one PATCH if anything
  * differs.  DRY prints the diff instead.  *CHANGED gets the count. */
@@ -54,29 +43,27 @@ static int reconcile(struct cli *c, struct pdns_api *api, const char *domain,
     return rc;
 }
 
-/* account_of - the zone's account field for template TMPL. */
-static void account_of(const char *tmpl, char *out, size_t len)
-{
-    snprintf(out, len, "%s%s%.32s", ACCOUNT_PREFIX, tmpl ? ":" : "", tmpl ? tmpl : "");
-}
-
-/* try_create - one POST with the whole model; *DONE unless the zone
+/* try_create - one POST with the whole model (then the recorded template
+ * and addresses, when there are any, as metadata); *DONE unless the zone
  * already exists (409), which is not an error: the caller reconciles. */
 static int try_create(struct cli *c, struct pdns_api *api, const char *domain,
-                      const char *tmpl, int *done)
+                      const struct dns_recorded *rec, int *done)
 {
+    static const struct dns_recorded none;
     struct pdns_rrsets want = PDNS_RRSETS_INIT;
     struct dkim_domain *keys = NULL;
-    char    why[400], account[64];
+    const char *account = dns_recorded_account(rec);
+    char    why[400];
     int     rc;
 
     *done = 0;
-    account_of(tmpl, account, sizeof account);
-    if ((rc = cli_model(c, domain, tmpl, 0, &want, &keys)) == 0) {
+    if ((rc = cli_model(c, domain, rec, 0, &want, &keys)) == 0) {
         rc = pdns_zone_create(api, c->conf, domain, account, &want, why, sizeof why);
         if (rc == 0) {
-            printf("%s: zone created with %zu rrsets\n", domain, want.n);
             *done = 1;
+            rc = dns_recorded_put(c, api, domain, account, &none, rec);
+            if (rc == 0)
+                printf("%s: zone created with %zu rrsets\n", domain, want.n);
         } else if (rc == EX_CANTCREAT) {
             rc = 0;
         } else {
@@ -88,15 +75,39 @@ static int try_create(struct cli *c, struct pdns_api *api, const char *domain,
     return rc;
 }
 
-/* update - one GET, then reconcile; with TMPL set (create --template),
- * the zone's recorded template is replaced. */
-static int update(struct cli *c, struct pdns_api *api, const char *domain, const char *tmpl,
-                  int create)
+/* recorded - what the zone says create was given; for create, merged with
+ * this run's options and stored before anything else changes, so a
+ * failure later leaves the next sync working towards the same model. */
+static int recorded(struct cli *c, struct pdns_api *api, const char *domain,
+                    const struct pdns_zone *z, int create, struct dns_recorded *rec)
+{
+    struct dns_recorded old;
+    int     rc;
+
+    if ((rc = dns_recorded_get(c, api, domain, z, &old)) != 0)
+        return rc;
+    *rec = old;
+    if (create)
+        dns_recorded_merge(c, &old, rec);
+    if (rec->lost) {
+        cli_err(c, "%s: the zone's recorded template and --ip addresses (metadata "
+                "X-MXDOCK-*) are gone; run create %s again with them", domain, domain);
+        return EX_DATAERR;
+    }
+    if (create && !cli_flag(c, "dry-run"))
+        rc = dns_recorded_put(c, api, domain, z->account, &old, rec);
+    return rc;
+}
+
+/* update - one GET (two when the zone has recorded settings), then
+ * reconcile. */
+static int update(struct cli *c, struct pdns_api *api, const char *domain, int create)
 {
     struct pdns_zone z;
     struct pdns_rrsets want = PDNS_RRSETS_INIT;
     struct dkim_domain *keys = NULL;
-    char    why[400], account[64];
+    struct dns_recorded rec;
+    char    why[400];
     size_t  changed = 0;
     int     rc;
 
@@ -109,14 +120,9 @@ static int update(struct cli *c, struct pdns_api *api, const char *domain, const
         pdns_zone_free(&z);
         return EX_NOINPUT;
     }
-    if (tmpl == NULL)
-        tmpl = zone_template(&z);
-    account_of(tmpl, account, sizeof account);
-    if ((rc = cli_model(c, domain, tmpl, z.dnssec, &want, &keys)) == 0)
+    if ((rc = recorded(c, api, domain, &z, create, &rec)) == 0
+        && (rc = cli_model(c, domain, &rec, z.dnssec, &want, &keys)) == 0)
         rc = reconcile(c, api, domain, &z, &want, keys, cli_flag(c, "dry-run"), &changed);
-    if (rc == 0 && create && strcmp(z.account, account)
-        && (rc = pdns_zone_set_account(api, domain, account, why, sizeof why)) != 0)
-        cli_err(c, "%s: %s", domain, why);
     if (rc == 0 && !cli_flag(c, "dry-run"))
         printf(changed ? "%s: %zu rrsets changed\n" : "%s: up to date\n", domain, changed);
     dkim_domain_free(keys);
@@ -125,19 +131,23 @@ static int update(struct cli *c, struct pdns_api *api, const char *domain, const
     return rc;
 }
 
-/* publish - create (one POST) or reconcile DOMAIN; TMPL NULL = the
- * zone's own template, or none. */
-static int publish(struct cli *c, const char *domain, const char *tmpl, int create)
+/* publish - create (one POST) or reconcile DOMAIN. */
+static int publish(struct cli *c, const char *domain, int create)
 {
     struct pdns_api *api = cli_api(c);
+    struct dns_recorded rec;
     int     rc = 0, done = 0;
 
     if (api == NULL)
         return EX_CONFIG;
-    if (create)
-        rc = try_create(c, api, domain, tmpl, &done);
+    if (create) {
+        static const struct dns_recorded none;
+
+        dns_recorded_merge(c, &none, &rec);
+        rc = try_create(c, api, domain, &rec, &done);
+    }
     if (rc == 0 && !done)
-        rc = update(c, api, domain, tmpl, create);
+        rc = update(c, api, domain, create);
     if (getenv("MXDOCK_DEBUG_HTTP"))
         fprintf(stderr, "%s: %d requests\n", c->prog, pdns_api_requests(api));
     pdns_api_close(api);
@@ -161,7 +171,7 @@ int     cmd_create(struct cli *c)
         cli_err(c, "%s: DKIM keys: %s", domain, why);
         return EX_CANTCREAT;
     }
-    if ((rc = publish(c, domain, cli_opt(c, "template"), 1)) != 0)
+    if ((rc = publish(c, domain, 1)) != 0)
         return rc;
     if (conf_list_has(c->conf->dns_publish, "mta-sts")
         && dns_mta_sts_write(c->conf, domain, why, sizeof why) < 0) {
@@ -183,7 +193,7 @@ int     cmd_sync(struct cli *c)
         cli_err(c, "usage: sync DOMAIN [--dry-run] [--only=TYPES]");
         return EX_USAGE;
     }
-    return publish(c, domain, NULL, 0);
+    return publish(c, domain, 0);
 }
 
 /* owned_changes - what removing mxdock's records from Z takes: the
@@ -234,6 +244,7 @@ static int records_only(struct cli *c, struct pdns_api *api, const char *domain)
     struct pdns_rrsets want = PDNS_RRSETS_INIT;
     struct pdns_changes ch = PDNS_CHANGES_INIT;
     struct dkim_domain *keys = NULL;
+    struct dns_recorded rec;
     char    why[400];
     int     rc;
 
@@ -245,7 +256,8 @@ static int records_only(struct cli *c, struct pdns_api *api, const char *domain)
         cli_err(c, "%s: no such zone in PowerDNS", domain);
         return EX_NOINPUT;
     }
-    if ((rc = cli_model(c, domain, zone_template(&z), z.dnssec, &want, &keys)) == 0) {
+    if ((rc = recorded(c, api, domain, &z, 0, &rec)) == 0
+        && (rc = cli_model(c, domain, &rec, z.dnssec, &want, &keys)) == 0) {
         owned_changes(&want, &z, &ch);
         if (ch.n > 0 && (rc = pdns_zone_patch(api, domain, &ch, why, sizeof why)) != 0)
             cli_err(c, "%s: %s", domain, why);

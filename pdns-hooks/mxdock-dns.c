@@ -28,13 +28,13 @@ static const struct command {
     int     (*fn)(struct cli *);
 } commands[] = {
     {"create", "template=,ip=", cmd_create},
-    {"sync", "dry-run,only=,ip=", cmd_sync},
+    {"sync", "dry-run,only=", cmd_sync},
     {"delete", "records-only,purge-keys", cmd_delete},
     {"list", "json", cmd_list},
     {"records", "type=,json", cmd_records},
     {"add", "ttl=,priority=", cmd_add},
     {"delete-record", "type=,name=,value=", cmd_delete_record},
-    {"check", "ip=", cmd_check},
+    {"check", "", cmd_check},
     {"config-check", "", cmd_config_check},
     {"mta-sts-policy", "", cmd_mta_sts_policy},
     {"template", "", cmd_template},

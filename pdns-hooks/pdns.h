@@ -192,4 +192,17 @@ int     pdns_zone_patch(struct pdns_api *, const char *domain, const struct pdns
 /* pdns_zone_bump_serial - SOA serial + 1 (after key changes). */
 int     pdns_zone_bump_serial(struct pdns_api *, const char *domain, char *why, size_t whylen);
 
+/* pdns_zone_meta_get - every metadata kind of DOMAIN in one GET: *OUT is
+ * the API's array of {"kind", "metadata": [...]}, the caller's to
+ * json_decref.  pdns_meta_value - value I of KIND in it, or NULL (the
+ * string belongs to META). */
+int     pdns_zone_meta_get(struct pdns_api *, const char *domain, json_t **out,
+                           char *why, size_t whylen);
+const char *pdns_meta_value(json_t *meta, const char *kind, size_t i);
+
+/* pdns_zone_meta_put - replace the values of metadata KIND (custom kinds
+ * start with "X-"); N = 0 deletes the kind. */
+int     pdns_zone_meta_put(struct pdns_api *, const char *domain, const char *kind,
+                           const char *const *vals, size_t n, char *why, size_t whylen);
+
 #endif

@@ -7,6 +7,8 @@
  *   pdns_zone_patch        PATCH /zones/D. with the changed rrsets only
  *   pdns_zone_bump_serial  PATCH of the SOA with serial + 1 (after DNSSEC
  *                          key changes, which do not bump it themselves)
+ *   pdns_zone_meta_get     GET /zones/D./metadata (every kind, one request)
+ *   pdns_zone_meta_put     PUT (or, with no values, DELETE) one kind
  *   pdns_zone_free
  *
  * Returns 0 or a sysexits code with a one-line reason (see pdns_api.c).
@@ -146,5 +148,54 @@ int     pdns_zone_bump_serial(struct pdns_api *api, const char *domain, char *wh
     pdns_rrsets_free(&tmp);
     sb_free(&next);
     pdns_zone_free(&z);
+    return rc;
+}
+
+int     pdns_zone_meta_get(struct pdns_api *api, const char *domain, json_t **out,
+                           char *why, size_t whylen)
+{
+    char    path[400];
+    int     rc;
+
+    snprintf(path, sizeof path, "/zones/%s./metadata", domain);
+    rc = pdns_api_call(api, "GET", path, NULL, out, NULL, why, whylen);
+    if (rc == 0 && !json_is_array(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        snprintf(why, whylen, "PowerDNS sent metadata that is not a list for %.100s", domain);
+        rc = EX_PROTOCOL;
+    }
+    return rc;
+}
+
+const char *pdns_meta_value(json_t *meta, const char *kind, size_t i)
+{
+    size_t  k;
+    json_t *m;
+
+    json_array_foreach(meta, k, m)
+        if (json_string_value(json_object_get(m, "kind"))
+            && !strcmp(json_string_value(json_object_get(m, "kind")), kind))
+            return json_string_value(json_array_get(json_object_get(m, "metadata"), i));
+    return NULL;
+}
+
+int     pdns_zone_meta_put(struct pdns_api *api, const char *domain, const char *kind,
+                           const char *const *vals, size_t n, char *why, size_t whylen)
+{
+    char    path[450];
+    json_t *body = NULL, *list, *reply;
+    int     rc;
+
+    snprintf(path, sizeof path, "/zones/%s./metadata/%s", domain, kind);
+    if (n > 0) {
+        list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, json_string(vals[i]));
+        body = json_pack("{s:o}", "metadata", list);
+    }
+    rc = pdns_api_call(api, n ? "PUT" : "DELETE", path, body, &reply, NULL, why, whylen);
+    json_decref(body);
+    json_decref(reply);
     return rc;
 }

@@ -3,6 +3,7 @@ PDNS_SRCS = \
 	pdns-hooks/dns_check.c \
 	pdns-hooks/dns_cli.c \
 	pdns-hooks/dns_dnssec.c \
+	pdns-hooks/dns_meta.c \
 	pdns-hooks/dns_records_cmd.c \
 	pdns-hooks/dns_template.c \
 	pdns-hooks/dns_zone_cmd.c \

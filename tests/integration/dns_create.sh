@@ -6,16 +6,18 @@
 # content (dig), check says ok for each, a second create and a sync send no
 # PATCH and leave the export (serial included) unchanged, sync restores a
 # deleted MX and keeps a hand-made TXT, the seed CLI (records, add,
-# delete-record, list) and templates work, delete --records-only keeps
-# what mxdock does not own.
+# delete-record, list) and templates work, create records --template and
+# --ip in the zone (metadata) so that a later sync keeps them, check
+# reports record types it cannot compare as unchecked, delete
+# --records-only keeps what mxdock does not own.
 cd "$(dirname "$0")/../.." || exit 70
 source tests/lib/harness.sh
 source tests/lib/pdns.sh
 source tests/lib/mariadb.sh
 BACKEND=${DNS_BACKEND:-sqlite}
 h_init "dns-create-$BACKEND"
-if [ "$BACKEND" = mysql ]; then mariadb_start; fi
-pdns_start "$BACKEND" || h_done
+if [ "$BACKEND" = mysql ]; then mariadb_start || { h_done; exit 1; }; fi
+pdns_start "$BACKEND" || { h_done; exit 1; }
 C=$H/mxdock.conf
 pdns_conf "$C"
 echo "dns_server_ipv6 = 2001:db8:0:0::25" >>"$C"
@@ -153,6 +155,55 @@ dig_is t2.test MX "5 mail.t2.test."
 dig_is t2.test TXT '"v=spf1 mx a:mail.t2.test -all"'
 out=$(MXDOCK_DEBUG_HTTP=1 DNS sync t2.test 2>&1)
 h_eq "sync keeps the zone's template (no PATCH)" "$(grep -c 'http PATCH' <<<"$out")" 0
+
+# a template record of a type check cannot compare: unchecked, not a failure
+printf 'www SSHFP 1 2 %s\n' "$(printf 'ab%.0s' $(seq 1 32))" >>"$H/templates/web"
+DNS sync t2.test >/dev/null
+h_eq "SSHFP from the template published" "$(pdns_dig www.t2.test SSHFP | cut -c1-8)" "1 2 ABAB"
+out=$(DNS check t2.test)
+h_eq "check with an SSHFP record exits 0" "$?" 0
+h_has "check: SSHFP unchecked" "$out" "unchecked	www.t2.test.	SSHFP"
+
+# create --template on an existing zone: the template is stored first, then
+# one PATCH (a failure between them leaves sync working towards it)
+printf 'www A 192.0.2.81 600\n' >"$H/templates/web2"
+out=$(MXDOCK_DEBUG_HTTP=1 DNS create t2.test --template=web2 2>&1)
+h_eq "create --template on a zone: exit 0" "$?" 0
+order=$(grep -o 'http [A-Z]* [^ ]*' <<<"$out" | awk '{print $2, $3}' | grep -v '^GET' | tr '\n' ' ')
+h_eq "template stored before the PATCH" "$order" \
+	"POST /zones PUT /zones/t2.test./metadata/X-MXDOCK-TEMPLATE PATCH /zones/t2.test. "
+dig_is www.t2.test A 192.0.2.81
+
+# --- create --ip: recorded, so sync (as mxdock-dkim runs it) keeps it -------
+out=$(MXDOCK_DEBUG_HTTP=1 DNS create ip.test --ip=192.0.2.10 2>&1)
+h_eq "create --ip exits 0" "$?" 0
+h_eq "create --ip of a new zone: POST, then the metadata PUT" \
+	"$(grep -o 'http [A-Z]*' <<<"$out" | tr '\n' ' ')" "http POST http PUT "
+dig_is mail.ip.test A 192.0.2.10
+h_eq "recorded in the zone's metadata" \
+	"$(pdns_api GET /servers/localhost/zones/ip.test./metadata/X-MXDOCK-IP | jq -c .metadata)" \
+	'["192.0.2.10"]'
+out=$(MXDOCK_DEBUG_HTTP=1 DNS sync ip.test 2>&1)
+h_eq "sync after create --ip: no PATCH" "$(grep -c 'http PATCH' <<<"$out")" 0
+dig_is mail.ip.test A 192.0.2.10
+"$BINDIR/mxdock-dkim" -c "$C" rotate ip.test >/dev/null 2>&1
+h_eq "mxdock-dkim rotate (runs sync): exit 0" "$?" 0
+dig_is mail.ip.test A 192.0.2.10
+h_eq "check after create --ip: all ok" "$(DNS check ip.test | grep -vc '^ok')" 0
+DNS create ip.test >/dev/null
+dig_is mail.ip.test A 192.0.2.10
+DNS create ip.test --ip=192.0.2.11 --ip=2001:db8::11 >/dev/null
+dig_is mail.ip.test A 192.0.2.11
+dig_is mail.ip.test AAAA 2001:db8::11
+# metadata lost by hand: sync refuses rather than put the configured address back
+pdns_api DELETE /servers/localhost/zones/ip.test./metadata/X-MXDOCK-IP >/dev/null
+out=$(MXDOCK_DEBUG_HTTP=1 DNS sync ip.test 2>&1)
+h_eq "sync with the recorded addresses gone: EX_DATAERR" "$?" 65
+h_has "and says so" "$out" "are gone; run create ip.test again"
+h_eq "and sends no PATCH" "$(grep -c 'http PATCH' <<<"$out")" 0
+dig_is mail.ip.test A 192.0.2.11
+DNS create ip.test --ip=192.0.2.11 --ip=2001:db8::11 >/dev/null
+h_eq "create again restores them: sync exit 0" "$(DNS sync ip.test >/dev/null; echo $?)" 0
 
 # --- delete --records-only keeps what is not ours ---------------------------
 DNS delete $D --records-only >/dev/null

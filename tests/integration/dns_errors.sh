@@ -1,12 +1,16 @@
 #!/bin/bash
 # dns_errors.sh - bad input to mxdock-dns: each case gets one clear line on
-# stderr and its own sysexits code, and the zone export stays byte for byte
-# the same.  The API key never shows in any output.
+# stderr and its own sysexits code, and the zone export after each case is
+# byte for byte the export before it.  The API key never shows in any
+# output.  gsqlite3; dns_errors_mysql.sh runs the same with gmysql.
 cd "$(dirname "$0")/../.." || exit 70
 source tests/lib/harness.sh
 source tests/lib/pdns.sh
-h_init dns-errors
-pdns_start sqlite || h_done
+source tests/lib/mariadb.sh
+BACKEND=${DNS_BACKEND:-sqlite}
+h_init "dns-errors-$BACKEND"
+if [ "$BACKEND" = mysql ]; then mariadb_start || { h_done; exit 1; }; fi
+pdns_start "$BACKEND" || { h_done; exit 1; }
 C=$H/mxdock.conf
 pdns_conf "$C"
 DNS() { "$BINDIR/mxdock-dns" "$@"; }
@@ -14,21 +18,24 @@ D=example.test
 DNS -c "$C" create $D >/dev/null
 h_eq "setup: create" "$?" 0
 export_of() { pdns_api GET /servers/localhost/zones/$D./export; }
-before=$(export_of)
 KEY=$(cat "$PDNS_API_KEY_FILE")
 ALL=""
 
-# expect NAME WANT_RC WANT_TEXT CMD...: exit code, one stderr line with TEXT
+# expect NAME WANT_RC WANT_TEXT CMD...: exit code, one stderr line with
+# TEXT, and the zone's export the same after the command as before it
 expect() {
-	local name=$1 rc=$2 text=$3 err got
+	local name=$1 rc=$2 text=$3 err got before
 	shift 3
+	before=$(export_of)
 	err=$("$@" 2>&1 >/dev/null)
 	got=$?
 	ALL="$ALL$err"
 	h_eq "$name: exit code" "$got" "$rc"
 	h_has "$name: message" "$err" "$text"
 	h_eq "$name: one line on stderr" "$(printf '%s\n' "$err" | wc -l)" 1
+	h_eq "$name: export unchanged" "$(export_of)" "$before"
 }
+h_has "setup: the export is a zone file" "$(export_of)" "SOA"
 
 long=$(printf 'a%.0s' $(seq 1 64)).test
 huge=$(for i in $(seq 1 26); do printf 'abcdefghi.'; done)test
@@ -70,7 +77,6 @@ expect "sync of no zone" 66 "no such zone" DNS -c "$C" sync nosuch.test
 # transaction), so the MX deleted by hand stays deleted
 pdns_api PATCH /servers/localhost/zones/$D. \
 	'{"rrsets":[{"name":"example.test.","type":"MX","changetype":"DELETE"}]}'
-before=$(export_of)
 cp "$C" "$H/caa.conf"
 printf 'dns_publish = soa, ns, a, mx, spf, dkim, dmarc, caa\ndns_caa = not a caa record\n' \
 	>>"$H/caa.conf"
@@ -81,8 +87,17 @@ h_eq "422: nothing half-applied (MX still absent)" "$(pdns_dig $D MX)" ""
 expect "add without content" 64 "usage: add" DNS -c "$C" add $D www A
 expect "unknown option" 64 "unknown or malformed option" DNS -c "$C" sync $D --bogus
 expect "bad --ip" 64 "bad --ip" DNS -c "$C" create other.test --ip=not-an-ip
-
-h_eq "export byte for byte unchanged after every failure" "$(export_of)" "$before"
+expect "bad --ip on an existing zone" 64 "bad --ip" DNS -c "$C" create $D --ip=300.1.1.1
+for ttl in abc 12x -5 "" 2147483648 99999999999999999999; do
+	expect "add --ttl=$ttl" 64 "bad --ttl \"$ttl\": want a whole number from 0 to 2147483647" \
+		DNS -c "$C" add $D www A 192.0.2.1 "--ttl=$ttl"
+done
+for prio in x 65536 -1 ""; do
+	expect "add --priority=$prio" 64 "bad --priority \"$prio\": want a whole number from 0 to 65535" \
+		DNS -c "$C" add $D @ MX mx2.example.net "--priority=$prio"
+done
+h_eq "a good --ttl still works" "$(DNS -c "$C" add $D www A 192.0.2.1 --ttl=0 >/dev/null; echo $?)" 0
+h_eq "--ttl=0 is stored" "$(pdns_api GET /servers/localhost/zones/$D./export | grep -c '^www.example.test.	0	IN	A	192.0.2.1')" 1
 h_eq "the API key appears in no message" "$(grep -c -- "$KEY" <<<"$ALL")" 0
 err=$(MXDOCK_DEBUG_HTTP=1 DNS -c "$C" sync $D 2>&1)
 h_eq "nor in the HTTP debug lines" "$(grep -c -- "$KEY" <<<"$err")" 0

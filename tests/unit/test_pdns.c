@@ -1,13 +1,14 @@
 /*
  * test_pdns.c - the pure parts of pdns-hooks: normal form, names, TXT
  * quoting, SPF lookup count, MTA-STS id, the record-set builder and the
- * reconcile diff (ownership rules).  Table-driven where inputs vary.
+ * reconcile diff (ownership rules), what create records in a zone
+ * (--template, --ip).  Table-driven where inputs vary.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "t.h"
-#include "pdns.h"
+#include "dns_cli.h"
 
 static void test_norm(void)
 {
@@ -306,6 +307,55 @@ static void test_family(void)
     }
 }
 
+/* test_recorded - create's options replace what the zone recorded; absent
+ * options keep it; the account field says whether metadata is to be read. */
+static void test_recorded(void)
+{
+    static const struct {
+        const char *name, *old_tmpl, *old_ip, *arg1, *arg2;
+        int     old_lost;
+        const char *tmpl, *ips, *account;
+        int     lost;
+    } cases[] = {
+        {"nothing", "", NULL, NULL, NULL, 0, "", "", "mxdock", 0},
+        {"--ip recorded", "", NULL, "--ip=192.0.2.10", NULL, 0, "", "192.0.2.10,",
+         "mxdock+meta", 0},
+        {"no --ip keeps the old", "web", "192.0.2.10", NULL, NULL, 0, "web", "192.0.2.10,",
+         "mxdock+meta", 0},
+        {"--ip replaces, template kept", "web", "192.0.2.10", "--ip=2001:db8::1",
+         "--ip=192.0.2.11", 0, "web", "2001:db8::1,192.0.2.11,", "mxdock+meta", 0},
+        {"--template replaces", "web", NULL, "--template=web2", NULL, 0, "web2", "",
+         "mxdock+meta", 0},
+        {"lost stays lost without options", "", NULL, NULL, NULL, 1, "", "", "mxdock", 1},
+        {"lost is healed by --ip", "", NULL, "--ip=192.0.2.1", NULL, 1, "", "192.0.2.1,",
+         "mxdock+meta", 0},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct cli c = {"test", NULL, NULL, {0}};
+        struct dns_recorded old = {{0}, 0, {{0}}, cases[i].old_lost}, out;
+        char   *argv[3] = {(char *) "x.test", (char *) cases[i].arg1, (char *) cases[i].arg2};
+        char    name[120], ips[200] = "";
+
+        snprintf(old.tmpl, sizeof old.tmpl, "%s", cases[i].old_tmpl);
+        if (cases[i].old_ip)
+            snprintf(old.ips[old.nips++], sizeof old.ips[0], "%s", cases[i].old_ip);
+        T_INT(cases[i].name, cli_parse(&c, 1 + !!cases[i].arg1 + !!cases[i].arg2, argv,
+                                       "template=,ip="), 0);
+        dns_recorded_merge(&c, &old, &out);
+        for (size_t j = 0; j < out.nips; j++)
+            snprintf(ips + strlen(ips), sizeof ips - strlen(ips), "%s,", out.ips[j]);
+        snprintf(name, sizeof name, "%s: template", cases[i].name);
+        T_STR(name, out.tmpl, cases[i].tmpl);
+        snprintf(name, sizeof name, "%s: addresses", cases[i].name);
+        T_STR(name, ips, cases[i].ips);
+        snprintf(name, sizeof name, "%s: account", cases[i].name);
+        T_STR(name, dns_recorded_account(&out), cases[i].account);
+        snprintf(name, sizeof name, "%s: lost", cases[i].name);
+        T_INT(name, out.lost, cases[i].lost);
+    }
+}
+
 int     main(void)
 {
     test_norm();
@@ -315,5 +365,6 @@ int     main(void)
     test_build();
     test_diff();
     test_family();
+    test_recorded();
     return t_done();
 }
