@@ -28,7 +28,8 @@ struct dkim_selector {
     time_t  created;
     enum dkim_state state;
     time_t  changed;            /* when state last changed */
-    char    pubkey_b64[1024];   /* p= value: SPKI DER (RSA) or raw 32 bytes (Ed25519) */
+    char    pubkey_b64[1024];   /* p= value: SPKI DER (RSA) or raw 32 bytes (Ed25519);
+                                 * holds RSA up to 4096 bits, the most the store takes */
 };
 
 struct dkim_domain {
@@ -115,21 +116,27 @@ int     dkim_store_published(const struct mx_conf *, const char *domain,
  * are deleted, and a rotation starts when the newest active key of an
  * algorithm of dkim_algorithms is dkim_rotate_after old.  One line per change is appended to
  * REPORT.  *CHANGED says whether anything changed, *UNSEEN how many pending
- * keys are not yet seen in DNS.  -1 with WHY (nothing changed). */
+ * keys are not yet seen in DNS.  -1 with WHY (nothing changed, and REPORT
+ * is as it was: only committed changes are reported). */
 int     dkim_store_tick(const struct mx_conf *, const char *domain, time_t now,
                         struct strbuf *report, int *changed, int *unseen,
                         char *why, size_t whylen);
 
 /* dkim_store_add_pem - put the private key PEM (or bare base64 DER) under
- * SELECTOR of DOMAIN in STATE, as import does.  0 added, 1 already there
- * with the same key, -1 with WHY (also when the selector holds another key). */
+ * SELECTOR of DOMAIN in STATE, as import does.  A key added as DKIM_ACTIVE
+ * follows dkim_store_set_state's rule: the other active keys of its
+ * algorithm (and older pending ones) go retiring, and WHY then says
+ * "retiring: SEL..." (else it is empty).  0 added, 1 already there with the
+ * same key (nothing changed), -1 with WHY (also when the selector holds
+ * another key, or an RSA key is outside 1024..4096 bits). */
 int     dkim_store_add_pem(const struct mx_conf *, const char *domain, const char *selector,
                            const char *pem, size_t len, enum dkim_state state,
                            char *why, size_t whylen);
 
 /* dkim_store_import - OpenDKIM's KeyTable and SigningTable (plain paths or
  * "file:"/"refile:" data sets): every key the signing table uses goes into
- * the store as an active selector of the same name.  One line per key on
+ * the store as an active selector of the same name (by dkim_store_add_pem,
+ * so per domain and algorithm the last one imported is the active one).  One line per key on
  * REPORT.  Returns the number of keys that failed, or -1 with WHY when a
  * table cannot be read. */
 int     dkim_store_import(const struct mx_conf *, const char *keytable,

@@ -5,6 +5,7 @@
  *   dkim_key.c    OpenSSL: generate, parse, encode keys; read a key file
  *   dkim_state.c  the per-domain state file; selector names
  *   dkim_store.c  directories, locking, loading
+ *   dkim_dirio.c  files inside a domain directory, by its descriptor
  *   dkim_update.c keygen, state moves, adding and deleting selectors
  *
  * Private key text passes through struct strbuf; dkim_sb_wipe() clears and
@@ -14,6 +15,7 @@
 #define MX_DKIM_IMPL_H
 
 #include <limits.h>
+#include <sys/types.h>
 #include <openssl/evp.h>
 
 #include "dkim.h"
@@ -21,7 +23,13 @@
 #define DKIM_STATE_FILE "state"
 #define DKIM_PATH_MAX (PATH_MAX + 128)    /* DIR/DOMAIN + "/" + file name */
 #define DKIM_MIN_RSA_BITS 1024
-#define DKIM_MAX_RSA_BITS 8192          /* largest accepted on import */
+#define DKIM_MAX_RSA_BITS 4096          /* dkim_rsa_bits' maximum; also on import */
+
+/* base64 of an RSA SubjectPublicKeyInfo: modulus + exponent + < 64 bytes of
+ * DER framing; it must fit struct dkim_selector's pubkey_b64 */
+#define DKIM_PUB_B64_MAX (4 * ((DKIM_MAX_RSA_BITS / 8 + 64 + 8 + 2) / 3) + 1)
+_Static_assert(DKIM_PUB_B64_MAX <= sizeof(((struct dkim_selector *) 0)->pubkey_b64),
+               "pubkey_b64 cannot hold the largest RSA key accepted");
 
 /* dkim_key.c */
 int     dkim_key_generate(enum dkim_alg, int bits, EVP_PKEY **, char *why, size_t whylen);
@@ -31,6 +39,8 @@ int     dkim_key_to_pem(EVP_PKEY *, struct strbuf *pem);
 int     dkim_key_pub_b64(EVP_PKEY *, enum dkim_alg, char *out, size_t outlen);
 int     dkim_key_read_file(const char *path, int strict_mode, struct strbuf *pem,
                            char *why, size_t whylen);
+int     dkim_key_read_fd(int fd, const char *label, int strict_mode, struct strbuf *pem,
+                         char *why, size_t whylen);
 void    dkim_sb_wipe(struct strbuf *);
 
 /* dkim_state.c */
@@ -43,13 +53,25 @@ struct dkim_selector *dkim_domain_find(const struct dkim_domain *, const char *s
 struct dkim_selector *dkim_domain_add(struct dkim_domain *);
 void    dkim_domain_remove(struct dkim_domain *, size_t index);
 int     dkim_selector_make(const char *fmt, enum dkim_alg, time_t when,
-                           const struct dkim_domain *, const char *dir,
+                           const struct dkim_domain *, int dirfd,
                            char *out, size_t outlen, char *why, size_t whylen);
 
-/* dkim_store.c: one domain opened for change, locked against other writers */
+/* dkim_dirio.c: files of one domain directory, through its descriptor DFD
+ * (DIR only names it in diagnostics); UID (uid_t) -1 = keep the owner */
+int     dkim_dir_read(int dfd, const char *dir, const char *name, int strict,
+                      struct strbuf *out, char *why, size_t whylen);
+int     dkim_dir_write(int dfd, const char *name, const void *data, size_t len, mode_t mode,
+                       uid_t uid, gid_t gid);
+void    dkim_dir_unlink(int dfd, const char *name);
+int     dkim_dir_exists(int dfd, const char *name);
+void    dkim_dir_clean_temps(int dfd);
+
+/* dkim_store.c: one domain opened for change, locked against other writers.
+ * LOCKFD is the domain directory, opened O_NOFOLLOW and flock'ed; every file
+ * in it is reached through that descriptor (dkim_dirio.c), never by path. */
 struct dkim_handle {
     const struct mx_conf *conf;
-    char    dir[PATH_MAX];              /* DIR/DOMAIN */
+    char    dir[PATH_MAX];              /* DIR/DOMAIN, for diagnostics */
     int     lockfd;
     struct dkim_domain *dom;
 };
@@ -61,12 +83,14 @@ void    dkim_store_end(struct dkim_handle *);
 int     dkim_store_write_key(struct dkim_handle *, const char *selector, EVP_PKEY *,
                              char *why, size_t whylen);
 void    dkim_store_own(const struct mx_conf *, const char *path);
+int     dkim_store_owner(const struct mx_conf *, uid_t *, gid_t *);
 
 /* dkim_update.c: changes to an open domain (the caller commits) */
 int     dkim_update_newkey(struct dkim_handle *, enum dkim_alg, int bits, enum dkim_state,
                            time_t now, char *why, size_t whylen);
 void    dkim_update_discard(struct dkim_handle *, const char *selector);
-void    dkim_update_activate(struct dkim_domain *, struct dkim_selector *, time_t now);
+void    dkim_update_activate(struct dkim_domain *, struct dkim_selector *, time_t now,
+                             struct strbuf *retired);
 int     dkim_update_algs(const char *list, enum dkim_alg *algs, int *n);
 
 #endif

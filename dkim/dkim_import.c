@@ -11,7 +11,8 @@
  * "file:PATH" or "refile:PATH".  '#' starts a comment.
  *
  * Every key the signing table uses is stored under its own selector name
- * as active, so DNS needs no change.  A key already in the store under
+ * as active, so DNS needs no change; one active key per algorithm and
+ * domain, as everywhere in the store (an earlier one goes retiring).  A key already in the store under
  * that name is left alone.  Keys the SigningTable does not use are skipped.
  * Each key gives one report line; a bad key is reported and the others
  * still go in.  Key material never reaches a report or a diagnostic.
@@ -152,18 +153,35 @@ static int import_one(const struct mx_conf *conf, const struct kt_entry *e, cons
     if (rc < 0)
         sb_printf(report, "key %s (%s._domainkey.%s): %s\n", e->name, e->selector, norm, why);
     else
-        sb_printf(report, "key %s: %s._domainkey.%s %s\n", e->name, e->selector, norm,
-                  rc == 1 ? "already in the store" : "imported as active");
+        sb_printf(report, "key %s: %s._domainkey.%s %s%s%s\n", e->name, e->selector, norm,
+                  rc == 1 ? "already in the store" : "imported as active",
+                  *why ? "; " : "", why);
     return rc < 0 ? -1 : 0;
 }
 
+/* first_use - 1 the first time KEYNAME is met for DOMAIN; SEEN holds the
+ * pairs met so far as "\nKEYNAME DOMAIN\n" (neither has blanks) */
+static int first_use(struct strbuf *seen, const char *keyname, const char *domain)
+{
+    struct strbuf tag = STRBUF_INIT;
+    int     first;
+
+    sb_printf(&tag, "\n%s %s\n", keyname, domain);
+    first = strstr(sb_str(seen), sb_str(&tag)) == 0;
+    if (first)
+        sb_append(seen, tag.s + (seen->len ? 1 : 0), tag.len - (seen->len ? 1 : 0));
+    sb_free(&tag);
+    return first;
+}
+
 /* import_signing - walk the SigningTable, importing each key it uses once
- * per domain; returns the failures */
+ * per domain; returns the failures, or -1 with WHY when out of memory */
 static int import_signing(const struct mx_conf *conf, char *st, struct kt_entry *kt, size_t nkt,
-                          struct strbuf *report)
+                          struct strbuf *report, char *why, size_t whylen)
 {
     size_t  pos = 0, i;
-    char   *pattern, *keyname, domain[256], seen[8192] = "", tag[400];
+    char   *pattern, *keyname, domain[256];
+    struct strbuf seen = STRBUF_INIT;
     int     failed = 0;
 
     while (next_line(st, &pos, &pattern, &keyname)) {
@@ -183,12 +201,15 @@ static int import_signing(const struct mx_conf *conf, char *st, struct kt_entry 
                           "mxdock signs with the From domain's own keys\n", pattern, kt[i].domain);
             snprintf(domain, sizeof(domain), "%s", kt[i].domain);
         }
-        snprintf(tag, sizeof(tag), "|%s %s|", kt[i].name, domain);
-        if (strstr(seen, tag) || strlen(seen) + strlen(tag) >= sizeof(seen))
+        if (!first_use(&seen, kt[i].name, domain))
             continue;
-        strcat(seen, tag);
+        if (sb_failed(&seen)) {
+            sb_free(&seen);
+            return snprintf(why, whylen, "out of memory"), -1;
+        }
         failed += import_one(conf, &kt[i], domain, report) < 0;
     }
+    sb_free(&seen);
     for (i = 0; i < nkt; i++)
         if (!kt[i].used)
             sb_printf(report, "key %s: not used in the SigningTable, skipped\n", kt[i].name);
@@ -209,7 +230,7 @@ int     dkim_store_import(const struct mx_conf *conf, const char *keytable,
     ktlen = strlen(kt_text);
     if ((st_text = read_table(signingtable, why, whylen)) != 0
         && parse_keytable(kt_text, &kt, &nkt, why, whylen) == 0)
-        rc = import_signing(conf, st_text, kt, nkt, report);
+        rc = import_signing(conf, st_text, kt, nkt, report, why, whylen);
     OPENSSL_cleanse(kt_text, ktlen);
     free(kt_text);
     free(st_text);

@@ -10,10 +10,13 @@
  *   dkim_key_read_file  a key file's text; refuses non-files and, when
  *                       strict (the store's own files), symbolic links and
  *                       any group or other permission bit
+ *   dkim_key_read_fd    the same for a file already open (LABEL names it)
  *   dkim_sb_wipe        clear and free a strbuf that held key material
  *
  * The caller frees EVP_PKEY with EVP_PKEY_free.  Diagnostics go to WHY and
- * never contain key material.  RSA keys under 1024 bits are refused.
+ * never contain key material.  RSA keys outside 1024..4096 bits are refused:
+ * 4096 is what dkim_rsa_bits allows, and what struct dkim_selector's
+ * pubkey_b64 is sized for.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +33,7 @@
 
 #include "dkim_impl.h"
 
-#define KEYFILE_MAX (64 * 1024)
+#define KEYFILE_MAX (128 * 1024)   /* a key file, or a state file of 1000 lines */
 
 /* ssl_reason - the last OpenSSL error, for a diagnostic */
 static const char *ssl_reason(void)
@@ -47,8 +50,9 @@ int     dkim_key_generate(enum dkim_alg alg, int bits, EVP_PKEY **out, char *why
     int     ok;
 
     *out = 0;
-    if (alg == DKIM_ALG_RSA && (bits < DKIM_MIN_RSA_BITS || bits > 4096)) {
-        snprintf(why, whylen, "RSA key size %d is outside 1024..4096", bits);
+    if (alg == DKIM_ALG_RSA && (bits < DKIM_MIN_RSA_BITS || bits > DKIM_MAX_RSA_BITS)) {
+        snprintf(why, whylen, "RSA key size %d is outside %d..%d", bits, DKIM_MIN_RSA_BITS,
+                 DKIM_MAX_RSA_BITS);
         return -1;
     }
     ctx = EVP_PKEY_CTX_new_from_name(0, alg == DKIM_ALG_RSA ? "RSA" : "ED25519", 0);
@@ -113,7 +117,8 @@ int     dkim_key_from_pem(const char *text, size_t len, EVP_PKEY **out, enum dki
         *alg = DKIM_ALG_RSA;
         *bits = EVP_PKEY_get_bits(pk);
         if (*bits < DKIM_MIN_RSA_BITS || *bits > DKIM_MAX_RSA_BITS) {
-            snprintf(why, whylen, "RSA key of %d bits; DKIM needs 1024..8192", *bits);
+            snprintf(why, whylen, "RSA key of %d bits; mxdock takes %d..%d", *bits,
+                     DKIM_MIN_RSA_BITS, DKIM_MAX_RSA_BITS);
             EVP_PKEY_free(pk);
             return -1;
         }
@@ -171,41 +176,46 @@ int     dkim_key_pub_b64(EVP_PKEY *pk, enum dkim_alg alg, char *out, size_t outl
     return 0;
 }
 
-int     dkim_key_read_file(const char *path, int strict_mode, struct strbuf *pem,
-                           char *why, size_t whylen)
+int     dkim_key_read_fd(int fd, const char *label, int strict_mode, struct strbuf *pem,
+                         char *why, size_t whylen)
 {
     struct stat st;
     char    buf[4096];
     ssize_t n;
-    int     fd = open(path, O_RDONLY | O_CLOEXEC | (strict_mode ? O_NOFOLLOW : 0));
 
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        snprintf(why, whylen, "cannot read %.200s: %s", path,
-                 errno == ELOOP ? "it is a symbolic link" : strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode) || st.st_size > KEYFILE_MAX) {
-        snprintf(why, whylen, "%.200s is not a key file", path);
-        close(fd);
-        return -1;
-    }
-    if (strict_mode && (st.st_mode & 077)) {
-        snprintf(why, whylen, "%.200s has mode %03o; private keys must be 0600",
-                 path, (unsigned) (st.st_mode & 0777));
-        close(fd);
-        return -1;
-    }
+    if (fstat(fd, &st) < 0)
+        return snprintf(why, whylen, "cannot read %.200s: %s", label, strerror(errno)), -1;
+    if (!S_ISREG(st.st_mode))
+        return snprintf(why, whylen, "%.200s is not a regular file", label), -1;
+    if (st.st_size > KEYFILE_MAX)
+        return snprintf(why, whylen, "%.200s is too big (%lld bytes)", label,
+                        (long long) st.st_size), -1;
+    if (strict_mode && (st.st_mode & 077))
+        return snprintf(why, whylen, "%.200s has mode %03o; private keys must be 0600",
+                        label, (unsigned) (st.st_mode & 0777)), -1;
     while ((n = read(fd, buf, sizeof(buf))) > 0)
         sb_append(pem, buf, (size_t) n);
     OPENSSL_cleanse(buf, sizeof(buf));
-    close(fd);
     if (n < 0 || sb_failed(pem)) {
-        snprintf(why, whylen, "cannot read %.200s: %s", path, n < 0 ? strerror(errno) : "no memory");
+        snprintf(why, whylen, "cannot read %.200s: %s", label, n < 0 ? strerror(errno) : "no memory");
         return -1;
     }
     return 0;
+}
+
+int     dkim_key_read_file(const char *path, int strict_mode, struct strbuf *pem,
+                           char *why, size_t whylen)
+{
+    int     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
+                      | (strict_mode ? O_NOFOLLOW : 0));
+    int     rc;
+
+    if (fd < 0)
+        return snprintf(why, whylen, "cannot read %.200s: %s", path,
+                        errno == ELOOP ? "it is a symbolic link" : strerror(errno)), -1;
+    rc = dkim_key_read_fd(fd, path, strict_mode, pem, why, whylen);
+    close(fd);
+    return rc;
 }
 
 void    dkim_sb_wipe(struct strbuf *sb)

@@ -10,7 +10,8 @@
  * test can walk a whole rotation with a fake clock.  A pending key only
  * goes active once every server asked serves its p= value; so the milter
  * never signs with a key a verifier cannot find.  Diagnostics go to WHY;
- * changes are reported one line each on the caller's strbuf.
+ * changes are reported one line each on the caller's strbuf, and only when
+ * they were committed: a tick that fails takes its lines back.
  */
 #include <netdb.h>
 #include <stdio.h>
@@ -145,7 +146,7 @@ static int activate_seen(const struct mx_conf *conf, struct dkim_domain *dom, ti
                 if ((int) dom->sel[i].alg == a && &dom->sel[i] != best[a]
                     && (dom->sel[i].state == DKIM_ACTIVE || dom->sel[i].state == DKIM_PENDING))
                     note(report, dom->domain, &dom->sel[i], "-> retiring");
-            dkim_update_activate(dom, best[a], now);
+            dkim_update_activate(dom, best[a], now, 0);
             note(report, dom->domain, best[a], "seen in DNS -> active");
             changed = 1;
         }
@@ -225,6 +226,8 @@ int     dkim_store_tick(const struct mx_conf *conf, const char *domain, time_t n
     size_t  first;
     int     ntodo, rc = 0;
 
+    size_t  mark = report->len;
+
     *changed = *unseen = 0;
     if (dkim_store_begin(conf, domain, 0, &h, why, whylen) < 0)
         return -1;
@@ -250,6 +253,9 @@ int     dkim_store_tick(const struct mx_conf *conf, const char *domain, time_t n
         for (size_t i = first; i < h.dom->n; i++)
             dkim_update_discard(&h, h.dom->sel[i].name);
         *changed = 0;
+        report->len = mark;             /* nothing it says happened */
+        if (report->s)
+            report->s[mark] = 0;
     }
     sb_free(&deleted);
     dkim_store_end(&h);

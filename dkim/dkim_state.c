@@ -205,23 +205,22 @@ static int expand_format(const char *fmt, enum dkim_alg alg, time_t when, char *
     return n == 0 ? -1 : 0;
 }
 
-/* name_taken - in the state, or a key file of that name lies in DIR (left
- * by a keygen that died before it wrote the state) */
-static int name_taken(const struct dkim_domain *dom, const char *dir, const char *name)
+/* name_taken - in the state, or a key file of that name lies in the
+ * directory DIRFD (left by a keygen that died before it wrote the state) */
+static int name_taken(const struct dkim_domain *dom, int dirfd, const char *name)
 {
-    char    path[DKIM_PATH_MAX];
-    struct stat st;
+    char    file[80];
 
     if (dkim_domain_find(dom, name))
         return 1;
-    snprintf(path, sizeof(path), "%s/%s.pem", dir, name);
-    return lstat(path, &st) == 0;
+    snprintf(file, sizeof(file), "%s.pem", name);
+    return dirfd >= 0 && dkim_dir_exists(dirfd, file);
 }
 
 /* dkim_selector_make - suffixes b..z, then zb..zz, zzb...: a later name of
  * the same day sorts after every earlier one. */
 int     dkim_selector_make(const char *fmt, enum dkim_alg alg, time_t when,
-                           const struct dkim_domain *dom, const char *dir,
+                           const struct dkim_domain *dom, int dirfd,
                            char *out, size_t outlen, char *why, size_t whylen)
 {
     char    base[64], name[64];
@@ -242,7 +241,7 @@ int     dkim_selector_make(const char *fmt, enum dkim_alg alg, time_t when,
         memset(name + blen, 'z', zs);
         name[blen + zs] = k < 0 ? 0 : (char) ('b' + k % 25);
         name[blen + zs + (k < 0 ? 0 : 1)] = 0;
-        if (!name_taken(dom, dir, name)) {
+        if (!name_taken(dom, dirfd, name)) {
             if (strlen(name) >= outlen)
                 break;
             strcpy(out, name);

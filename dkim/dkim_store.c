@@ -12,13 +12,18 @@
  *   dkim_store_end      unlock and free
  *   dkim_store_write_key a new key file (atomic, 0600)
  *   dkim_store_own      give a file to milter_user when running as root
+ *   dkim_store_owner    milter_user's ids, when files should be given to it
  *
  * A domain directory that is a symbolic link, that resolves outside the
  * store, a key file that others may read, a key that does not parse or does
  * not match its state line, a state file that does not parse: each makes
  * the whole domain fail with a reason in WHY, and nothing is written.
  * Writers hold flock(2) on the domain directory; readers need no lock,
- * because every file is replaced whole by rename.
+ * because every file is replaced whole by rename.  The domain directory is
+ * opened O_NOFOLLOW relative to dkim_keydir, and every file in it is
+ * reached through that descriptor (dkim_dirio.c), so a symbolic link
+ * planted there by the (unprivileged) milter user cannot redirect a root
+ * writer to a file elsewhere.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -34,8 +39,6 @@
 #include "dkim_impl.h"
 #include "domain.h"
 #include "fileio.h"
-
-#define NOT_THERE 1
 
 /* check_name - DOMAIN must be given normalised: no way out of the store */
 static int check_name(const char *domain, char *why, size_t whylen)
@@ -53,80 +56,138 @@ static int check_name(const char *domain, char *why, size_t whylen)
     return 0;
 }
 
-void    dkim_store_own(const struct mx_conf *conf, const char *path)
+int     dkim_store_owner(const struct mx_conf *conf, uid_t *uid, gid_t *gid)
 {
     struct passwd *pw;
 
-    if (conf->milter_user == 0 || *conf->milter_user == 0 || geteuid() != 0)
-        return;
-    if ((pw = getpwnam(conf->milter_user)) != 0)
-        (void) lchown(path, pw->pw_uid, pw->pw_gid);
+    *uid = (uid_t) -1;
+    *gid = (gid_t) -1;
+    if (conf->milter_user == 0 || *conf->milter_user == 0 || geteuid() != 0
+        || (pw = getpwnam(conf->milter_user)) == 0)
+        return 0;
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 1;
 }
 
-/* domain_dir - DIR/DOMAIN checked; created (0700) when CREATE.  Returns 0,
- * NOT_THERE when absent and not CREATE, -1 with WHY. */
+void    dkim_store_own(const struct mx_conf *conf, const char *path)
+{
+    uid_t   uid;
+    gid_t   gid;
+
+    if (dkim_store_owner(conf, &uid, &gid))
+        (void) lchown(path, uid, gid);
+}
+
+/* open_top - dkim_keydir, made (0700) when CREATE; -1 with errno ENOENT
+ * when absent, -1 with WHY otherwise */
+static int open_top(const struct mx_conf *conf, int create, char *why, size_t whylen)
+{
+    struct stat st;
+    int     made, fd;
+
+    made = create && lstat(conf->dkim_keydir, &st) < 0 && errno == ENOENT;
+    if (create && mx_mkdir_p(conf->dkim_keydir, 0700) < 0)
+        return snprintf(why, whylen, "cannot create %.200s: %s", conf->dkim_keydir,
+                        strerror(errno)), -1;
+    if (made)
+        dkim_store_own(conf, conf->dkim_keydir);
+    if ((fd = open(conf->dkim_keydir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        int     err = errno;
+
+        snprintf(why, whylen, "cannot open %.200s: %s", conf->dkim_keydir, strerror(err));
+        errno = err;
+    }
+    return fd;
+}
+
+/* make_dir - DOMAIN under TOP, 0700; *MADE says whether it is new */
+static int make_dir(int top, const char *domain, const char *dir, int *made,
+                    char *why, size_t whylen)
+{
+    *made = mkdirat(top, domain, 0700) == 0;
+    if (!*made && errno != EEXIST)
+        return snprintf(why, whylen, "cannot create %.200s: %s", dir, strerror(errno)), -1;
+    return 0;
+}
+
+/* own_dir - a domain directory just made goes to milter_user (through its
+ * descriptor: a link swapped in meanwhile is not followed) */
+static void own_dir(const struct mx_conf *conf, int fd)
+{
+    uid_t   uid;
+    gid_t   gid;
+
+    if (dkim_store_owner(conf, &uid, &gid))
+        (void) fchown(fd, uid, gid);
+}
+
+/* domain_dir - DIR/DOMAIN checked and opened (O_NOFOLLOW, relative to the
+ * store: it cannot be a link out of it); created (0700) when CREATE.
+ * Returns the descriptor, NOT_THERE_FD when absent and not CREATE, -1 with
+ * WHY. */
+#define NOT_THERE_FD (-2)
 static int domain_dir(const struct mx_conf *conf, const char *domain, int create,
                       char *dir, size_t dirlen, char *why, size_t whylen)
 {
-    char    top[PATH_MAX], real[PATH_MAX];
     struct stat st;
-    int     made_top;
+    int     top, fd = -1, made = 0;
 
     if (check_name(domain, why, whylen) < 0)
         return -1;
     if (snprintf(dir, dirlen, "%s/%s", conf->dkim_keydir, domain) >= (int) dirlen)
         return snprintf(why, whylen, "key store path too long"), -1;
-    made_top = create && lstat(conf->dkim_keydir, &st) < 0 && errno == ENOENT;
-    if (create && mx_mkdir_p(conf->dkim_keydir, 0700) < 0)
-        return snprintf(why, whylen, "cannot create %.200s: %s", conf->dkim_keydir,
-                        strerror(errno)), -1;
-    if (made_top)
-        dkim_store_own(conf, conf->dkim_keydir);
-    if (lstat(dir, &st) < 0) {
-        if (errno != ENOENT)
-            return snprintf(why, whylen, "%.200s: %s", dir, strerror(errno)), -1;
-        if (!create)
-            return NOT_THERE;
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-            return snprintf(why, whylen, "cannot create %.200s: %s", dir, strerror(errno)), -1;
-        dkim_store_own(conf, dir);
-        if (lstat(dir, &st) < 0)
-            return snprintf(why, whylen, "%.200s: %s", dir, strerror(errno)), -1;
+    if ((top = open_top(conf, create, why, whylen)) < 0)
+        return errno == ENOENT && !create ? NOT_THERE_FD : -1;
+    if (fstatat(top, domain, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+        if (!create) {
+            close(top);
+            return NOT_THERE_FD;
+        }
+        if (make_dir(top, domain, dir, &made, why, whylen) < 0) {
+            close(top);
+            return -1;
+        }
     }
-    if (S_ISLNK(st.st_mode))
-        return snprintf(why, whylen, "%.200s is a symbolic link; refusing it", dir), -1;
-    if (!S_ISDIR(st.st_mode))
-        return snprintf(why, whylen, "%.200s is not a directory", dir), -1;
-    if (realpath(conf->dkim_keydir, top) == 0 || realpath(dir, real) == 0
-        || strncmp(real, top, strlen(top)) != 0 || real[strlen(top)] != '/')
-        return snprintf(why, whylen, "%.200s resolves outside the key store", dir), -1;
-    return 0;
+    if ((fd = openat(top, domain, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        int     err = errno;
+
+        if (fstatat(top, domain, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            snprintf(why, whylen, "%.200s is a symbolic link; refusing it", dir);
+        else if (err == ENOTDIR)
+            snprintf(why, whylen, "%.200s is not a directory", dir);
+        else
+            snprintf(why, whylen, "%.200s: %s", dir, strerror(err));
+    } else if (made)
+        own_dir(conf, fd);
+    close(top);
+    return fd;
 }
 
 /* load_key - the key file of SEL, checked against its state line; fills
  * the public key */
-static int load_key(const char *dir, struct dkim_selector *sel, char *why, size_t whylen)
+static int load_key(int dfd, const char *dir, struct dkim_selector *sel, char *why, size_t whylen)
 {
-    char    path[DKIM_PATH_MAX], reason[300];
+    char    name[NAME_MAX + 1], reason[300];
     struct strbuf pem = STRBUF_INIT;
     EVP_PKEY *pk = 0;
     enum dkim_alg alg;
     int     bits, rc = -1;
 
-    snprintf(path, sizeof(path), "%s/%s.pem", dir, sel->name);
-    if (dkim_key_read_file(path, 1, &pem, why, whylen) < 0)
+    snprintf(name, sizeof(name), "%s.pem", sel->name);
+    if (dkim_dir_read(dfd, dir, name, 1, &pem, why, whylen) < 0)
         goto out;
     if (dkim_key_from_pem(sb_str(&pem), pem.len, &pk, &alg, &bits, reason, sizeof(reason)) < 0) {
-        snprintf(why, whylen, "%.200s: %s", path, reason);
+        snprintf(why, whylen, "%.200s/%s: %s", dir, name, reason);
         goto out;
     }
     if (alg != sel->alg || bits != sel->bits) {
-        snprintf(why, whylen, "%.200s is a %d-bit %s key; the state file says %d-bit %s", path,
-                 bits, dkim_alg_name(alg), sel->bits, dkim_alg_name(sel->alg));
+        snprintf(why, whylen, "%.200s/%s is a %d-bit %s key; the state file says %d-bit %s", dir,
+                 name, bits, dkim_alg_name(alg), sel->bits, dkim_alg_name(sel->alg));
         goto out;
     }
     if (dkim_key_pub_b64(pk, alg, sel->pubkey_b64, sizeof(sel->pubkey_b64)) < 0) {
-        snprintf(why, whylen, "%.200s: cannot encode its public key", path);
+        snprintf(why, whylen, "%.200s/%s: cannot encode its public key", dir, name);
         goto out;
     }
     rc = 0;
@@ -136,28 +197,23 @@ out:
     return rc;
 }
 
-/* load_dir - state file and keys of the checked directory DIR */
-static int load_dir(const char *dir, struct dkim_domain *dom, char *why, size_t whylen)
+/* load_dir - state file and keys of the checked directory DFD (named DIR) */
+static int load_dir(int dfd, const char *dir, struct dkim_domain *dom, char *why, size_t whylen)
 {
-    char    path[DKIM_PATH_MAX], reason[300];
-    char   *text;
-    struct stat st;
+    char    reason[300];
+    struct strbuf text = STRBUF_INIT;
+    int     rc;
 
-    snprintf(path, sizeof(path), "%s/" DKIM_STATE_FILE, dir);
-    if (lstat(path, &st) < 0)
-        return errno == ENOENT ? 0
-            : (snprintf(why, whylen, "%.200s: %s", path, strerror(errno)), -1);
-    if (!S_ISREG(st.st_mode))
-        return snprintf(why, whylen, "%.200s is not a regular file", path), -1;
-    if ((text = mx_read_file(path, 0)) == 0)
-        return snprintf(why, whylen, "cannot read %.200s: %s", path, strerror(errno)), -1;
-    if (dkim_state_parse(text, dom, reason, sizeof(reason)) < 0) {
-        free(text);
-        return snprintf(why, whylen, "%.200s: %s", path, reason), -1;
+    if (dkim_dir_read(dfd, dir, DKIM_STATE_FILE, 0, &text, why, whylen) < 0) {
+        sb_free(&text);
+        return errno == ENOENT ? 0 : -1;
     }
-    free(text);
+    rc = dkim_state_parse(sb_str(&text), dom, reason, sizeof(reason));
+    sb_free(&text);
+    if (rc < 0)
+        return snprintf(why, whylen, "%.200s/" DKIM_STATE_FILE ": %s", dir, reason), -1;
     for (size_t i = 0; i < dom->n; i++)
-        if (load_key(dir, &dom->sel[i], why, whylen) < 0)
+        if (load_key(dfd, dir, &dom->sel[i], why, whylen) < 0)
             return -1;
     return 0;
 }
@@ -183,15 +239,19 @@ int     dkim_store_load(const struct mx_conf *conf, const char *domain,
                         struct dkim_domain **out, char *why, size_t whylen)
 {
     char    dir[PATH_MAX];
-    int     rc;
+    int     fd, rc = 0;
     struct dkim_domain *dom;
 
     *out = 0;
-    if ((rc = domain_dir(conf, domain, 0, dir, sizeof(dir), why, whylen)) < 0)
+    if ((fd = domain_dir(conf, domain, 0, dir, sizeof(dir), why, whylen)) == -1)
         return -1;
     if ((dom = domain_new(domain)) == 0)
-        return snprintf(why, whylen, "out of memory"), -1;
-    if (rc == 0 && load_dir(dir, dom, why, whylen) < 0) {
+        rc = (snprintf(why, whylen, "out of memory"), -1);
+    else if (fd >= 0 && load_dir(fd, dir, dom, why, whylen) < 0)
+        rc = -1;
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0) {
         dkim_domain_free(dom);
         return -1;
     }
@@ -269,20 +329,22 @@ int     dkim_key_path(const struct mx_conf *conf, const char *domain, const char
 int     dkim_store_key_pem(const struct mx_conf *conf, const char *domain, const char *selector,
                            struct strbuf *pem, char *why, size_t whylen)
 {
-    char    dir[PATH_MAX], path[DKIM_PATH_MAX], reason[300];
+    char    dir[PATH_MAX], name[NAME_MAX + 1], reason[300];
     EVP_PKEY *pk = 0;
     enum dkim_alg alg;
-    int     bits, rc;
+    int     bits, fd, rc;
 
-    if ((rc = domain_dir(conf, domain, 0, dir, sizeof(dir), why, whylen)) != 0)
-        return rc < 0 ? -1 : (snprintf(why, whylen, "no keys for %.100s", domain), -1);
     if (!dkim_selector_valid(selector))
         return snprintf(why, whylen, "bad selector \"%.70s\"", selector), -1;
-    snprintf(path, sizeof(path), "%s/%s.pem", dir, selector);
-    if (dkim_key_read_file(path, 1, pem, why, whylen) < 0)
+    if ((fd = domain_dir(conf, domain, 0, dir, sizeof(dir), why, whylen)) < 0)
+        return fd == -1 ? -1 : (snprintf(why, whylen, "no keys for %.100s", domain), -1);
+    snprintf(name, sizeof(name), "%s.pem", selector);
+    rc = dkim_dir_read(fd, dir, name, 1, pem, why, whylen);
+    close(fd);
+    if (rc < 0)
         return -1;
     if (dkim_key_from_pem(sb_str(pem), pem->len, &pk, &alg, &bits, reason, sizeof(reason)) < 0) {
-        snprintf(why, whylen, "%.200s: %s", path, reason);
+        snprintf(why, whylen, "%.200s/%s: %s", dir, name, reason);
         dkim_sb_wipe(pem);
         return -1;
     }
@@ -295,70 +357,63 @@ void    dkim_key_pem_free(struct strbuf *pem)
     dkim_sb_wipe(pem);
 }
 
-/* clean_temps - remove "NAME.tmp.XXXXXX" files (mx_write_atomic) a killed
- * writer left behind;
- * with the lock held no other writer can own one */
-static void clean_temps(const char *dir)
-{
-    DIR    *d = opendir(dir);
-    struct dirent *e;
-    char    path[DKIM_PATH_MAX];
-    const char *t;
-
-    while (d && (e = readdir(d)) != 0)
-        if ((t = strstr(e->d_name, ".tmp.")) != 0 && strlen(t + 5) == 6) {
-            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-            (void) unlink(path);
-        }
-    if (d)
-        closedir(d);
-}
-
 int     dkim_store_begin(const struct mx_conf *conf, const char *domain, int create,
                          struct dkim_handle *h, char *why, size_t whylen)
 {
-    int     rc;
-
     memset(h, 0, sizeof(*h));
     h->conf = conf;
-    h->lockfd = -1;
-    if ((rc = domain_dir(conf, domain, create, h->dir, sizeof(h->dir), why, whylen)) < 0)
+    h->lockfd = domain_dir(conf, domain, create, h->dir, sizeof(h->dir), why, whylen);
+    if (h->lockfd == -1)
         return -1;
-    if ((h->dom = domain_new(domain)) == 0)
+    if ((h->dom = domain_new(domain)) == 0) {
+        dkim_store_end(h);
         return snprintf(why, whylen, "out of memory"), -1;
-    if (rc == NOT_THERE)
+    }
+    if (h->lockfd == NOT_THERE_FD) {
+        h->lockfd = -1;
         return 0;
-    if ((h->lockfd = open(h->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0
-        || flock(h->lockfd, LOCK_EX) < 0) {
+    }
+    if (flock(h->lockfd, LOCK_EX) < 0) {
         snprintf(why, whylen, "cannot lock %.200s: %s", h->dir, strerror(errno));
         dkim_store_end(h);
         return -1;
     }
-    if (load_dir(h->dir, h->dom, why, whylen) < 0) {
+    if (load_dir(h->lockfd, h->dir, h->dom, why, whylen) < 0) {
         dkim_store_end(h);
         return -1;
     }
-    clean_temps(h->dir);
+    dkim_dir_clean_temps(h->lockfd);
     return 0;
+}
+
+/* write_file - NAME in the open domain directory, whole, 0600, owned by
+ * milter_user when that applies */
+static int write_file(struct dkim_handle *h, const char *name, const struct strbuf *text,
+                      char *why, size_t whylen)
+{
+    uid_t   uid;
+    gid_t   gid;
+
+    if (h->lockfd < 0)
+        return snprintf(why, whylen, "%.200s was not opened for change", h->dir), -1;
+    dkim_store_owner(h->conf, &uid, &gid);
+    if (sb_failed(text) || text->len == 0)
+        errno = sb_failed(text) ? ENOMEM : EINVAL;
+    else if (dkim_dir_write(h->lockfd, name, text->s, text->len, 0600, uid, gid) == 0)
+        return 0;
+    return snprintf(why, whylen, "cannot write %.200s/%s: %s", h->dir, name,
+                    strerror(errno)), -1;
 }
 
 int     dkim_store_commit(struct dkim_handle *h, char *why, size_t whylen)
 {
-    char    path[DKIM_PATH_MAX];
     struct strbuf text = STRBUF_INIT;
     int     rc;
 
-    if (h->lockfd < 0)
-        return snprintf(why, whylen, "%.200s was not opened for change", h->dir), -1;
-    snprintf(path, sizeof(path), "%s/" DKIM_STATE_FILE, h->dir);
     dkim_state_format(h->dom, &text);
-    rc = sb_failed(&text) ? (errno = ENOMEM, -1)
-        : mx_write_atomic(path, sb_str(&text), text.len, 0600);
+    rc = write_file(h, DKIM_STATE_FILE, &text, why, whylen);
     sb_free(&text);
-    if (rc < 0)
-        return snprintf(why, whylen, "cannot write %.200s: %s", path, strerror(errno)), -1;
-    dkim_store_own(h->conf, path);
-    return 0;
+    return rc;
 }
 
 void    dkim_store_end(struct dkim_handle *h)
@@ -373,16 +428,16 @@ void    dkim_store_end(struct dkim_handle *h)
 int     dkim_store_write_key(struct dkim_handle *h, const char *selector, EVP_PKEY *pk,
                              char *why, size_t whylen)
 {
-    char    path[DKIM_PATH_MAX];
+    char    name[NAME_MAX + 1];
     struct strbuf pem = STRBUF_INIT;
     int     rc;
 
-    snprintf(path, sizeof(path), "%s/%s.pem", h->dir, selector);
-    rc = dkim_key_to_pem(pk, &pem) < 0 ? (errno = EINVAL, -1)
-        : mx_write_atomic(path, sb_str(&pem), pem.len, 0600);
+    if (snprintf(name, sizeof(name), "%s.pem", selector) >= (int) sizeof(name))
+        return snprintf(why, whylen, "selector too long"), -1;
+    if (dkim_key_to_pem(pk, &pem) < 0)
+        rc = (snprintf(why, whylen, "cannot encode the key of %s", selector), -1);
+    else
+        rc = write_file(h, name, &pem, why, whylen);
     dkim_sb_wipe(&pem);
-    if (rc < 0)
-        return snprintf(why, whylen, "cannot write %.200s: %s", path, strerror(errno)), -1;
-    dkim_store_own(h->conf, path);
-    return 0;
+    return rc;
 }

@@ -17,6 +17,7 @@
  * at worst a key file nobody uses, never a state line without its key.
  * Every function leaves the store as it was when it fails.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -46,7 +47,7 @@ int     dkim_update_newkey(struct dkim_handle *h, enum dkim_alg alg, int bits,
 
     if (alg == DKIM_ALG_ED25519)
         bits = 256;
-    if (dkim_selector_make(h->conf->dkim_selector_format, alg, now, h->dom, h->dir,
+    if (dkim_selector_make(h->conf->dkim_selector_format, alg, now, h->dom, h->lockfd,
                            name, sizeof(name), why, whylen) < 0
         || dkim_key_generate(alg, bits, &pk, why, whylen) < 0)
         return -1;
@@ -71,16 +72,18 @@ int     dkim_update_newkey(struct dkim_handle *h, enum dkim_alg alg, int bits,
 
 void    dkim_update_discard(struct dkim_handle *h, const char *selector)
 {
-    char    path[DKIM_PATH_MAX];
+    char    name[NAME_MAX + 1];
 
-    snprintf(path, sizeof(path), "%s/%s.pem", h->dir, selector);
-    (void) unlink(path);
+    if (h->lockfd >= 0 && snprintf(name, sizeof(name), "%s.pem", selector) < (int) sizeof(name))
+        dkim_dir_unlink(h->lockfd, name);
 }
 
 /* dkim_update_activate - SEL goes active; the other active keys of its
  * algorithm, and pending ones made before it, go retiring: they stay in
- * DNS for dkim_retire_after while mail signed with them is in flight. */
-void    dkim_update_activate(struct dkim_domain *dom, struct dkim_selector *sel, time_t now)
+ * DNS for dkim_retire_after while mail signed with them is in flight.
+ * Their names go on RETIRED (when not null), one space before each. */
+void    dkim_update_activate(struct dkim_domain *dom, struct dkim_selector *sel, time_t now,
+                             struct strbuf *retired)
 {
     for (size_t i = 0; i < dom->n; i++) {
         struct dkim_selector *o = &dom->sel[i];
@@ -91,6 +94,8 @@ void    dkim_update_activate(struct dkim_domain *dom, struct dkim_selector *sel,
             || (o->state == DKIM_PENDING && strcmp(o->name, sel->name) < 0)) {
             o->state = DKIM_RETIRING;
             o->changed = now;
+            if (retired)
+                sb_printf(retired, " %s", o->name);
         }
     }
     if (sel->state != DKIM_ACTIVE) {
@@ -125,7 +130,7 @@ static int keygen_open(struct dkim_handle *h, const enum dkim_alg *algs, int nal
             return -1;
         }
         if (state == DKIM_ACTIVE)
-            dkim_update_activate(h->dom, &h->dom->sel[h->dom->n - 1], now);
+            dkim_update_activate(h->dom, &h->dom->sel[h->dom->n - 1], now, 0);
     }
     return commit_or_discard(h, first, why, whylen);
 }
@@ -214,7 +219,7 @@ int     dkim_store_set_state(const struct mx_conf *conf, const char *domain, con
         snprintf(why, whylen, "%.100s has no selector \"%.70s\"", domain, selector);
     } else {
         if (state == DKIM_ACTIVE)
-            dkim_update_activate(h.dom, sel, mx_now());
+            dkim_update_activate(h.dom, sel, mx_now(), 0);
         else if (sel->state != state) {
             sel->state = state;
             sel->changed = mx_now();
@@ -231,16 +236,51 @@ static int same_key(const struct dkim_selector *sel, enum dkim_alg alg, const ch
     return sel->alg == alg && strcmp(sel->pubkey_b64, b64) == 0;
 }
 
+/* add_new - SELECTOR with key PK into the open domain, in STATE; an active
+ * one follows the one-active-key-per-algorithm rule.  Committed; on
+ * success WHY says which keys went retiring (empty when none). */
+static int add_new(struct dkim_handle *h, const char *selector, EVP_PKEY *pk, enum dkim_alg alg,
+                   int bits, const char *b64, enum dkim_state state, char *why, size_t whylen)
+{
+    struct dkim_selector *sel;
+    struct strbuf retired = STRBUF_INIT;
+    time_t  now = mx_now();
+    int     rc;
+
+    if (dkim_store_write_key(h, selector, pk, why, whylen) < 0)
+        return -1;
+    if ((sel = dkim_domain_add(h->dom)) == 0) {
+        dkim_update_discard(h, selector);
+        return snprintf(why, whylen, "out of memory"), -1;
+    }
+    snprintf(sel->name, sizeof(sel->name), "%s", selector);
+    sel->alg = alg;
+    sel->bits = bits;
+    sel->created = sel->changed = now;
+    sel->state = state == DKIM_ACTIVE ? DKIM_PENDING : state;
+    snprintf(sel->pubkey_b64, sizeof(sel->pubkey_b64), "%s", b64);
+    if (state == DKIM_ACTIVE)
+        dkim_update_activate(h->dom, sel, now, &retired);
+    if ((rc = commit_or_discard(h, h->dom->n - 1, why, whylen)) == 0) {
+        if (retired.len)
+            snprintf(why, whylen, "retiring:%s", sb_str(&retired));
+        else
+            *why = 0;
+    }
+    sb_free(&retired);
+    return rc;
+}
+
 int     dkim_store_add_pem(const struct mx_conf *conf, const char *domain, const char *selector,
                            const char *pem, size_t len, enum dkim_state state,
                            char *why, size_t whylen)
 {
     struct dkim_handle h;
-    struct dkim_selector *sel, *old;
+    struct dkim_selector *old;
     EVP_PKEY *pk;
     enum dkim_alg alg;
-    int     bits, rc = -1;
-    char    b64[1024];
+    int     bits, rc;
+    char    b64[sizeof(old->pubkey_b64)];
 
     if (!dkim_selector_valid(selector))
         return snprintf(why, whylen, "bad selector \"%.70s\"", selector), -1;
@@ -254,24 +294,12 @@ int     dkim_store_add_pem(const struct mx_conf *conf, const char *domain, const
         EVP_PKEY_free(pk);
         return -1;
     }
-    if ((old = dkim_domain_find(h.dom, selector)) != 0) {
-        rc = same_key(old, alg, b64) ? 1
+    if ((old = dkim_domain_find(h.dom, selector)) != 0)
+        rc = same_key(old, alg, b64) ? (*why = 0, 1)
             : (snprintf(why, whylen, "%.100s already has a different key as selector %s",
                         domain, selector), -1);
-    } else if (dkim_store_write_key(&h, selector, pk, why, whylen) == 0) {
-        if ((sel = dkim_domain_add(h.dom)) == 0) {
-            dkim_update_discard(&h, selector);
-            snprintf(why, whylen, "out of memory");
-        } else {
-            snprintf(sel->name, sizeof(sel->name), "%s", selector);
-            sel->alg = alg;
-            sel->bits = bits;
-            sel->created = sel->changed = mx_now();
-            sel->state = state;
-            strcpy(sel->pubkey_b64, b64);
-            rc = commit_or_discard(&h, h.dom->n - 1, why, whylen);
-        }
-    }
+    else
+        rc = add_new(&h, selector, pk, alg, bits, b64, state, why, whylen);
     EVP_PKEY_free(pk);
     dkim_store_end(&h);
     return rc;

@@ -13,8 +13,9 @@
  * Diagnostics: one line on stderr naming what was wrong; exit codes from
  * <sysexits.h>: EX_USAGE bad arguments, EX_DATAERR bad domain, selector or
  * store contents, EX_CONFIG configuration, EX_NOINPUT a missing input,
- * EX_CANTCREAT a store that cannot be written, EX_UNAVAILABLE a DNS sync
- * that failed.
+ * EX_CANTCREAT a store that cannot be written, EX_TEMPFAIL a tick that could
+ * not write a domain's change (left as it was; the next tick retries),
+ * EX_UNAVAILABLE a DNS sync that failed.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -365,6 +366,35 @@ static int cmd_rotate(const struct mx_conf *conf, const struct args *a)
     return made > 0 && dns_sync(conf, domain) < 0 ? EX_UNAVAILABLE : EX_OK;
 }
 
+/* tick_failed - DOMAIN was left as it was: a store that does not load is a
+ * data error; a change that could not be written is retried by the next
+ * tick (EX_TEMPFAIL) */
+static int tick_failed(const struct mx_conf *conf, const char *domain, const char *why)
+{
+    struct dkim_domain *dom;
+    char    why2[600];
+
+    fprintf(stderr, "%s: %s: skipped, nothing changed: %s\n", prog, domain, why);
+    if (dkim_store_load(conf, domain, &dom, why2, sizeof(why2)) < 0)
+        return EX_DATAERR;
+    dkim_domain_free(dom);
+    return EX_TEMPFAIL;
+}
+
+/* worse - the exit code to keep: a broken store, then a failed write, then
+ * a failed DNS sync */
+static int worse(int a, int b)
+{
+    static const int rank[] = {EX_OK, EX_UNAVAILABLE, EX_TEMPFAIL, EX_DATAERR};
+    int     ra = 0, rb = 0;
+
+    for (int i = 0; i < 4; i++) {
+        ra = rank[i] == a ? i : ra;
+        rb = rank[i] == b ? i : rb;
+    }
+    return rb > ra ? b : a;
+}
+
 static int cmd_tick(const struct mx_conf *conf, const struct args *a)
 {
     char    why[600], **names;
@@ -380,13 +410,11 @@ static int cmd_tick(const struct mx_conf *conf, const struct args *a)
     for (size_t i = 0; i < n; i++) {
         sb_reset(&report);
         if (dkim_store_tick(conf, names[i], now, &report, &changed, &unseen,
-                            why, sizeof(why)) < 0) {
-            fprintf(stderr, "%s: %s: skipped: %s\n", prog, names[i], why);
-            rc = EX_DATAERR;
-        }
+                            why, sizeof(why)) < 0)
+            rc = worse(rc, tick_failed(conf, names[i], why));
         fputs(sb_str(&report), stdout);
-        if ((changed || unseen) && dns_sync(conf, names[i]) < 0 && rc == EX_OK)
-            rc = EX_UNAVAILABLE;
+        if ((changed || unseen) && dns_sync(conf, names[i]) < 0)
+            rc = worse(rc, EX_UNAVAILABLE);
         free(names[i]);
     }
     free(names);

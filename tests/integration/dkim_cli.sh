@@ -2,7 +2,9 @@
 # dkim_cli - mxdock-dkim from the command line: keygen, dns, list (text and
 # JSON), activate, retire, bad input with its sysexits codes, import of an
 # OpenDKIM KeyTable/SigningTable made with opendkim-genkey, and that tick
-# runs the DNS sync (mxdock-dns beside the binary) for the domains it moved.
+# runs the DNS sync (mxdock-dns beside the binary) for the domains it moved;
+# a tick whose state write fails (strace fault injection) reports no change
+# and exits 75.
 source "$(dirname "$0")/../lib/harness.sh"
 h_init dkim-cli
 
@@ -166,4 +168,26 @@ h_eq "tick exits 0" "$(run "$H/bin/mxdock-dkim" -c "$C" tick)" 0
 h_has "tick: pending key stays pending" "$(cat "$H/out")" "example.test: mx20261121e (ed25519) stays pending"
 h_eq "tick: sync run for the domains with unpublished keys only" "$(cat "$H/sync.log" | tr '\n' ,)" \
 	"-c $C sync example.test,-c $C sync para.test,"
+# --- a tick whose write fails reports nothing as done ------------------------
+C2=$H/mxdock2.conf
+printf 'dkim_keydir = %s/store2\npdns_api_url =\ndkim_retire_after = 7d\n' "$H" >"$C2"
+"$D" -c "$C2" keygen fail.test --algorithm=ed25519 >/dev/null
+"$D" -c "$C2" activate fail.test mx20261121e >/dev/null
+MXDOCK_NOW=$((MXDOCK_NOW + 3600)) "$D" -c "$C2" keygen fail.test --algorithm=ed25519 >/dev/null
+"$D" -c "$C2" activate fail.test mx20261121eb >/dev/null
+# (LeakSanitizer cannot run under ptrace: off for the sanitizer build)
+if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
+	h_eq "tick with the state write failing (EIO) exits 75" \
+		"$(MXDOCK_NOW=$((MXDOCK_NOW + 8 * 86400)) ASAN_OPTIONS=detect_leaks=0 run strace -f -o /dev/null \
+			-e trace=renameat -e inject=renameat:error=EIO "$D" -c "$C2" tick)" 75
+	h_lacks "failed tick: prints no change" "$(cat "$H/out")" "-> retired"
+	h_has "failed tick: says why on stderr" "$(cat "$H/err")" \
+		"fail.test: skipped, nothing changed: cannot write $H/store2/fail.test/state: Input/output error"
+	h_has "failed tick: key still retiring" "$("$D" -c "$C2" list fail.test)" "retiring"
+else
+	h_fail "strace usable (apt-get install strace)" "no" "yes"
+fi
+h_eq "tick after the failure exits 0" "$(MXDOCK_NOW=$((MXDOCK_NOW + 8 * 86400)) run "$D" -c "$C2" tick)" 0
+h_has "tick after the failure: done and said" "$(cat "$H/out")" \
+	"fail.test: mx20261121e (ed25519) -> retired (its TXT record goes)"
 h_done

@@ -60,7 +60,7 @@ h_eq "baseline" "$(echo $before)" "mx20261121e=active mx20261121r=active"
 day=1
 if command -v strace >/dev/null && strace -o /dev/null true 2>/dev/null; then
 	for verb in keygen rotate; do
-		for sc in write fsync rename; do
+		for sc in write fsync renameat; do
 			for n in 1 2 3 4 5 6; do
 				export MXDOCK_NOW=$((T0 + day * 86400))
 				day=$((day + 1))

@@ -3,6 +3,7 @@
  * file, selector names, refusals of a bad store, and the lifecycle with a
  * fake clock ($MXDOCK_NOW).  No services: DNS checks ask a closed port.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -234,6 +235,7 @@ static void test_selector_names(void)
         {"dots allowed", "%Y.%m.%a", DKIM_ALG_ED25519, "", "2026.11.e"},
     };
     char    out[64], why[300], name[100], buf[400];
+    int     dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct dkim_domain dom = {"example.com", 0, 0};
@@ -243,12 +245,13 @@ static void test_selector_names(void)
         for (char *t = strtok_r(buf, " ", &save); t; t = strtok_r(0, " ", &save))
             strcpy(dkim_domain_add(&dom)->name, t);
         snprintf(name, sizeof(name), "selector name: %s", cases[i].name);
-        if (dkim_selector_make(cases[i].fmt, cases[i].alg, T0 + 3600, &dom, tmpdir, out,
+        if (dkim_selector_make(cases[i].fmt, cases[i].alg, T0 + 3600, &dom, dfd, out,
                                sizeof(out), why, sizeof(why)) < 0)
             snprintf(out, sizeof(out), "refused");
         T_STR(name, out, cases[i].want ? cases[i].want : "refused");
         free(dom.sel);
     }
+    close(dfd);
 }
 
 /* state_of - SELECTOR's state name in DOMAIN, or "gone"/"error" */
@@ -463,6 +466,174 @@ static void test_add_pem(void)
     conf_free(c);
 }
 
+/* write_key - a new key of ALG/BITS as PEM in tmpdir/NAME (0600) */
+static void write_key(enum dkim_alg alg, int bits, const char *name)
+{
+    struct strbuf pem = STRBUF_INIT;
+    EVP_PKEY *pk;
+    char    path[400], why[300];
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    if (dkim_key_generate(alg, bits, &pk, why, sizeof(why)) < 0 || dkim_key_to_pem(pk, &pem) < 0
+        || mx_write_atomic(path, pem.s, pem.len, 0600) < 0)
+        printf("write_key %s: failed\n", name), exit(1);
+    EVP_PKEY_free(pk);
+    dkim_sb_wipe(&pem);
+}
+
+/* count - occurrences of WANT in TEXT */
+static int count(const char *text, const char *want)
+{
+    int     n = 0;
+
+    for (const char *p = text; (p = strstr(p, want)) != 0; p += strlen(want))
+        n++;
+    return n;
+}
+
+/* test_import_many - 400 domains from one SigningTable (two key files, the
+ * OpenDKIM "%" domain): every one imported, none skipped */
+static void test_import_many(void)
+{
+    struct mx_conf *c = conf_with("");
+    struct strbuf kt = STRBUF_INIT, st = STRBUF_INIT, rep = STRBUF_INIT;
+    char    ktp[400], stp[400], why[300], **names;
+    size_t  n = 0;
+    int     many = 0;
+
+    write_key(DKIM_ALG_ED25519, 0, "many-e.pem");
+    write_key(DKIM_ALG_RSA, 1024, "many-r.pem");
+    sb_printf(&kt, "ke %%:mail:%s/many-e.pem\nkr %%:mailr:%s/many-r.pem\n", tmpdir, tmpdir);
+    for (int i = 0; i < 400; i++)
+        sb_printf(&st, "*@d%03d.a-fairly-long-domain-name.many.test %s\n", i,
+                  i % 2 ? "kr" : "ke");
+    snprintf(ktp, sizeof(ktp), "%s/KeyTable", tmpdir);
+    snprintf(stp, sizeof(stp), "%s/SigningTable", tmpdir);
+    mx_write_atomic(ktp, kt.s, kt.len, 0600);
+    mx_write_atomic(stp, st.s, st.len, 0600);
+    T_INT("import 400 domains: no failure", dkim_store_import(c, ktp, stp, &rep, why, sizeof(why)), 0);
+    T_INT("import 400 domains: 400 imported", count(sb_str(&rep), "imported as active"), 400);
+    T_STR("import 400 domains: the last one",
+          state_of(c, "d399.a-fairly-long-domain-name.many.test", "mailr"), "active");
+    dkim_store_domains(c, &names, &n, why, sizeof(why));
+    for (size_t i = 0; i < n; i++) {
+        many += strstr(names[i], ".many.test") != 0;
+        free(names[i]);
+    }
+    T_INT("import 400 domains: 400 in the store", many, 400);
+    free(names);
+    sb_reset(&rep);
+    T_INT("import again: no failure", dkim_store_import(c, ktp, stp, &rep, why, sizeof(why)), 0);
+    T_INT("import again: 400 already there", count(sb_str(&rep), "already in the store"), 400);
+    sb_free(&kt);
+    sb_free(&st);
+    sb_free(&rep);
+    conf_free(c);
+}
+
+/* test_import_active_rule - an imported active key takes over from the
+ * active key of its algorithm: never two active keys of one algorithm */
+static void test_import_active_rule(void)
+{
+    struct mx_conf *c = conf_with("");
+    struct strbuf pem = STRBUF_INIT, rep = STRBUF_INIT, kt = STRBUF_INIT;
+    char    why[300], path[400], ktp[400], stp[400];
+
+    set_now(T0);
+    fresh_domain(c, "rule.test");
+    write_key(DKIM_ALG_ED25519, 0, "rule-e.pem");
+    snprintf(path, sizeof(path), "%s/rule-e.pem", tmpdir);
+    dkim_key_read_file(path, 0, &pem, why, sizeof(why));
+    T_INT("add_pem active", dkim_store_add_pem(c, "rule.test", "imp1", pem.s, pem.len, DKIM_ACTIVE,
+                                               why, sizeof(why)), 0);
+    T_STR("add_pem active: says who retires", why, "retiring: mx20261121e");
+    T_STR("add_pem active: imported key active", state_of(c, "rule.test", "imp1"), "active");
+    T_STR("add_pem active: old key of its algorithm retiring",
+          state_of(c, "rule.test", "mx20261121e"), "retiring");
+    dkim_sb_wipe(&pem);
+
+    /* two KeyTable keys of one algorithm for one domain: the last wins */
+    write_key(DKIM_ALG_ED25519, 0, "rule-e2.pem");
+    write_key(DKIM_ALG_RSA, 1024, "rule-r.pem");
+    sb_printf(&kt, "a rule2.test:sa:%s/rule-e.pem\nb rule2.test:sb:%s/rule-e2.pem\n"
+              "r rule2.test:sr:%s/rule-r.pem\n", tmpdir, tmpdir, tmpdir);
+    snprintf(ktp, sizeof(ktp), "%s/KeyTable2", tmpdir);
+    snprintf(stp, sizeof(stp), "%s/SigningTable2", tmpdir);
+    mx_write_atomic(ktp, kt.s, kt.len, 0600);
+    mx_write_atomic(stp, "rule2.test a\n*@rule2.test b\nrule2.test r\n", 40, 0600);
+    T_INT("import two ed25519 keys: no failure", dkim_store_import(c, ktp, stp, &rep, why,
+                                                                   sizeof(why)), 0);
+    T_STR("import: the first went retiring", state_of(c, "rule2.test", "sa"), "retiring");
+    T_STR("import: the last is active", state_of(c, "rule2.test", "sb"), "active");
+    T_STR("import: the RSA key is active too", state_of(c, "rule2.test", "sr"), "active");
+    T_HAS("import: reported", sb_str(&rep), "sb._domainkey.rule2.test imported as active; "
+          "retiring: sa");
+    sb_free(&rep);
+    sb_free(&kt);
+    conf_free(c);
+}
+
+/* test_rsa_cap - pubkey_b64 holds RSA up to 4096 bits; bigger is refused */
+static void test_rsa_cap(void)
+{
+    struct mx_conf *c = conf_with("");
+    struct strbuf pem = STRBUF_INIT;
+    EVP_PKEY *big = EVP_RSA_gen(4160);
+    char    why[300];
+
+    dkim_key_to_pem(big, &pem);
+    T_INT("RSA 4160: import refused", dkim_store_add_pem(c, "big.test", "big", pem.s, pem.len,
+                                                        DKIM_ACTIVE, why, sizeof(why)), -1);
+    T_HAS("RSA 4160: says why", why, "RSA key of 4160 bits; mxdock takes 1024..4096");
+    T_STR("RSA 4160: nothing stored", state_of(c, "big.test", "big"), "gone");
+    T_INT("keygen RSA 4104 refused", dkim_store_keygen(c, "big.test", "rsa", 4104, DKIM_PENDING,
+                                                      why, sizeof(why)), -1);
+    T_HAS("keygen RSA 4104: says why", why, "outside 1024..4096");
+    EVP_PKEY_free(big);
+    dkim_sb_wipe(&pem);
+    conf_free(c);
+}
+
+/* test_planted_links - symbolic links the milter user could plant in a
+ * domain directory never make a writer touch a file elsewhere */
+static void test_planted_links(void)
+{
+    struct mx_conf *c = conf_with("");
+    char    why[300], path[DKIM_PATH_MAX], victim[400], *text;
+    struct dkim_domain *dom = 0;
+    int     made;
+
+    set_now(T0);
+    snprintf(victim, sizeof(victim), "%s/victim", tmpdir);
+    mx_write_atomic(victim, "precious\n", 9, 0644);
+    fresh_domain(c, "plant.test");
+    snprintf(path, sizeof(path), "%s/plant.test/state.tmp.%d", store, 99999);
+    symlink(victim, path);
+    snprintf(path, sizeof(path), "%s/plant.test/mx20261121r.pem", store);
+    symlink(victim, path);
+    T_INT("planted links: rotate works", dkim_store_rotate(c, "plant.test", &made, why,
+                                                           sizeof(why)), 0);
+    text = mx_read_file(victim, 0);
+    T_STR("planted links: the target is untouched", text, "precious\n");
+    free(text);
+    snprintf(path, sizeof(path), "%s/plant.test/state.tmp.99999", store);
+    T_OK("planted temp link removed", access(path, F_OK) < 0 && errno == ENOENT);
+    T_STR("planted key-name link: name skipped", state_of(c, "plant.test", "mx20261121rb"),
+          "pending");
+
+    snprintf(path, sizeof(path), "%s/plant.test/state", store);
+    unlink(path);
+    symlink(victim, path);
+    T_INT("state is a link: load fails", dkim_store_load(c, "plant.test", &dom, why, sizeof(why)), -1);
+    T_HAS("state is a link: says why", why, "state: it is a symbolic link");
+    T_INT("state is a link: keygen refused", dkim_store_keygen(c, "plant.test", 0, 0, DKIM_PENDING,
+                                                               why, sizeof(why)), -1);
+    text = mx_read_file(victim, 0);
+    T_STR("state is a link: the target is untouched", text, "precious\n");
+    free(text);
+    conf_free(c);
+}
+
 int     main(void)
 {
     if (mkdtemp(tmpdir) == 0)
@@ -475,6 +646,10 @@ int     main(void)
     test_lifecycle();
     test_refusals();
     test_add_pem();
+    test_import_many();
+    test_import_active_rule();
+    test_rsa_cap();
+    test_planted_links();
     if (t_fail == 0) {
         char    cmd[400];
 
