@@ -17,6 +17,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "dmarc_report.h"
 #include "log.h"
 #include "pdb.h"
 
@@ -36,6 +37,8 @@ static void usage(FILE *fp)
             "  quota set-usage ADDRESS BYTES            store an account's usage\n"
             "  watch-log [--state=FILE] [--from-start] [--once] FILE...\n"
             "                                           record failed logins from mail logs\n"
+            "  dmarc-report [--date=YYYY-MM-DD] [--send] DMARC aggregate reports of a day\n"
+            "                                           (docs/DMARC.md)\n"
             "  probe                                    decisions for lines on stdin:\n"
             "                                           connect IP | rcpt ADDR [SIZE] | eom ADDR SIZE\n"
             "  -h, --help                               this text\n");
@@ -68,6 +71,8 @@ int     main(int argc, char **argv)
         rc = cli_quota(&c, argc - i, argv + i);
     else if (strcmp(verb, "watch-log") == 0)
         rc = cli_watch_log(&c, argc - i, argv + i);
+    else if (strcmp(verb, "dmarc-report") == 0)
+        rc = dmarc_report_main(c.conf, argc - i + 1, argv + i - 1);
     else if (strcmp(verb, "probe") == 0)
         rc = cli_probe(&c, argc - i, argv + i);
     else {

@@ -3,14 +3,16 @@
  *
  *   schema_upgrade  apply every step newer than the recorded version
  *
- * mxdock owns auth_attempt, auth_ban, mailbox_usage and mxdock_schema (the
- * version record).  The directory tables (accounts, emails) belong to the
+ * mxdock owns auth_attempt, auth_ban, mailbox_usage, mxdock_schema (the
+ * version record) and, from version 2, the DMARC report tables of
+ * dmarc_report.c.  The directory tables (accounts, emails) belong to the
  * mail server; docs/policy-schema.sql shows them.  Each step is idempotent
  * (IF NOT EXISTS), so running init-db twice, or from two hosts at once,
  * changes nothing the second time.
  */
 #include <stddef.h>
 
+#include "dmarc_report.h"
 #include "schema.h"
 
 struct schema_step {
@@ -75,6 +77,9 @@ int     schema_upgrade(struct pdb *db, int *from)
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
         if (steps[i].version > *from
             && pdb_run(db, -1, steps[i].sql, 0, 0, 0, 0, 0, 0, 0) < 0)
+            return -1;
+    for (size_t i = 0; *from < 2 && dmarc_report_ddl[i]; i++)
+        if (pdb_run(db, -1, dmarc_report_ddl[i], 0, 0, 0, 0, 0, 0, 0) < 0)
             return -1;
     return pdb_run(db, -1, sql_version_set, &v, 1, 0, 0, 0, 0, 0);
 }

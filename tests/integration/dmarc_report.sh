@@ -40,8 +40,8 @@ dmarc_report_org_name = mx.receiver.test
 dmarc_report_email = dmarc-reports@receiver.test
 dmarc_report_sendmail = $H/sendmail
 CONF
-"$CHECK" ddl | mariadb_db mxdock
-h_eq "tables created from dmarc_report_ddl" \
+"$BINDIR/mxdock-policy" -c "$CONF" init-db >/dev/null
+h_eq "init-db creates the DMARC report tables" \
 	"$(mariadb_db mxdock 'SHOW TABLES' | grep -E '^dmarc_(message|policy)$' | tr '\n' ' ')" \
 	"dmarc_message dmarc_policy "
 
@@ -67,7 +67,7 @@ MXDOCK_NOW=$((NOW + 86400)) "$CHECK" -c "$CONF" -m 192.0.2.10 "$H/v6.txt" >>"$H/
 h_eq "rows recorded (no row for dmarc=none)" \
 	"$(mariadb_db mxdock 'SELECT COUNT(*) FROM dmarc_message' | tail -1)" 9
 
-"$CHECK" -c "$CONF" report --date=$DAY >"$H/report.out" 2>"$H/report.err"
+"$BINDIR/mxdock-policy" -c "$CONF" dmarc-report --date=$DAY >"$H/report.out" 2>"$H/report.err"
 h_eq "dmarc-report exit" "$?" 0
 h_has "dmarc-report summary" "$(cat "$H/report.err")" "$DAY: 3 reports, 8 messages"
 BEGIN=$(date -u -d "$DAY" +%s)
@@ -94,14 +94,14 @@ h_eq "pct0.test: sampled_out reason" "$(xp pct0.test "string(//*[local-name()='r
 h_eq "pct0.test: disposition quarantine" "$(xp pct0.test "string(//*[local-name()='disposition'])")" quarantine
 h_eq "ext.test: SPF result kept" "$(xp ext.test "string(//*[local-name()='spf']/*[local-name()='result'])")" fail
 
-"$CHECK" -c "$CONF" report --date=2026-11-19 >/dev/null 2>"$H/empty.err"
+"$BINDIR/mxdock-policy" -c "$CONF" dmarc-report --date=2026-11-19 >/dev/null 2>"$H/empty.err"
 h_has "a day without mail: no report" "$(cat "$H/empty.err")" "2026-11-19: 0 reports, 0 messages"
-"$CHECK" -c "$CONF" report --date=2026-13-01 >/dev/null 2>"$H/bad.err"
+"$BINDIR/mxdock-policy" -c "$CONF" dmarc-report --date=2026-13-01 >/dev/null 2>"$H/bad.err"
 h_eq "bad date: EX_USAGE" "$?" 64
 h_has "bad date: message" "$(cat "$H/bad.err")" 'bad date "2026-13-01"'
 
 rm -rf "$H/reports"
-"$CHECK" -c "$CONF" report --date=$DAY --send >"$H/send.out" 2>"$H/send.err"
+"$BINDIR/mxdock-policy" -c "$CONF" dmarc-report --date=$DAY --send >"$H/send.out" 2>"$H/send.err"
 h_eq "dmarc-report --send exit" "$?" 0
 h_eq "mails handed to sendmail" "$(cat "$H"/args.* 2>/dev/null | sort | tr '\n' ' ')" \
 	"-oi -f dmarc-reports@receiver.test -- agg@reports.test -oi -f dmarc-reports@receiver.test -- dmarc@reject.test "
