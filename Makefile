@@ -138,7 +138,7 @@ deps:
 	$(call install_debs,$(DEBS))
 
 # ---- benchmarks (make bench; not part of make check) ------------------------
-DEB_BENCH = opendkim dkimpy-milter pyspf-milter valgrind python3
+DEB_BENCH = opendkim dkimpy-milter pyspf-milter valgrind python3 iproute2 openssl curl
 BENCH_SRCS = tests/bench/ml_proto.c tests/bench/ml_corpus.c
 BENCH_BINS = $(BUILDDIR)/tests/bench/milterload $(BUILDDIR)/tests/bench/libloop \
 	$(BUILDDIR)/tests/bench/nullmilter
@@ -159,7 +159,7 @@ bench-deps:
 	$(call install_debs,$(DEB_BENCH))
 
 bench: deps bench-deps all $(BENCH_BINS)
-	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
+	BENCH_CMD="make bench" BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
 
 # ---- tests ---------------------------------------------------------------
 check: deps

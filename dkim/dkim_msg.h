@@ -49,6 +49,8 @@ struct dkim_keyset {
     size_t  n;
     struct dkim_msg_key *keys;
     time_t  mtime;              /* of DIR/DOMAIN/state when loaded; 0 = none */
+    long    mtime_ns;           /* its nanoseconds and inode: a rewrite in the */
+    unsigned long ino;          /* same second is a new file (atomic rename) */
     int     refs;               /* guarded by the keyring lock */
 };
 

@@ -28,6 +28,8 @@
 #include "fileio.h"
 #include "log.h"
 
+#define KEYRING_MAX_EMPTY 10000   /* past this, unknown domains are not cached */
+
 struct dkim_keyring {
     const struct mx_conf *conf;
     pthread_mutex_t lock;
@@ -49,16 +51,25 @@ static void keyset_free(struct dkim_keyset *ks)
     free(ks);
 }
 
-/* state_mtime - mtime of DIR/DOMAIN/state, 0 when it does not exist */
-static time_t state_mtime(const struct mx_conf *c, const char *domain)
+/* state_stamp - mtime (seconds, nanoseconds) and inode of DIR/DOMAIN/state
+ * into KS; mtime 0 when it does not exist */
+static void state_stamp(const struct mx_conf *c, const char *domain, struct dkim_keyset *ks)
 {
     char    path[1024];
     struct stat st;
 
+    ks->mtime = 0, ks->mtime_ns = 0, ks->ino = 0;
     if (snprintf(path, sizeof(path), "%s/%s/state", c->dkim_keydir, domain)
         >= (int) sizeof(path) || stat(path, &st) != 0)
-        return 0;
-    return st.st_mtime;
+        return;
+    ks->mtime = st.st_mtim.tv_sec;
+    ks->mtime_ns = st.st_mtim.tv_nsec;
+    ks->ino = (unsigned long) st.st_ino;
+}
+
+static int same_stamp(const struct dkim_keyset *a, const struct dkim_keyset *b)
+{
+    return a->mtime == b->mtime && a->mtime_ns == b->mtime_ns && a->ino == b->ino;
 }
 
 /* add_key - read the PEM of one active selector into KS */
@@ -89,7 +100,7 @@ static struct dkim_keyset *keyset_load(const struct mx_conf *c, const char *doma
     if (ks == 0)
         return 0;
     snprintf(ks->domain, sizeof(ks->domain), "%s", domain);
-    ks->mtime = state_mtime(c, domain);
+    state_stamp(c, domain, ks);
     if (ks->mtime == 0)
         return ks;
     if (dkim_store_load(c, domain, &d, why, sizeof(why)) != 0) {
@@ -185,17 +196,21 @@ void    dkim_keyring_free(struct dkim_keyring *kr)
 
 struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *kr, const char *domain)
 {
-    time_t  mtime = state_mtime(kr->conf, domain);
-    struct dkim_keyset *ks = 0;
+    struct dkim_keyset now, *ks = 0;
     long    i;
 
+    state_stamp(kr->conf, domain, &now);
     pthread_mutex_lock(&kr->lock);
     i = find(kr, domain);
-    if (i < 0 || kr->sets[i]->mtime != mtime) {
+    if (i < 0 || !same_stamp(kr->sets[i], &now)) {
         /* load outside the hot path only when something changed */
         pthread_mutex_unlock(&kr->lock);
         ks = keyset_load(kr->conf, domain);
         pthread_mutex_lock(&kr->lock);
+        if (ks && ks->n == 0 && i < 0 && kr->n >= KEYRING_MAX_EMPTY) {
+            keyset_free(ks);    /* From domains without keys: not remembered */
+            ks = 0;
+        }
         if (ks)
             put(kr, ks);
         i = find(kr, domain);

@@ -97,7 +97,12 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
         smfi_setpriv(ctx, c);
     if (c == 0)
         return internal_error(ctx, "connect");
-    if (c->g == 0 && (c->g = milter_gen_acquire()) == 0)
+    if (c->g) {                 /* a new session on a kept connection */
+        milter_msg_reset(c);
+        milter_gen_release(c->g);
+        c->refused = 0;
+    }
+    if ((c->g = milter_gen_acquire()) == 0)
         return internal_error(ctx, "connect");
     client_text(hostaddr, c->ip, sizeof(c->ip));
     c->internal = hostaddr == 0 || cidr_list_match_sa(c->g->internal, hostaddr);
@@ -267,6 +272,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     if (c == 0 || c->g == 0 || name == 0 || value == 0)
         return noreply(c, SMFIP_NR_HDR);
     m = &c->m;
+    m->bytes += strlen(name) + strlen(value) + 3;       /* ":" and CRLF */
     keep_header(m, name, value);
     if (strcasecmp(name, "Authentication-Results") == 0) {
         m->ar_seen++;
@@ -293,6 +299,8 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
     struct milter_conn *c = conn(ctx);
 
+    if (c)
+        c->m.bytes += len;
     if (c && c->m.dm && dkim_msg_body(c->m.dm, buf, len) != 0)
         mx_warn("dkim body chunk refused by the library");
     return noreply(c, SMFIP_NR_BODY);

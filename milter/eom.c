@@ -219,8 +219,7 @@ static void quota_eom(SMFICTX *ctx, struct milter_conn *c, struct milter_verdict
 {
     struct policy_decision d;
     struct milter_verdict pv;
-    const char *size = smfi_getsymval(ctx, "{msg_size}");
-    unsigned long bytes = size ? strtoul(size, 0, 10) : c->m.size_hint;
+    unsigned long bytes = c->m.bytes ? c->m.bytes + 2 : c->m.size_hint;     /* + blank line */
 
     for (size_t i = 0; c->g->policy && i < c->m.nrcpt; i++) {
         policy_eom(c->g->policy, c->m.rcpt[i], bytes, &d);

@@ -32,6 +32,7 @@ struct milter_msg {
     char    mail_from[512];
     char    auth[256];          /* {auth_authen}, "" when not authenticated */
     unsigned long size_hint;    /* ESMTP SIZE= */
+    unsigned long bytes;        /* header and body bytes seen (for quota) */
     char  **rcpt;
     size_t  nrcpt;
     struct milter_hdr *hdr;     /* kept until end of header */

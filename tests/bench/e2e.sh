@@ -47,7 +47,7 @@ e2e_run() {
 	[ "$p" = postfix ] && signed=$n
 	if [ "$n" -ne "$E2E_MSGS" ] || [ "$signed" -ne "$E2E_MSGS" ]; then
 		status="FAIL: $n delivered, $signed signed of $E2E_MSGS"
-		h_fail "e2e / $p run $r" "$n delivered, $signed signed" "$E2E_MSGS of each"
+		peer_failed "$p" "e2e / $p run $r" "$n delivered, $signed signed of $E2E_MSGS"
 	fi
 	printf 'e2e\tsmtp-source -> Postfix -> smtp-sink, sign RSA-2048, 2 KB, 2 sessions\t%s\t%d\t%s\t' \
 		"$p" "$r" "$status" >>"$H/results/e2e.tsv"

@@ -4,7 +4,7 @@
  *
  *   milterload --socket=inet:PORT@127.0.0.1 [--socket=... (a chain)]
  *              --corpus=DIR [--conns=N] [--seconds=S] [--count=N]
- *              [--warmup=N] [--session=N] [--quit-nc] [--nodelay]
+ *              [--warmup=N] [--session=N] [--quit-nc] [--nodelay] [--coalesce]
  *              [--client-addr=IP] [--client-name=NAME] [--helo=NAME]
  *              [--rcpt=ADDR] [--from=ADDR] [--auth=USER] [--daemon-name=NAME]
  *              [--expect-header=NAME[:COUNT]] [--expect-no-header=NAME]
@@ -56,7 +56,7 @@ static struct opts {
     const char *sockets[ML_MAX_CHAIN];
     int     nsock;
     const char *corpus, *label, *verdict, *reply;
-    int     conns, warmup, session, quitnc, nodelay, dump;
+    int     conns, warmup, session, quitnc, nodelay, coalesce, dump;
     double  seconds;
     long    count;
     struct ml_env env;
@@ -154,7 +154,8 @@ static int open_chain(struct worker *w)
     int     i;
 
     for (i = 0; i < opt.nsock; i++)
-        if (ml_link_open(&w->chain[i], opt.sockets[i], opt.nodelay, err, sizeof err) < 0) {
+        if (ml_link_open(&w->chain[i], opt.sockets[i], opt.nodelay, opt.coalesce, err,
+                         sizeof err) < 0) {
             if (atomic_fetch_add(&errors, 1) < 5)
                 fprintf(stderr, "milterload: connection %d: %s\n", w->id, err);
             return -1;
@@ -353,6 +354,7 @@ static void parse_args(int argc, char **argv)
         else if (ARG("--session")) opt.session = atoi(v);
         else if (strcmp(a, "--quit-nc") == 0) opt.quitnc = 1;
         else if (strcmp(a, "--nodelay") == 0) opt.nodelay = 1;
+        else if (strcmp(a, "--coalesce") == 0) opt.coalesce = 1;
         else if (strcmp(a, "--dump") == 0) opt.dump = 1;
         else if (ARG("--client-addr")) opt.env.client_addr = v;
         else if (ARG("--client-name")) opt.env.client_name = v;

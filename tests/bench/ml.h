@@ -87,6 +87,7 @@ struct ml_link {
     uint32_t proto;             /* negotiated SMFIP_* flags */
     uint32_t actions;
     int     in_session;
+    int     coalesce;           /* one send() per step, not one per packet */
     int     done;               /* accepted: sees no more of this message */
     int     eom;                /* this message reached its end-of-message reply */
     unsigned char *wbuf;
@@ -97,7 +98,8 @@ struct ml_link {
 
 /* ml_link_open - connect SPEC (inet:PORT@HOST, unix:PATH, local:PATH) and
  * negotiate; 0, or -1 with ERR. */
-int     ml_link_open(struct ml_link *, const char *spec, int nodelay, char *err, size_t errlen);
+int     ml_link_open(struct ml_link *, const char *spec, int nodelay, int coalesce,
+                     char *err, size_t errlen);
 void    ml_link_close(struct ml_link *);
 
 /* ml_message - one message through the chain, opening a session (CONNECT,

@@ -6,14 +6,21 @@
  *                    HEADER..., EOH, BODY (64 KB chunks), BODYEOB
  *   ml_between       SMFIC_ABORT, SMFIC_QUIT_NC or SMFIC_QUIT
  *
- * Like Postfix, each step's packets (macros and the command) are written
- * in one send() just before the reply is read, and the socket keeps
- * Nagle's algorithm unless asked otherwise: a milter that writes a header
- * change and its verdict as two small packets then waits for this side's
- * delayed ACK, as it would behind a real Postfix.
+ * Writes are buffered as Postfix's VSTREAM buffers them: out in 4096-byte
+ * pieces as the buffer fills, the rest when a reply is to be read, and at
+ * the hand-over from smtpd to cleanup after the envelope (Postfix's smtpd
+ * sends connect..RCPT/DATA, its cleanup the headers and body).  The socket
+ * keeps Nagle's algorithm, as Postfix's does.  So the stalls a real
+ * Postfix meets over TCP happen here too: a small write that follows an
+ * unacknowledged one (the DATA macros of a milter that negotiated
+ * SMFIP_NODATA, then the headers) waits for the milter's delayed ACK, and
+ * a milter that writes a header change and its verdict as two small
+ * packets waits for this side's.  --coalesce flushes only before reads
+ * (an idealised MTA, no stall of the first kind).
  *
- * Steps the milter negotiated away (SMFIP_NO*) are not sent; steps it
- * negotiated as no-reply (SMFIP_NR_*) are sent and no reply is read.
+ * Steps the milter negotiated away (SMFIP_NO*) are not sent, but their
+ * macros are, as Postfix does; steps it negotiated as no-reply (SMFIP_NR_*)
+ * are sent and no reply is read.
  * Diagnostics: every error is returned as text; nothing is printed.
  */
 #include <arpa/inet.h>
@@ -33,6 +40,7 @@
 #include "ml.h"
 
 #define CHUNK       65535       /* MILTER_CHUNK_SIZE */
+#define VSTREAM_BUF 4096        /* Postfix's VSTREAM_BUFSIZE */
 #define MAX_REPLY   (1 << 20)
 #define OFFER_ACTS  0x1ffu      /* every SMFIF_* action of version 6 */
 #define OFFER_PROTO 0x1fffffu   /* every SMFIP_* step flag Postfix offers */
@@ -49,6 +57,23 @@ static void grow(struct ml_link *l, size_t n)
 }
 
 /* put - queue one packet: length, command, data. */
+/* spill - write out full VSTREAM-sized pieces, as a filling VSTREAM does;
+ * an error shows at the next read. */
+static void spill(struct ml_link *l)
+{
+    size_t  off = 0;
+    ssize_t k;
+
+    while (!l->coalesce && l->wlen - off >= VSTREAM_BUF) {
+        k = send(l->fd, l->wbuf + off, VSTREAM_BUF, MSG_NOSIGNAL);
+        if (k <= 0)
+            break;
+        off += (size_t) k;
+    }
+    memmove(l->wbuf, l->wbuf + off, l->wlen - off);
+    l->wlen -= off;
+}
+
 static void put(struct ml_link *l, char cmd, const void *data, size_t len)
 {
     uint32_t n = htonl((uint32_t) len + 1);
@@ -59,6 +84,7 @@ static void put(struct ml_link *l, char cmd, const void *data, size_t len)
     if (len)
         memcpy(l->wbuf + l->wlen + 5, data, len);
     l->wlen += len + 5;
+    spill(l);
 }
 
 static int seterr(char *err, size_t errlen, const char *fmt, ...)
@@ -182,7 +208,8 @@ static int dial(const char *spec, int nodelay, char *err, size_t errlen)
     return fd;
 }
 
-int     ml_link_open(struct ml_link *l, const char *spec, int nodelay, char *err, size_t errlen)
+int     ml_link_open(struct ml_link *l, const char *spec, int nodelay, int coalesce,
+                     char *err, size_t errlen)
 {
     uint32_t v[3];
     size_t  len;
@@ -190,6 +217,7 @@ int     ml_link_open(struct ml_link *l, const char *spec, int nodelay, char *err
 
     snprintf(l->spec, sizeof l->spec, "%s", spec);
     l->in_session = 0;
+    l->coalesce = coalesce;
     l->wlen = 0;
     if ((l->fd = dial(spec, nodelay, err, errlen)) < 0)
         return -1;
@@ -322,10 +350,12 @@ static int step(struct ml_link *chain, int n, char cmd, const void *data, size_t
     for (i = 0; i < n; i++) {
         struct ml_link *l = &chain[i];
 
-        if (l->done || (l->proto & skip))
+        if (l->done)
             continue;
         if (kv)
             macros(l, cmd, kv);
+        if (l->proto & skip)
+            continue;
         put(l, cmd, data, len);
         if (nr && (l->proto & nr))
             continue;
@@ -465,6 +495,9 @@ int     ml_message(struct ml_link *chain, int n, const struct ml_env *env,
         rc = session(chain, n, env, res);
     if (rc > 0)
         rc = envelope(chain, n, env, m, qid, res);
+    for (i = 0; rc > 0 && i < n; i++)   /* smtpd hands over to cleanup */
+        if (!chain[i].coalesce && flush(&chain[i], res->err, sizeof res->err) < 0)
+            rc = -1;
     if (rc > 0)
         rc = headers(chain, n, m, res);
     if (rc > 0)

@@ -5,6 +5,7 @@
 #   peer_dkimpy NAME ALG [tcp]   dkimpy-milter, Mode sv (rsa|ed|dual)
 #   peer_pyspf NAME [tcp]        pyspf-milter (SPF, Authentication-Results)
 #   peer_mxdock NAME ALG [tcp]   mxdock-milter with keys ALG (rsa|ed|dual)
+#   peer_null NAME [tcp]         nullmilter: libmilter doing nothing (adds X-Null)
 #
 # Each listens on a UNIX socket ($H/NAME/sock), or on 127.0.0.1 with
 # "tcp", and sets SOCK_<NAME> (the milterload --socket value) and
@@ -127,6 +128,14 @@ InternalHosts = 127.0.0.1
 Authserv_Id = mx.bench.test
 EOF
 	pyspf-milter "$d/pyspf-milter.conf" >"$d/log" 2>&1 &
+	peer_up "$name" $! "$sock"
+}
+
+peer_null() {
+	local name=$1 d="$H/$1" sock
+	mkdir -p "$d"
+	sock=$(peer_socket "$1" "$2")
+	"$BUILDDIR/tests/bench/nullmilter" "$sock" floor >"$d/log" 2>&1 &
 	peer_up "$name" $! "$sock"
 }
 

@@ -5,7 +5,7 @@
 #
 #   tests/bench/run.sh            (BINDIR, BUILDDIR as for tests/run)
 #   BENCH_RUNS=5 BENCH_SECONDS=1.5 E2E_MSGS=300 BENCH_OUT=docs/PERFORMANCE.md
-#   BENCH_SECTIONS="sign verify spf library policy scale tcp e2e profile"
+#   BENCH_SECTIONS="floor sign verify spf library policy scale tcp e2e profile"
 #
 # Everything runs inside a private network and mount namespace (unshare):
 # only its own loopback exists, the scratch PowerDNS answers on its port 53
@@ -19,7 +19,7 @@ BINDIR=${BINDIR:-$TOP/bin}
 export BINDIR BUILDDIR
 if [ -z "${BENCH_IN_NS:-}" ]; then
 	[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespace, port 53)" >&2; exit 77; }
-	BENCH_CMD="$0 $*" BENCH_IN_NS=1 exec unshare --mount --net --fork bash "$0" "$@"
+	BENCH_CMD=${BENCH_CMD:-"$0 $*"} BENCH_IN_NS=1 exec unshare --mount --net --fork bash "$0" "$@"
 fi
 ip link set lo up || exit 71
 
@@ -95,6 +95,7 @@ chain() {
 }
 
 start_peers() {
+	peer null peer_null
 	peer od_rsa peer_opendkim rsa
 	peer od_ed peer_opendkim ed
 	peer py_rsa peer_dkimpy rsa
@@ -132,7 +133,7 @@ main() {
 	setup_corpus || { echo "run.sh: corpus failed" >&2; exit 1; }
 	[ -x "$ML" ] && [ -x "$LL" ] || { echo "run.sh: build $ML and $LL first (make bench)" >&2; exit 1; }
 	start_peers
-	for s in ${BENCH_SECTIONS:-sign verify spf library policy scale tcp e2e profile}; do
+	for s in ${BENCH_SECTIONS:-floor sign verify spf library policy scale tcp e2e profile}; do
 		"section_$s"
 	done
 	log "writing $BENCH_OUT"

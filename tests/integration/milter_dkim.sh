@@ -4,7 +4,7 @@
 # again from 127.0.0.2 (external), verifies dkim=pass for both signatures
 # with the keys served by a scratch PowerDNS; one body byte changed gives
 # dkim=fail; a forged Authentication-Results with our authserv-id is
-# removed; SIGUSR1 turns dkim_fail_action into reject without a restart.
+# removed; mailauth (npm) agrees on pass and not-pass; SIGUSR1 turns dkim_fail_action into reject without a restart.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
@@ -15,9 +15,7 @@ AUTHSERV=mx.milter.test
 pdns_start sqlite || { h_done; exit 1; }
 C="$H/mxdock.conf"
 pdns_conf "$C"
-MPORT=$(h_port)
 cat >>"$C" <<EOF
-milter_socket = inet:$MPORT@127.0.0.1
 milter_authserv_id = $AUTHSERV
 milter_internal_hosts = 127.0.0.1/32
 dkim_fail_action = tag
@@ -35,7 +33,7 @@ h_has "RSA key published" "$(pdns_dig "$RSA_SEL._domainkey.$D" TXT)" "k=rsa"
 h_has "Ed25519 key published" "$(pdns_dig "$ED_SEL._domainkey.$D" TXT)" "k=ed25519"
 
 milter_start "$C"
-postfix_start "inet:127.0.0.1:$MPORT" || { h_done; exit 1; }
+postfix_start "inet:127.0.0.1:$MILTER_PORT" || { h_done; exit 1; }
 
 # 1. internal mail is signed with both keys
 out=$(postfix_send --from "alice@$D" --to bob@example.org --h-From "Alice <alice@$D>" \
@@ -60,6 +58,10 @@ h_has "dkim=pass rsa" "$m2" "dkim=pass (2048-bit key) header.d=$D header.s=$RSA_
 h_has "dkim=pass ed25519" "$m2" "dkim=pass (256-bit key) header.d=$D header.s=$ED_SEL header.a=ed25519-sha256 header.b="
 h_eq "A-R is the first header" "$(head -1 <<<"$m2")" "Authentication-Results: $AUTHSERV;"
 h_eq "one A-R" "$(grep -c '^Authentication-Results:' <<<"$m2")" 1
+# the independent checker (mailauth) agrees on the same message and keys
+ma=$(milter_mailauth "$H/m1.eml" 127.0.0.2 client.example "alice@$D")
+h_has "mailauth: rsa pass" "$ma" "dkim pass $D $RSA_SEL rsa-sha256"
+h_has "mailauth: ed25519 pass" "$ma" "dkim pass $D $ED_SEL ed25519-sha256"
 
 # 3. one body byte changed: both signatures fail, the mail is tagged
 sed 's/^Hello world$/Hello World/' "$H/m1.eml" >"$H/m3.eml"
@@ -69,6 +71,9 @@ h_has "tampered mail accepted (dkim_fail_action = tag)" "$out" "250 2.0.0 Ok: qu
 postfix_wait_delivered 3
 m3=$(postfix_message 3)
 h_eq "dkim=fail twice" "$(grep -c 'dkim=fail' <<<"$m3")" 2
+ma=$(milter_mailauth "$H/m3.eml" 127.0.0.2 client.example "alice@$D")
+h_lacks "mailauth: tampered does not pass" "$ma" "dkim pass"
+h_eq "mailauth: two results" "$(grep -c '^dkim ' <<<"$ma")" 2
 
 # 4. a forged A-R with our authserv-id is removed; a foreign one stays
 cat >"$H/m4.eml" <<EOF

@@ -4,7 +4,8 @@
 # headers follow the defaults of issue 5: fail -> 550 5.7.23; softfail,
 # neutral, none, permerror -> tagged; temperror (resolver that does not
 # answer) -> 451 4.7.24.  SIGUSR1 turns spf_fail_action into tempfail
-# (451 4.7.23) without a restart.  Dry run: headers, no rejection.
+# (451 4.7.23) without a restart.  mailauth (npm) is the independent
+# checker of each SPF result.  Dry run: headers, no rejection.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
@@ -15,9 +16,7 @@ AUTHSERV=mx.milter.test
 pdns_start sqlite || { h_done; exit 1; }
 C="$H/mxdock.conf"
 pdns_conf "$C"
-MPORT=$(h_port)
 cat >>"$C" <<EOF
-milter_socket = inet:$MPORT@127.0.0.1
 milter_authserv_id = $AUTHSERV
 milter_internal_hosts = 127.0.0.1/32
 spf_skip_addresses = 127.0.0.1/32
@@ -46,7 +45,7 @@ pdns_api PATCH "/servers/localhost/zones/$Z." "{\"rrsets\":[${rr#,}]}" >/dev/nul
 h_has "SPF records published" "$(pdns_dig "fail.$Z" TXT)" "v=spf1 ip4:192.0.2.1 -all"
 
 milter_start "$C"
-postfix_start "inet:127.0.0.1:$MPORT" || { h_done; exit 1; }
+postfix_start "inet:127.0.0.1:$MILTER_PORT" || { h_done; exit 1; }
 
 send() { # LOCALPART@DOMAIN SUBJECT
 	postfix_send --local-interface 127.0.0.2 --ehlo client.example --from "$1" \
@@ -59,6 +58,10 @@ n=0
 while read -r name dom reply result; do
 	out=$(send "user@$dom" "case $name")
 	h_has "$name: reply" "$out" "${reply//_/ }"
+	printf 'From: <user@%s>\nSubject: x\n\nx\n' "$dom" >"$H/ma.eml"
+	want=$result
+	[ "$want" = - ] && want=fail
+	h_has "$name: mailauth agrees" "$(milter_mailauth "$H/ma.eml" 127.0.0.2 client.example "user@$dom")" "spf $want"
 	if [ "$result" != "-" ]; then
 		n=$((n + 1))
 		postfix_wait_delivered "$n"

@@ -15,9 +15,16 @@
 #   postfix_delivered N        path of the Nth delivered message (1-based)
 #   postfix_message N          the Nth message without smtp-sink's lines
 #   postfix_message_with TEXT  the delivered message that contains TEXT
+#   milter_mailauth FILE IP HELO MAILFROM
+#                              the independent checker (mailauth, npm, pinned
+#                              in tests/node) on FILE with the scratch
+#                              PowerDNS: "spf R" and "dkim R D S ALGO" lines
 #   milter_start CONF          start $BINDIR/mxdock-milter -f -c CONF; sets
-#                              MILTER_PID, MILTER_LOG; waits for its port
-#                              (give CONF "milter_socket = inet:PORT@127.0.0.1")
+#                              MILTER_PORT, MILTER_PID, MILTER_LOG.  Uses the
+#                              inet port of CONF's milter_socket if there is
+#                              one; if that bind fails (or there is none), a
+#                              free port, written into CONF: use $MILTER_PORT
+#                              for postfix_start
 #
 # Postfix is stopped on exit (postfix -c DIR stop, then the master's pid).
 
@@ -121,29 +128,54 @@ EOF
 	chmod 640 "$d/conf/sasl/sasldb2"
 }
 
+# postfix_sink - smtp-sink on a free port; another test may take the port
+# between h_port and the bind, so try again on another
+postfix_sink() {
+	local try pid
+	for try in 1 2 3; do
+		SINK_PORT=$(h_port)
+		smtp-sink -u postfix -d "$SINK_DIR/%M." "127.0.0.1:$SINK_PORT" 50 \
+			>>"$POSTFIX_DIR/sink.log" 2>&1 &
+		pid=$!
+		h_track "$pid"
+		for _ in $(seq 1 50); do
+			bash -c "exec 3<>/dev/tcp/127.0.0.1/$SINK_PORT" 2>/dev/null && return 0
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	h_fail "smtp-sink listens (log: $POSTFIX_DIR/sink.log)" "$(tail -1 "$POSTFIX_DIR/sink.log")" "listening"
+	return 1
+}
+
 postfix_start() {
-	local d="$H/postfix"
+	local d="$H/postfix" try
 	POSTFIX_DIR=$d
 	POSTFIX_LOG="$d/maillog"
 	SINK_DIR="$d/sink"
-	POSTFIX_PORT=$(h_port)
-	SINK_PORT=$(h_port)
 	mkdir -p "$d/conf" "$d/queue" "$d/data" "$SINK_DIR"
 	chown postfix "$d/data" "$SINK_DIR"
 	: >"$POSTFIX_LOG"
-	smtp-sink -u postfix -d "$SINK_DIR/%M." "127.0.0.1:$SINK_PORT" 50 >"$d/sink.log" 2>&1 &
-	h_track $!
-	postfix_write_main "$d" "$1"
-	postfix_write_master "$d"
-	postfix_write_sasl "$d"
-	postfix -c "$d/conf" check >"$d/check.log" 2>&1
+	postfix_sink || return 1
 	h_on_exit "postfix -c '$d/conf' stop; sleep 0.5; kill \$(cat '$d/queue/pid/master.pid' 2>/dev/null) 2>/dev/null"
-	if ! postfix -c "$d/conf" start >"$d/start.log" 2>&1; then
-		h_fail "postfix starts (see $d/start.log)" "$(tail -3 "$d/start.log")" "started"
-		return 1
-	fi
-	h_wait "postfix smtpd on 127.0.0.1:$POSTFIX_PORT (log: $POSTFIX_LOG)" 20 \
-		bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTFIX_PORT"
+	for try in 1 2 3; do
+		POSTFIX_PORT=$(h_port)
+		postfix_write_main "$d" "$1"
+		postfix_write_master "$d"
+		postfix_write_sasl "$d"
+		postfix -c "$d/conf" check >"$d/check.log" 2>&1
+		if postfix -c "$d/conf" start >"$d/start.log" 2>&1; then
+			for _ in $(seq 1 100); do
+				bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTFIX_PORT" 2>/dev/null && return 0
+				sleep 0.1
+			done
+		fi
+		postfix -c "$d/conf" stop >/dev/null 2>&1
+		sleep 0.5
+	done
+	h_fail "postfix smtpd on 127.0.0.1:$POSTFIX_PORT (see $d/start.log, $POSTFIX_LOG)" \
+		"$(tail -2 "$d/start.log")" "listening"
+	return 1
 }
 
 postfix_send() {
@@ -195,13 +227,37 @@ postfix_message_with() {
 	return 1
 }
 
+milter_mailauth() {
+	local node_dir="$H_TOP/tests/node"
+	if [ ! -d "$node_dir/node_modules/mailauth" ]; then
+		(cd "$node_dir" && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
+			{ echo "npm ci failed (log: $H/npm.log)"; return 1; }
+	fi
+	node "$H_TOP/tests/integration/milter_mailauth.js" "$1" "$2" "$3" "$4" \
+		"127.0.0.1:$PDNS_DNS_PORT" 2>&1
+}
+
 milter_start() {
+	local try
 	MILTER_LOG="$H/milter.log"
-	"$BINDIR/mxdock-milter" -f -c "$1" >>"$MILTER_LOG" 2>&1 &
-	MILTER_PID=$!
-	h_track "$MILTER_PID"
-	local port
-	port=$(sed -n 's/^milter_socket *= *inet:\([0-9]*\)@.*/\1/p' "$1")
-	h_wait "mxdock-milter listens on $port (log: $MILTER_LOG)" 10 \
-		bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	# another test may take a port between h_port and our bind: try again
+	MILTER_PORT=$(sed -n 's/^milter_socket *= *inet:\([0-9]*\)@.*/\1/p' "$1" | tail -1)
+	for try in 1 2 3; do
+		if [ "$try" -gt 1 ] || [ -z "$MILTER_PORT" ]; then
+			MILTER_PORT=$(h_port)
+			sed -i '/^milter_socket *=/d' "$1"
+			echo "milter_socket = inet:$MILTER_PORT@127.0.0.1" >>"$1"
+		fi
+		"$BINDIR/mxdock-milter" -f -c "$1" >>"$MILTER_LOG" 2>&1 &
+		MILTER_PID=$!
+		disown "$MILTER_PID"    # no "Killed" note if it outlives the harness' wait
+		h_track "$MILTER_PID"
+		for _ in $(seq 1 100); do
+			bash -c "exec 3<>/dev/tcp/127.0.0.1/$MILTER_PORT" 2>/dev/null && return 0
+			kill -0 "$MILTER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	h_fail "mxdock-milter listens (log: $MILTER_LOG)" "$(tail -1 "$MILTER_LOG")" "listening"
+	return 1
 }
