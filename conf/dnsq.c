@@ -27,8 +27,7 @@
 
 #define DNSQ_BUFSIZE 65535
 
-/* parse_server - "IP" or "IP:PORT" (IPv4) into SIN; -1 when unparseable. */
-static int parse_server(const char *server, struct sockaddr_in *sin)
+int     dnsq_parse_server(const char *server, struct sockaddr_in *sin)
 {
     char    host[64];
     const char *colon = strrchr(server, ':');
@@ -228,7 +227,7 @@ static int setup(res_state st, const char *server, int timeout,
     st->retry = 1;
     st->options |= RES_USE_EDNS0;
     if (server && *server) {
-        if (parse_server(server, &sin) < 0) {
+        if (dnsq_parse_server(server, &sin) < 0) {
             snprintf(why, whylen, "bad server address \"%.80s\" (want IPv4 or IPv4:PORT)",
                      server);
             res_nclose(st);

@@ -21,4 +21,11 @@ int     dnsq_query(const char *server, const char *name, int type, int timeout,
 
 void    dnsq_free(char **rrs, size_t n);
 
+struct sockaddr_in;
+
+/* dnsq_parse_server - "IP" or "IP:PORT" (IPv4, port 53 by default) into
+ * SIN, for every part that aims libresolv at one server; -1 when it is not
+ * one. */
+int     dnsq_parse_server(const char *server, struct sockaddr_in *sin);
+
 #endif

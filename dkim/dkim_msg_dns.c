@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsq.h"
+
 #include <opendkim/dkim.h>
 
 #include "dkim_msg.h"
@@ -36,31 +38,6 @@ struct dns_query {
     int     status;             /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
     size_t  len;
 };
-
-/* parse_server - "IP" or "IP:PORT" (IPv4) into SA */
-static int parse_server(const char *text, struct sockaddr_in *sa)
-{
-    char    host[64];
-    const char *colon = strchr(text, ':');
-    size_t  hl = colon ? (size_t) (colon - text) : strlen(text);
-    long    port = 53;
-
-    if (hl == 0 || hl >= sizeof(host))
-        return -1;
-    memcpy(host, text, hl);
-    host[hl] = 0;
-    if (colon) {
-        char   *end;
-
-        port = strtol(colon + 1, &end, 10);
-        if (*end || port < 1 || port > 65535)
-            return -1;
-    }
-    memset(sa, 0, sizeof(*sa));
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((unsigned short) port);
-    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
-}
 
 /* dns_start - run the whole query now; BUF gets the raw answer */
 static int dns_start(void *srv, int type, unsigned char *query, unsigned char *buf,
@@ -136,7 +113,7 @@ void   *dkim_msg_dns_plug(void *libopendkim, const char *server, long timeout,
     }
     s->timeout = (int) (timeout > 0 ? timeout : 5);
     if (server && *server) {
-        if (parse_server(server, &s->sa) != 0) {
+        if (dnsq_parse_server(server, &s->sa) != 0) {
             snprintf(why, whylen, "dns_resolver: not IPv4 IP or IP:PORT: %.100s", server);
             free(s);
             return 0;

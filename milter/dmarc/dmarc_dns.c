@@ -23,34 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsq.h"
+
 #include "dmarc.h"
 
 #define ANSWER_MAX 65535
-
-/* parse_server - "IP" or "IP:PORT" (IPv4) into SIN; -1 when unparseable. */
-static int parse_server(const char *server, struct sockaddr_in *sin)
-{
-    char    host[64];
-    const char *colon = strrchr(server, ':');
-    size_t  hl = colon ? (size_t) (colon - server) : strlen(server);
-    long    port = 53;
-
-    if (hl == 0 || hl >= sizeof host)
-        return -1;
-    memcpy(host, server, hl);
-    host[hl] = 0;
-    if (colon) {
-        char   *end;
-
-        port = strtol(colon + 1, &end, 10);
-        if (*end || port < 1 || port > 65535)
-            return -1;
-    }
-    memset(sin, 0, sizeof *sin);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons((unsigned short) port);
-    return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
-}
 
 /* setup - a resolver state aimed at SERVER when set. */
 static int setup(res_state st, const char *server, int timeout)
@@ -65,7 +42,7 @@ static int setup(res_state st, const char *server, int timeout)
     st->options |= RES_USE_EDNS0 | RES_RECURSE;
     st->options &= ~(unsigned long) (RES_DNSRCH | RES_DEFNAMES);
     if (server && *server) {
-        if (parse_server(server, &sin) < 0) {
+        if (dnsq_parse_server(server, &sin) < 0) {
             res_nclose(st);
             return -1;
         }
