@@ -66,7 +66,8 @@ static int dns_start(void *srv, int type, unsigned char *query, unsigned char *b
         res_nclose(&rs);
     }
     q->status = alen > 0 ? DKIM_DNS_SUCCESS : DKIM_DNS_ERROR;
-    q->len = alen > 0 ? (size_t) alen : 0;
+    /* res_nsend returns the full length of a TCP answer it truncated */
+    q->len = alen > 0 ? ((size_t) alen < buflen ? (size_t) alen : buflen) : 0;
     *qh = q;
     return 0;
 }

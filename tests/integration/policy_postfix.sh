@@ -105,7 +105,8 @@ h_eq "watch-log recorded 10 failures" "$(mariadb_db mxdock "SELECT COUNT(*), MIN
 	"10 user@example.org smtp"
 
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
-h_has "banned IP: 421 at connect" "$out" "421"
+h_has "banned IP: 421 at connect" "$out" "421 4.7.0"
+h_lacks "banned IP: nothing queued" "$out" "Ok: queued"
 h_lacks "banned IP: no message queued" "$out" "Ok: queued"
 out=$(postfix_send --local-interface 127.0.0.3 --from alice@sender.test --to bob@example.org)
 h_has "another IP: accepted" "$out" "250 2.0.0 Ok: queued"
@@ -122,7 +123,7 @@ postfix -c "$POSTFIX_DIR/conf" reload >/dev/null 2>&1
 sleep 1
 kill -STOP "$M1_PID"        # the first instance cannot answer any more
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
-h_has "second milter instance: 421 too" "$out" "421"
+h_has "second milter instance: 421 too" "$out" "421 4.7.0"
 kill -CONT "$M1_PID"
 
 P authfail unban 127.0.0.2 >/dev/null
@@ -133,7 +134,7 @@ h_has "after unban: accepted" "$out" "250 2.0.0 Ok: queued"
 mariadb_kill
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to full@example.org)
 h_has "database down: RCPT 451 4.3.0" "$out" "451 4.3.0"
-h_lacks "database down: connect accepted (no 421)" "$out" "421"
+h_lacks "database down: connect accepted (no 421)" "$out" "421 4.7.0"
 h_eq "milter alive" "$(kill -0 "$MILTER_PID" && echo alive)" alive
 mariadb_restart
 sleep 1.2

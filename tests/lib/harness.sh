@@ -51,12 +51,18 @@ h_track() { H_PIDS="$H_PIDS $1"; }
 h_on_exit() { H_EXIT_CMDS="$1
 $H_EXIT_CMDS"; }
 
+# h_port - a port below the kernel's ephemeral range (so no outgoing
+# connection holds it), used by no TCP or UDP socket now, and not handed out
+# before by this test (several are picked before any is bound).
+# The ports handed out are kept in $H/.ports: h_port runs in $(...) subshells.
 h_port() {
-	local p
+	local p low
+	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
-		ss -lun 2>/dev/null | grep -q ":$p " && continue
+		p=$((10000 + RANDOM % (low - 10000)))
+		grep -qx "$p" "$H/.ports" 2>/dev/null && continue
+		ss -Htuan 2>/dev/null | awk '{ print $5 }' | grep -q ":$p\$" && continue
+		echo "$p" >>"$H/.ports"
 		echo "$p"
 		return
 	done
