@@ -8,6 +8,9 @@
  *   dkim_keyset_release    drop that reference
  *   dkim_keyring_free      free it all (no reference may be held)
  *
+ * Private keys are read with dkim_store_key_pem: through the domain
+ * directory descriptor, never following a link, refusing loose modes.
+ *
  * A keyset never changes once built: a reload builds a new one and swaps the
  * pointer under the keyring lock, so a thread signing with the old set keeps
  * it until it releases it.  Domains without keys are remembered too (empty
@@ -17,7 +20,6 @@
  * Ownership: keysets belong to the keyring; callers hold references.
  * Diagnostics: unreadable keys are logged with mx_warn and left out.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +27,8 @@
 #include <sys/stat.h>
 
 #include "dkim_msg.h"
-#include "fileio.h"
 #include "log.h"
+#include "strbuf.h"
 
 #define KEYRING_MAX_EMPTY 10000   /* past this, unknown domains are not cached */
 
@@ -72,18 +74,24 @@ static int same_stamp(const struct dkim_keyset *a, const struct dkim_keyset *b)
     return a->mtime == b->mtime && a->mtime_ns == b->mtime_ns && a->ino == b->ino;
 }
 
-/* add_key - read the PEM of one active selector into KS */
+/* add_key - the PEM of one active selector into KS, read through the
+ * key store (domain directory descriptor, no symbolic link, mode 0600);
+ * the key store's buffer is wiped once copied */
 static void add_key(const struct mx_conf *c, struct dkim_keyset *ks,
                     const struct dkim_selector *sel)
 {
-    char    path[1024];
-    char   *pem;
+    struct strbuf sb = STRBUF_INIT;
+    char    why[256] = "";
+    char   *pem = 0;
 
-    if (dkim_key_path(c, ks->domain, sel->name, path, sizeof(path)) != 0
-        || (pem = mx_read_file(path, 0)) == 0) {
-        mx_warn("dkim key %s/%s: cannot read: %s", ks->domain, sel->name, strerror(errno));
+    if (dkim_store_key_pem(c, ks->domain, sel->name, &sb, why, sizeof(why)) != 0
+        || sb_failed(&sb) || (pem = strdup(sb_str(&sb))) == 0) {
+        mx_warn("dkim key %s/%s: cannot read: %s", ks->domain, sel->name,
+                why[0] ? why : "out of memory");
+        dkim_key_pem_free(&sb);
         return;
     }
+    dkim_key_pem_free(&sb);
     ks->keys[ks->n].pem = pem;
     ks->keys[ks->n].alg = sel->alg;
     snprintf(ks->keys[ks->n].selector, sizeof(ks->keys[ks->n].selector), "%s", sel->name);

@@ -4,6 +4,7 @@
  *
  *   milter_is_our_ar   does an incoming A-R claim to be ours? (removed)
  *   milter_ar_build    our A-R value: auth, spf, one dkim= per signature
+ *   milter_ar_build_dmarc  the same with the dmarc= resinfo at the end
  *   milter_log_line    "qid=... client=... from=... spf=... dkim=... ..."
  *
  * Text from the message or the client (user names, domains, reasons) is
@@ -83,9 +84,22 @@ static void put_dkim(struct strbuf *out, const struct dkim_msg_sig *s)
     put_safe(out, s->b, 8);
 }
 
-void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char *auth_user,
-                        const struct mxspf_answer *spf, int dkim_checked,
-                        const struct dkim_msg_sig *sigs, size_t n)
+/* put_resinfo - append a resinfo made elsewhere (the DMARC module's),
+ * bounded, control characters made spaces */
+static void put_resinfo(struct strbuf *out, const char *text)
+{
+    sb_puts(out, ";\n\t");
+    for (size_t i = 0; text[i] && i < 400; i++) {
+        unsigned char ch = (unsigned char) text[i];
+
+        sb_putc(out, ch < 0x20 || ch >= 0x7f ? ' ' : ch);
+    }
+}
+
+void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
+                              const char *auth_user, const struct mxspf_answer *spf,
+                              int dkim_checked, const struct dkim_msg_sig *sigs, size_t n,
+                              const char *dmarc)
 {
     int     parts = 0;
 
@@ -109,8 +123,19 @@ void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char 
         sb_puts(out, ";\n\t");
         put_dkim(out, &sigs[i]);
     }
+    if (dmarc && *dmarc) {
+        put_resinfo(out, dmarc);
+        parts++;
+    }
     if (parts == 0)
         sb_puts(out, "; none");
+}
+
+void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char *auth_user,
+                        const struct mxspf_answer *spf, int dkim_checked,
+                        const struct dkim_msg_sig *sigs, size_t n)
+{
+    milter_ar_build_dmarc(out, authserv_id, auth_user, spf, dkim_checked, sigs, n, 0);
 }
 
 void    milter_log_line(struct strbuf *out, const char *qid, const char *client,

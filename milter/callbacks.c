@@ -57,7 +57,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     (void) f3;
     if (c == 0 && (c = calloc(1, sizeof(*c))) != 0)
         smfi_setpriv(ctx, c);
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = *pf3 = 0;
     if (!(f1 & SMFIP_HDR_LEADSPC))
@@ -344,7 +344,7 @@ static sfsistat cb_close(SMFICTX *ctx)
 struct smfiDesc milter_desc = {
     "mxdock-milter",
     SMFI_VERSION,
-    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_SETSYMLIST,
+    SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
     cb_connect,
     cb_helo,
     cb_envfrom,

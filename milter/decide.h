@@ -85,6 +85,13 @@ void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char 
                         const struct mxspf_answer *spf, int dkim_checked,
                         const struct dkim_msg_sig *sigs, size_t n);
 
+/* milter_ar_build_dmarc - the same, with DMARC's resinfo ("dmarc=fail
+ * (p=reject ...) header.from=D") last; DMARC NULL or "" = none */
+void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
+                              const char *auth_user, const struct mxspf_answer *spf,
+                              int dkim_checked, const struct dkim_msg_sig *sigs, size_t n,
+                              const char *dmarc);
+
 /* milter_log_line - "qid=Q client=IP from=D spf=R dkim=R,R action=A ms=N" */
 void    milter_log_line(struct strbuf *out, const char *qid, const char *client,
                         const char *from_domain, const char *spf, const char *dkim,

@@ -4,19 +4,24 @@
  *
  *   milter_begin_body   at end of header: the signing decision, the sender
  *                       check, a signing or verifying handle fed the headers
- *   milter_eom_run      signatures or results, Received-SPF and
- *                       Authentication-Results, policy_eom, the verdict
+ *   milter_eom_run      signatures or results, DMARC (dmarc_glue.c),
+ *                       Received-SPF and Authentication-Results,
+ *                       policy_eom, the verdict
  *   milter_reply        one place that answers (escaping, dry run, log)
  *   milter_msg_reset    free the per-message state
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
  * internal error answers tempfail 451 4.3.0; nothing exits the process.
+ * DMARC is evaluated only for mail that is not trusted and whose DKIM
+ * verification ran; its verdict merges with the others (reject > tempfail
+ * > continue), its quarantine and tag are applied here.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmarc_glue.h"
 #include "log.h"
 #include "session.h"
 
@@ -49,7 +54,7 @@ static long elapsed_ms(const struct milter_msg *m)
 }
 
 static void log_message(struct milter_conn *c, const char *qid, const char *dkim,
-                        const char *action)
+                        const char *dmarc, const char *action)
 {
     struct strbuf sb = STRBUF_INIT;
     const char *at = strrchr(c->m.mail_from, '@');
@@ -58,6 +63,8 @@ static void log_message(struct milter_conn *c, const char *qid, const char *dkim
     milter_log_line(&sb, qid, c->ip, from,
                     c->m.spf_done ? mxspf_result_name(c->m.spf.result) : "-", dkim,
                     action, elapsed_ms(&c->m));
+    if (dmarc)
+        sb_printf(&sb, " dmarc=%s", dmarc);
     mx_info("%s", sb_str(&sb));
     sb_free(&sb);
 }
@@ -81,7 +88,7 @@ sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_v
     if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS)
         mx_warn("%s: reply %s %s not accepted by libmilter", step, v->rcode, v->xcode);
     if (strcmp(step, "eom") != 0)
-        log_message(c, "-", "-", milter_kind_name(v->kind));
+        log_message(c, "-", "-", 0, milter_kind_name(v->kind));
     return v->kind == MV_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
@@ -170,7 +177,7 @@ static void sign_finish(SMFICTX *ctx, struct milter_conn *c, struct milter_verdi
 }
 
 /* verify_finish - results, verdict, the dkim part of the log; 1 when the
- * results go into Authentication-Results */
+ * results go into Authentication-Results, -1 when verification failed */
 static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *log,
                          size_t loglen)
 {
@@ -184,7 +191,7 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
         milter_verdict_set(v, MV_TEMPFAIL, "451", "4.3.0", "internal", "%s",
                            "Internal error, try again later");
         snprintf(log, loglen, "error");
-        return 0;
+        return -1;
     }
     n = dkim_msg_nsig(c->m.dm);
     milter_decide_dkim(c->g->conf, dkim_msg_sig(c->m.dm, 0), n, &dv, &tag);
@@ -195,23 +202,64 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
     return tag;
 }
 
-/* add_results - Received-SPF, then Authentication-Results above it */
-static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag)
+/* add_results - Received-SPF, then Authentication-Results above it, with
+ * the dmarc= resinfo DMARC (NULL = not evaluated) */
+static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc)
 {
     struct milter_msg *m = &c->m;
     struct strbuf ar = STRBUF_INIT;
     int     spf = m->spf_done && m->spf_tag;
     int     dkim = dkim_tag && m->dm && !m->signing;
 
-    if (!spf && !dkim && !m->auth[0])
+    if (!spf && !dkim && !m->auth[0] && !dmarc)
         return;
     if (spf && m->spf.received_spf[0])
         add_header(ctx, c, "Received-SPF", m->spf.received_spf);
-    milter_ar_build(&ar, c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
-                    dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0);
+    milter_ar_build_dmarc(&ar, c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
+                          dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
+                          dmarc);
     if (!sb_failed(&ar))
         add_header(ctx, c, "Authentication-Results", sb_str(&ar));
     sb_free(&ar);
+}
+
+/* dmarc_eval - DMARC of a verified message, from the From fields kept,
+ * the MAIL FROM SPF answer and the DKIM results; 0 when not evaluated */
+static int dmarc_eval(struct milter_conn *c, struct milter_dmarc_out *out)
+{
+    struct milter_msg *m = &c->m;
+    struct milter_dmarc_in in;
+
+    if (c->g->dmarc == 0 || m->trusted || m->dm == 0 || m->signing)
+        return 0;
+    memset(&in, 0, sizeof(in));
+    for (size_t i = 0; i < m->nhdr; i++)
+        milter_dmarc_input_from(&in, m->hdr[i].name, m->hdr[i].value);
+    in.client_ip = c->ip;
+    in.mail_from = m->mail_from;
+    in.spf = m->spf_done ? &m->spf : 0;
+    in.sigs = dkim_msg_sig(m->dm, 0);
+    in.nsig = dkim_msg_nsig(m->dm);
+    milter_dmarc_run(c->g->dmarc, c->g->dmarc_db, c->g->conf, &in, out);
+    return 1;
+}
+
+/* dmarc_apply - quarantine or tag per OUT, and log a dry run's intent */
+static void dmarc_apply(SMFICTX *ctx, struct milter_conn *c, const struct milter_dmarc_out *out)
+{
+    const struct mxdmarc_action *a = &out->a;
+
+    if (a->intended != a->verdict)
+        mx_info("dmarc dry run: would %s: %s", mxdmarc_verdict_name(a->intended),
+                a->text[0] ? a->text : a->header_value);
+    if (out->tag)
+        add_header(ctx, c, a->header_name, a->header_value);
+    if (!out->quarantine)
+        return;
+    if (c->g->conf->milter_dry_run)
+        mx_info("dry run: would quarantine at eom: %s", a->text);
+    else if (smfi_quarantine(ctx, (char *) a->text) != MI_SUCCESS)
+        mx_warn("cannot quarantine (%s): MTA refused or did not offer it", a->text);
 }
 
 /* quota_eom - policy_eom for every recipient still accepted */
@@ -239,7 +287,8 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     struct milter_verdict v;
     const char *qid = smfi_getsymval(ctx, "i");
     char    dkimlog[256] = "-";
-    int     dkim_tag = 0;
+    int     dkim_tag = 0, dmarc = 0;
+    struct milter_dmarc_out dm;
     sfsistat rc;
 
     milter_verdict_set(&v, MV_CONTINUE, "", "", "", "%s", "");
@@ -257,14 +306,21 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     } else if (m->signing) {
         sign_finish(ctx, c, &v, dkimlog, sizeof(dkimlog));
     } else if (m->dm) {
-        dkim_tag = verify_finish(c, &v, dkimlog, sizeof(dkimlog));
+        if ((dkim_tag = verify_finish(c, &v, dkimlog, sizeof(dkimlog))) >= 0)
+            dmarc = dmarc_eval(c, &dm);
+        dkim_tag = dkim_tag > 0;
     }
-    add_results(ctx, c, dkim_tag);
+    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0);
+    if (dmarc) {
+        dmarc_apply(ctx, c, &dm);
+        milter_verdict_merge(&v, &dm.v);
+    }
     if (m->spf_done)
         milter_verdict_merge(&v, &m->spf_v);    /* non-continue only in dry run */
     quota_eom(ctx, c, &v);
     rc = milter_reply(ctx, c, &v, "eom");
-    log_message(c, qid, dkimlog, c->g->conf->milter_dry_run && v.kind != MV_CONTINUE
+    log_message(c, qid, dkimlog, dmarc ? dm.log : 0,
+                c->g->conf->milter_dry_run && v.kind != MV_CONTINUE
                 ? "continue(dry-run)" : milter_kind_name(v.kind));
     return rc;
 }

@@ -12,8 +12,8 @@
  * connection acquiring while SIGUSR1 swaps sees either the old generation
  * (kept alive by its reference) or the new one, never a freed one.
  *
- * Diagnostics: build errors come back in WHY; SPF unavailable is a warning
- * (mail is then neither SPF-checked nor tagged with spf=).
+ * Diagnostics: build errors come back in WHY; SPF or DMARC unavailable is
+ * a warning (mail is then neither checked nor tagged with spf=/dmarc=).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -23,6 +23,8 @@
 
 #include "gen.h"
 #include "log.h"
+
+#define GEN_DMARC_POOL 4          /* report connections shared by all threads */
 
 static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_gen *gen_current;
@@ -34,6 +36,10 @@ static void gen_free(struct milter_gen *g)
         return;
     if (g->policy)
         policy_close(g->policy);
+    if (g->dmarc_db)
+        pdb_close(g->dmarc_db);
+    if (g->dmarc)
+        mxdmarc_free(g->dmarc);
     if (g->spf)
         mxspf_free(g->spf);
     dkim_keyring_free(g->keys);
@@ -43,6 +49,23 @@ static void gen_free(struct milter_gen *g)
     if (g->conf)
         conf_free(g->conf);
     free(g);
+}
+
+/* gen_dmarc - the DMARC checker and, for aggregate reports, a small pool
+ * that connects lazily (a database that is down costs no waiting: pdb) */
+static void gen_dmarc(struct milter_gen *g)
+{
+    const struct mx_conf *c = g->conf;
+    char    why[256] = "";
+
+    if (!c->dmarc_check)
+        return;
+    if ((g->dmarc = mxdmarc_new(c, why, sizeof(why))) == 0) {
+        mx_warn("DMARC checks disabled: %s", why[0] ? why : "checker unavailable");
+        return;
+    }
+    if (c->dmarc_report_enable && (g->dmarc_db = pdb_open(c, GEN_DMARC_POOL, 0)) == 0)
+        mx_warn("DMARC reports not recorded: cannot set up the database pool");
 }
 
 /* gen_parts - the parts that can fail on a loaded configuration */
@@ -65,6 +88,7 @@ static int gen_parts(struct milter_gen *g, char *why, size_t whylen)
     if ((g->spf = mxspf_new(c, spfwhy, sizeof(spfwhy))) == 0)
         mx_warn("SPF checks disabled: %s", spfwhy[0] ? spfwhy : "checker unavailable");
     g->policy = policy_open(c);
+    gen_dmarc(g);
     return 0;
 }
 

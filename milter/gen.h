@@ -1,7 +1,7 @@
 /*
  * gen.h - configuration generations of the milter: one configuration with
  * everything built from it (address lists, DKIM library and keyring, SPF
- * checker, policy handle).  Connections hold a reference to the generation
+ * and DMARC checkers, policy handle, DMARC report database pool).  Connections hold a reference to the generation
  * they started with; SIGUSR1 builds a new one and swaps the current pointer
  * under one lock.
  *
@@ -17,6 +17,8 @@
 #include "cidr.h"
 #include "conf.h"
 #include "dkim_msg.h"
+#include "dmarc.h"
+#include "pdb.h"
 #include "policy.h"
 #include "spf.h"
 
@@ -30,6 +32,8 @@ struct milter_gen {
     struct dkim_keyring *keys;
     struct mxspf *spf;          /* NULL: SPF not available (logged) */
     struct policy *policy;      /* NULL: quota and authfail are off */
+    struct mxdmarc *dmarc;      /* NULL: dmarc_check off or unavailable */
+    struct pdb *dmarc_db;       /* NULL: dmarc_report_enable off */
     char    authserv_id[256];
 };
 

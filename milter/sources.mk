@@ -3,6 +3,7 @@ MILTER_SRCS = \
 	milter/authres.c \
 	milter/callbacks.c \
 	milter/decide.c \
+	milter/dmarc_glue.c \
 	milter/eom.c \
 	milter/gen.c
 MILTER_MAIN = \

@@ -4,7 +4,9 @@
 # again from 127.0.0.2 (external), verifies dkim=pass for both signatures
 # with the keys served by a scratch PowerDNS; one body byte changed gives
 # dkim=fail; a forged Authentication-Results with our authserv-id is
-# removed; mailauth (npm) agrees on pass and not-pass; SIGUSR1 turns dkim_fail_action into reject without a restart.
+# removed; DMARC (the p=quarantine mxdock-dns publishes) passes by the
+# aligned signatures and fails on the tampered copy (tagged, by
+# dmarc_quarantine_action = tag); mailauth (npm) agrees on pass and not-pass; SIGUSR1 turns dkim_fail_action into reject without a restart.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
@@ -19,6 +21,7 @@ cat >>"$C" <<EOF
 milter_authserv_id = $AUTHSERV
 milter_internal_hosts = 127.0.0.1/32
 dkim_fail_action = tag
+dmarc_quarantine_action = tag
 EOF
 
 # the domain-creation hook (issue 2): keys made, zone created in the
@@ -58,6 +61,8 @@ h_has "dkim=pass rsa" "$m2" "dkim=pass (2048-bit key) header.d=$D header.s=$RSA_
 h_has "dkim=pass ed25519" "$m2" "dkim=pass (256-bit key) header.d=$D header.s=$ED_SEL header.a=ed25519-sha256 header.b="
 h_eq "A-R is the first header" "$(head -1 <<<"$m2")" "Authentication-Results: $AUTHSERV;"
 h_eq "one A-R" "$(grep -c '^Authentication-Results:' <<<"$m2")" 1
+h_has "dmarc=pass by the aligned signatures" "$m2" "header.from=$D"
+h_has "dmarc=pass" "$m2" "dmarc=pass"
 # the independent checker (mailauth) agrees on the same message and keys
 ma=$(milter_mailauth "$H/m1.eml" 127.0.0.2 client.example "alice@$D")
 h_has "mailauth: rsa pass" "$ma" "dkim pass $D $RSA_SEL rsa-sha256"
@@ -71,6 +76,9 @@ h_has "tampered mail accepted (dkim_fail_action = tag)" "$out" "250 2.0.0 Ok: qu
 postfix_wait_delivered 3
 m3=$(postfix_message 3)
 h_eq "dkim=fail twice" "$(grep -c 'dkim=fail' <<<"$m3")" 2
+# the published p=quarantine applies; dmarc_quarantine_action = tag
+h_has "dmarc=fail" "$m3" "dmarc=fail"
+h_has "DMARC tag header" "$m3" "X-Mxdock-DMARC: quarantine header.from=$D"
 ma=$(milter_mailauth "$H/m3.eml" 127.0.0.2 client.example "alice@$D")
 h_lacks "mailauth: tampered does not pass" "$ma" "dkim pass"
 h_eq "mailauth: two results" "$(grep -c '^dkim ' <<<"$ma")" 2
@@ -110,6 +118,7 @@ h_wait "bad reload refused" 10 grep -q "reload refused" "$MILTER_LOG"
 out=$(postfix_send --local-interface 127.0.0.2 --from "alice@$D" --to bob@example.org \
 	--data "@$H/m3.eml")
 h_has "old configuration still rejects" "$out" "550 5.7.20"
-h_ok "milter alive after reloads" && kill -0 "$MILTER_PID" || h_fail "milter alive" "dead" "running"
+if kill -0 "$MILTER_PID"; then h_ok "milter alive after reloads"
+else h_fail "milter alive after reloads" "dead" "running"; fi
 h_has "one log line per message" "$(cat "$MILTER_LOG")" "spf="
 h_done

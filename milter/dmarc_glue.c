@@ -1,0 +1,139 @@
+/*
+ * dmarc_glue.c - DMARC in the milter, without libmilter: what the milter
+ * already knows handed to milter/dmarc, the action made a milter verdict,
+ * the message recorded for aggregate reports.
+ *
+ *   milter_dmarc_input_from  collect the From header values
+ *   milter_dmarc_run         evaluate, decide, record
+ *   milter_dmarc_record_msg  the dmarc_report_msg row of one message
+ *
+ * Only the MAIL FROM SPF answer the milter computed is used (a HELO
+ * answer is passed as identity "helo", which never aligns: CVE-2019-20790);
+ * SPF is not evaluated again.  Trusted mail is never enforced upon (the
+ * milter does not even evaluate it).  dmarc_dry_run is decided by
+ * mxdmarc_decide; milter_dry_run keeps quarantine from being applied here
+ * and reject/tempfail in milter_reply.
+ *
+ * Ownership: caller's structs.  Diagnostics: a failed report insert is
+ * not logged here: pdb logs an outage once when it starts and once when
+ * it ends, and the mail decision is never changed by it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dmarc_glue.h"
+#include "fileio.h"
+
+void    milter_dmarc_input_from(struct milter_dmarc_in *in, const char *name,
+                                const char *value)
+{
+    if (strcasecmp(name, "From") != 0)
+        return;
+    if (in->nfrom < MILTER_DMARC_MAX_FROM)
+        in->from[in->nfrom++] = value;
+}
+
+/* mailfrom_domain - the domain of the envelope sender, "" for <> */
+static const char *mailfrom_domain(const char *mail_from)
+{
+    const char *at = mail_from ? strrchr(mail_from, '@') : 0;
+
+    return at ? at + 1 : "";
+}
+
+/* to_verdict - the milter verdict of A (reject and tempfail only) */
+static void to_verdict(const struct mxdmarc_action *a, struct milter_dmarc_out *out)
+{
+    milter_verdict_set(&out->v, MV_CONTINUE, "", "", "", "%s", "");
+    if (a->verdict == MXDMARC_REJECT)
+        milter_verdict_set(&out->v, MV_REJECT, a->rcode, a->xcode, "dmarc", "%s", a->text);
+    else if (a->verdict == MXDMARC_TEMPFAIL)
+        milter_verdict_set(&out->v, MV_TEMPFAIL, a->rcode, a->xcode, "dmarc", "%s", a->text);
+    out->quarantine = a->verdict == MXDMARC_QUARANTINE;
+    out->tag = a->verdict == MXDMARC_TAG;
+}
+
+void    milter_dmarc_run(const struct mxdmarc *d, struct pdb *db, const struct mx_conf *c,
+                         const struct milter_dmarc_in *in, struct milter_dmarc_out *out)
+{
+    struct mxdmarc_dkim k[16];
+    size_t  nk = in->nsig < 16 ? in->nsig : 16;
+    struct mxdmarc_input mi;
+    struct dmarc_report_msg m;
+
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < nk; i++) {
+        k[i].domain = in->sigs[i].d;
+        k[i].result = dkim_msg_res_name(in->sigs[i].res);
+    }
+    memset(&mi, 0, sizeof(mi));
+    mi.from = in->from;
+    mi.nfrom = in->nfrom;
+    mi.mailfrom_domain = mailfrom_domain(in->mail_from);
+    mi.spf_identity = in->spf ? in->spf->identity : "mailfrom";
+    mi.spf_result = in->spf ? mxspf_result_name(in->spf->result) : "none";
+    mi.dkim = k;
+    mi.ndkim = nk;
+    mi.trusted = in->trusted;
+    mxdmarc_evaluate(d, &mi, &out->r);
+    mxdmarc_decide(d, &mi, &out->r, &out->a);
+    to_verdict(&out->a, out);
+    snprintf(out->log, sizeof(out->log), "%s%s%s", mxdmarc_status_name(out->r.status),
+             out->a.intended != MXDMARC_ACCEPT ? "/" : "",
+             out->a.intended != MXDMARC_ACCEPT ? mxdmarc_verdict_name(out->a.intended) : "");
+    if (db == 0 || !c->dmarc_report_enable
+        || (out->r.status != MXDMARC_PASS && out->r.status != MXDMARC_FAIL))
+        return;
+    milter_dmarc_record_msg(in, out, c->milter_dry_run != 0, &m);
+    (void) dmarc_report_record(db, &m);
+}
+
+/* applied - the disposition really applied to the message */
+static const char *applied(const struct milter_dmarc_out *out, int dry_run)
+{
+    if (dry_run)
+        return "none";
+    if (out->a.verdict == MXDMARC_REJECT)
+        return "reject";
+    if (out->a.verdict == MXDMARC_QUARANTINE)
+        return "quarantine";
+    return "none";
+}
+
+void    milter_dmarc_record_msg(const struct milter_dmarc_in *in,
+                                const struct milter_dmarc_out *out, int dry_run,
+                                struct dmarc_report_msg *m)
+{
+    const struct mxdmarc_result *r = &out->r;
+    const struct dkim_msg_sig *k = in->nsig ? in->sigs : 0;
+    enum mxdmarc_policy dis = r->disposition ? r->disposition : MXDMARC_P_NONE;
+
+    memset(m, 0, sizeof(*m));
+    for (size_t i = 0; r->dkim_aligned && i < in->nsig; i++)
+        if (strcasecmp(in->sigs[i].d, r->dkim_domain) == 0)
+            k = in->sigs + i;
+    m->when = mx_now();
+    m->source_ip = in->client_ip;
+    m->header_from = r->author_domain;
+    m->envelope_from = mailfrom_domain(in->mail_from);
+    m->policy_domain = r->policy_domain;
+    m->rua = r->rua;
+    m->p = mxdmarc_policy_name(r->p);
+    m->sp = mxdmarc_policy_name(r->sp);
+    m->pct = r->pct;
+    m->adkim = r->adkim;
+    m->aspf = r->aspf;
+    m->disposition = applied(out, dry_run);
+    m->dkim_aligned = r->dkim_aligned;
+    m->spf_aligned = r->spf_aligned;
+    m->dkim_domain = k ? k->d : "";
+    m->dkim_result = k ? dkim_msg_res_name(k->res) : "";
+    m->spf_domain = in->spf && in->spf->domain[0] ? in->spf->domain : m->envelope_from;
+    m->spf_scope = in->spf && strcmp(in->spf->identity, "helo") == 0 ? "helo" : "mfrom";
+    m->spf_result = in->spf ? mxspf_result_name(in->spf->result) : "none";
+    if (strcmp(m->disposition, mxdmarc_policy_name(dis)) != 0)
+        m->reason = "local_policy";
+    else
+        m->reason = r->sampled_out ? "sampled_out" : "";
+}
