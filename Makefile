@@ -184,7 +184,7 @@ install: all
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/sbin/
 	[ -e $(DESTDIR)$(SYSCONFDIR)/mxdock/mxdock.conf ] || \
 		install -m 640 conf/mxdock.conf $(DESTDIR)$(SYSCONFDIR)/mxdock/mxdock.conf
-	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/mxdock/
+	install -m 644 README.md docs/*.md docs/*.sql $(DESTDIR)$(PREFIX)/share/doc/mxdock/
 
 clean:
 	rm -rf build bin
