@@ -141,7 +141,8 @@ peer_null() {
 
 # peer_mxdock NAME ALG [tcp] - the store in $H/NAME/dkim holds the bench
 # keys with only ALG's selector(s) active.  Needs a built mxdock-milter
-# and a working mxdock-dkim; otherwise says why.
+# and a working mxdock-dkim; otherwise says why.  MXDOCK_EXTRA_CONF, when
+# set, is appended to its configuration.
 peer_mxdock() {
 	local name=$1 alg=$2 d="$H/$1" sock
 	mkdir -p "$d"
@@ -156,6 +157,7 @@ peer_mxdock() {
 milter_socket = $sock
 milter_authserv_id = mx.bench.test
 milter_internal_hosts = 127.0.0.1/32
+${MXDOCK_EXTRA_CONF:-}
 EOF
 	if ! mxdock_keys "$d/mxdock.conf" "$d/dkim" "$alg" >"$d/keys.log" 2>&1; then
 		echo "mxdock-dkim could not store the bench keys (log: $d/keys.log)" >"$d/why"

@@ -28,8 +28,10 @@ source "$TOP/tests/lib/pdns.sh"
 source "$TOP/tests/bench/corpus.sh"
 source "$TOP/tests/bench/peers.sh"
 source "$TOP/tests/lib/postfix.sh"
+source "$TOP/tests/lib/mariadb.sh"
 source "$TOP/tests/bench/sections.sh"
 source "$TOP/tests/bench/e2e.sh"
+source "$TOP/tests/bench/policy.sh"
 
 BENCH_RUNS=${BENCH_RUNS:-5}
 BENCH_SECONDS=${BENCH_SECONDS:-1.5}

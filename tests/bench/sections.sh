@@ -132,12 +132,6 @@ section_library() {
 	log "library done"
 }
 
-section_policy() {
-	printf 'policy\tRCPT quota and connect-time auth decisions\tmx_rsa\t0\tskip\t%s\n' \
-		"not measured: the quota and auth policy is not wired into mxdock-milter yet" \
-		>>"$H/results/policy.tsv"
-}
-
 section_scale() {
 	local n runs=$BENCH_RUNS
 	BENCH_RUNS=3
