@@ -161,6 +161,12 @@ bench-deps:
 bench: deps bench-deps all $(BENCH_BINS)
 	BENCH_CMD="make bench" BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
 
+# soak: issue 5's 10,000 messages and 100 reloads with the milter built
+# with ASan (tests/soak.sh; a few minutes, so not part of make check)
+soak: deps
+	$(MAKE) SANITIZE=1 BUILDDIR=build/asan BINDIR=build/asan/bin all
+	BINDIR=$(abspath build/asan/bin) tests/soak.sh
+
 # ---- tests ---------------------------------------------------------------
 check: deps
 	$(MAKE) all unit
@@ -189,7 +195,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check asan demo install clean unit sample bench bench-deps
+.PHONY: all deps check asan demo install clean unit sample bench bench-deps soak
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -4,10 +4,12 @@
  *
  *   negotiate  steps, no-reply steps, macros (smfi_setsymlist)
  *   connect    client address, internal or not, policy_connect
- *   helo       HELO name; a refused client gets 421 4.7.0 here
+ *   helo       HELO name; a refused client gets the refusal's reply here
+ *              (421 4.7.0 for a ban, 451 4.3.0 for a database error)
  *   envfrom    sender, {auth_authen}, SIZE=, SPF for untrusted mail
  *   envrcpt    policy_rcpt (quota)
- *   header     kept until end of header; our A-R noted; From domain
+ *   header     kept until end of header (at most MILTER_MAX_HDRS); our
+ *              A-R noted
  *   eoh/body   signing or verifying handle fed (eom.c)
  *   eom        eom.c; abort/close reset and free
  *
@@ -51,7 +53,11 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
                              unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
     struct milter_conn *c = conn(ctx);
-    unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | SMFIP_NODATA | NR_WANTED;
+    /* DATA is negotiated (not SMFIP_NODATA) only to answer it: Postfix flushes
+     * its DATA macros alone at the smtpd-to-cleanup hand-over, and without a
+     * reply our kernel delays the ACK Postfix's next small write waits for
+     * (~40 ms a message over TCP; docs/PERFORMANCE.md). */
+    unsigned long want = SMFIP_HDR_LEADSPC | SMFIP_NOUNKNOWN | NR_WANTED;
 
     (void) f2;
     (void) f3;
@@ -115,14 +121,21 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     return SMFIS_CONTINUE;
 }
 
-/* refuse - the deferred connect refusal: 421 closes the session */
+/* refuse - the deferred connect refusal with the decision's own reply:
+ * 421 4.7.0 for a ban (closes the session), 451 4.3.0 when the database
+ * is down and authfail_db_error_action = tempfail */
 static sfsistat refuse(SMFICTX *ctx, struct milter_conn *c, const char *step)
 {
+    const struct policy_decision *d = &c->refusal;
     struct milter_verdict v;
+    int     reject = d->action == POLICY_REJECT;
 
-    milter_verdict_set(&v, MV_TEMPFAIL, "421", "4.7.0", "authfail-ban", "%s",
-                       c->refusal.text[0] ? c->refusal.text
-                       : "Too many failed logins, try again later");
+    if (d->rcode[0] == (reject ? '5' : '4'))
+        milter_verdict_set(&v, reject ? MV_REJECT : MV_TEMPFAIL, d->rcode, d->xcode,
+                           "authfail", "%s", d->text);
+    else
+        milter_verdict_set(&v, MV_TEMPFAIL, "421", "4.7.0", "authfail-ban", "%s",
+                           d->text[0] ? d->text : "Too many failed logins, try again later");
     return milter_reply(ctx, c, &v, step);
 }
 
@@ -237,16 +250,23 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
-/* keep_header - remember NAME: VALUE until end of header */
+/* keep_header - remember NAME: VALUE until end of header; past
+ * MILTER_MAX_HDRS the message is marked for 552 5.3.4 */
 static void keep_header(struct milter_msg *m, const char *name, const char *value)
 {
+    if (m->nhdr >= MILTER_MAX_HDRS) {
+        m->too_many_hdrs = 1;
+        return;
+    }
     if (m->nhdr == m->hcap) {
         size_t  cap = m->hcap ? m->hcap * 2 : 32;
         struct milter_hdr *h;
 
-        if (cap > MILTER_MAX_HDRS || (h = realloc(m->hdr, cap * sizeof(*h))) == 0) {
+        if (cap > MILTER_MAX_HDRS)
+            cap = MILTER_MAX_HDRS;
+        if ((h = realloc(m->hdr, cap * sizeof(*h))) == 0) {
             m->failed = 1;
-            snprintf(m->failwhy, sizeof(m->failwhy), "too many headers");
+            snprintf(m->failwhy, sizeof(m->failwhy), "out of memory");
             return;
         }
         m->hdr = h;
@@ -264,6 +284,27 @@ static void keep_header(struct milter_msg *m, const char *name, const char *valu
     m->nhdr++;
 }
 
+/* note_ours - remember A-R number N (it carries our authserv-id) for
+ * removal; grows with the headers, so no forged one can be left over */
+static void note_ours(struct milter_msg *m, int n)
+{
+    if (m->nours == m->ocap) {
+        size_t  cap = m->ocap ? m->ocap * 2 : 8;
+        int    *o;
+
+        if (cap > MILTER_MAX_HDRS + 1)
+            cap = MILTER_MAX_HDRS + 1;
+        if (m->nours >= cap || (o = realloc(m->ours, cap * sizeof(*o))) == 0) {
+            m->failed = 1;      /* cannot remove it: never pass it on */
+            snprintf(m->failwhy, sizeof(m->failwhy), "cannot note forged A-R");
+            return;
+        }
+        m->ours = o;
+        m->ocap = cap;
+    }
+    m->ours[m->nours++] = n;
+}
+
 static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
     struct milter_conn *c = conn(ctx);
@@ -276,12 +317,8 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     keep_header(m, name, value);
     if (strcasecmp(name, "Authentication-Results") == 0) {
         m->ar_seen++;
-        if (milter_is_our_ar(value, c->g->authserv_id) && m->nours < MILTER_MAX_OURS)
-            m->ours[m->nours++] = m->ar_seen;
-    } else if (strcasecmp(name, "From") == 0 && !m->from_seen) {
-        m->from_seen = 1;
-        if (milter_from_domain(value, m->from_domain, sizeof(m->from_domain)) != 0)
-            m->from_domain[0] = 0;
+        if (milter_is_our_ar(value, c->g->authserv_id))
+            note_ours(m, m->ar_seen);
     }
     return noreply(c, SMFIP_NR_HDR);
 }
@@ -304,6 +341,13 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
     if (c && c->m.dm && dkim_msg_body(c->m.dm, buf, len) != 0)
         mx_warn("dkim body chunk refused by the library");
     return noreply(c, SMFIP_NR_BODY);
+}
+
+/* cb_data - answered at once, so the MTA's next write is not held back */
+static sfsistat cb_data(SMFICTX *ctx)
+{
+    (void) ctx;
+    return SMFIS_CONTINUE;
 }
 
 static sfsistat cb_eom(SMFICTX *ctx)
@@ -356,6 +400,6 @@ struct smfiDesc milter_desc = {
     cb_abort,
     cb_close,
     NULL,                       /* unknown: not used (SMFIP_NOUNKNOWN) */
-    NULL,                       /* data: not used (SMFIP_NODATA) */
+    cb_data,
     cb_negotiate,
 };

@@ -8,19 +8,21 @@
  *   milter_decide_spf, milter_decide_dkim   results -> verdict
  *   milter_reply_escape                 text safe for smfi_setreply
  *   milter_trusted, milter_sender_ok    the signing and sender decisions
+ *   milter_from_domain                  the one From domain (dmarc_from.c)
+ *   milter_sender_refused               the whole sender check
  *   milter_parent_domain                walk up for dkim_sign_subdomains
  *
  * Reply codes follow RFC 7372 (FIELD-NOTES): SPF fail x.7.23, SPF
  * permerror/temperror x.7.24, no passing DKIM signature x.7.20; the first
  * digit follows the verdict, so an action changed to tempfail gives 451.
  */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "decide.h"
+#include "dmarc.h"
 #include "domain.h"
 
 enum milter_act milter_action(const char *name)
@@ -182,55 +184,23 @@ int     milter_trusted(const struct mx_conf *c, const char *auth_user, int inter
         && conf_list_has(c->milter_sign_daemons, daemon_name);
 }
 
-/* strip_comments - IN without (comments) and "quoted strings" into OUT */
-static void strip_comments(const char *in, char *out, size_t outlen)
+int     milter_from_domain(const char *const *from, size_t n, char *out, size_t outlen,
+                           char *why, size_t whylen)
 {
-    int     depth = 0, quoted = 0;
-    size_t  o = 0;
-
-    for (; *in && o + 1 < outlen; in++) {
-        if (quoted) {
-            if (*in == '\\' && in[1])
-                in++;
-            else if (*in == '"')
-                quoted = 0;
-        } else if (*in == '"' && depth == 0) {
-            quoted = 1;
-        } else if (*in == '(') {
-            depth++;
-        } else if (*in == ')' && depth > 0) {
-            depth--;
-        } else if (depth == 0) {
-            out[o++] = *in;
-        }
-    }
-    out[o] = 0;
+    if (mxdmarc_from_domain(from, n, out, outlen, why, whylen) == 0)
+        return 0;
+    if (outlen)
+        out[0] = 0;
+    return -1;
 }
 
-int     milter_from_domain(const char *value, char *out, size_t outlen)
+int     milter_sender_refused(const char *auth_user, size_t n, const char *from_domain)
 {
-    char    buf[1024], dom[300], why[128];
-    char   *addr = buf, *lt, *gt, *at, *end;
-
-    strip_comments(value, buf, sizeof(buf));
-    if ((lt = strchr(buf, '<')) != 0) {
-        addr = lt + 1;
-        if ((gt = strchr(addr, '>')) != 0)
-            *gt = 0;
-    } else if ((end = strchr(buf, ',')) != 0) {
-        *end = 0;
-    }
-    if ((at = strrchr(addr, '@')) == 0)
-        return -1;
-    at++;
-    while (*at == ' ' || *at == '\t')
-        at++;
-    end = at + strcspn(at, " \t\r\n>;,");
-    if ((size_t) (end - at) >= sizeof(dom) || end == at)
-        return -1;
-    memcpy(dom, at, (size_t) (end - at));
-    dom[end - at] = 0;
-    return mx_domain_normalize(dom, out, outlen, why, sizeof(why));
+    /* several From fields or addresses: never one we could vouch for; no
+     * From at all: only a user without a domain cannot be compared */
+    if (*from_domain == 0)
+        return n > 0 || strchr(auth_user, '@') != 0;
+    return !milter_sender_ok(auth_user, from_domain);
 }
 
 int     milter_sender_ok(const char *auth_user, const char *from_domain)

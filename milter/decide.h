@@ -61,9 +61,15 @@ int     milter_reply_escape(const char *in, char *out, size_t outlen);
 int     milter_trusted(const struct mx_conf *c, const char *auth_user, int internal_client,
                        const char *daemon_name);
 
-/* milter_from_domain - the domain of the first address of a From header
- * value, normalised; -1 when there is none or it is not a domain name */
-int     milter_from_domain(const char *value, char *out, size_t outlen);
+/* milter_from_domain - the domain of the one address of the N From
+ * header values FROM, normalised (DMARC's RFC 5322 parser); -1 with WHY
+ * when there is no From, several From fields or addresses, or no domain */
+int     milter_from_domain(const char *const *from, size_t n, char *out, size_t outlen,
+                           char *why, size_t whylen);
+
+/* milter_sender_refused - should the sender check refuse AUTH_USER with
+ * the N From fields whose one domain is FROM_DOMAIN ("" = none)? */
+int     milter_sender_refused(const char *auth_user, size_t n, const char *from_domain);
 
 /* milter_sender_ok - may AUTH_USER send as FROM_DOMAIN?  A user name
  * without '@' cannot be compared and is allowed. */

@@ -12,7 +12,8 @@
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
- * internal error answers tempfail 451 4.3.0; nothing exits the process.
+ * internal error answers tempfail 451 4.3.0; more than MILTER_MAX_HDRS
+ * header fields 552 5.3.4; nothing exits the process.
  * DMARC is evaluated only for mail that is not trusted and whose DKIM
  * verification ran; its verdict merges with the others (reject > tempfail
  * > continue), its quarantine and tag are applied here.
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dmarc_glue.h"
 #include "log.h"
@@ -37,6 +39,7 @@ void    milter_msg_reset(struct milter_conn *c)
         free(m->hdr[i].value);
     }
     free(m->hdr);
+    free(m->ours);
     dkim_msg_free(m->dm);
     if (m->ks)
         dkim_keyset_release(c->g->keys, m->ks);
@@ -104,16 +107,36 @@ static struct dkim_keyset *sign_keys(struct milter_conn *c)
     return ks;
 }
 
+/* find_from - the one From domain of the kept headers into M->from_domain
+ * (M->from_why when there is none); the number of From fields */
+static size_t find_from(struct milter_msg *m)
+{
+    const char *from[8];
+    size_t  n = 0;
+
+    for (size_t i = 0; i < m->nhdr; i++)
+        if (strcasecmp(m->hdr[i].name, "From") == 0) {
+            if (n < sizeof(from) / sizeof(from[0]))
+                from[n] = m->hdr[i].value;
+            n++;
+        }
+    (void) milter_from_domain(from, n < 8 ? n : 8, m->from_domain, sizeof(m->from_domain),
+                              m->from_why, sizeof(m->from_why));
+    return n;
+}
+
 void    milter_begin_body(struct milter_conn *c, const char *qid)
 {
     struct milter_msg *m = &c->m;
     char    why[256] = "";
+    size_t  nfrom;
 
-    if (m->failed)
+    if (m->failed || m->too_many_hdrs)
         return;
+    nfrom = find_from(m);
     if (m->trusted) {
         if (c->g->conf->milter_sender_check && m->auth[0]
-            && !milter_sender_ok(m->auth, m->from_domain)) {
+            && milter_sender_refused(m->auth, nfrom, m->from_domain)) {
             m->sender_bad = 1;
             return;
         }
@@ -153,7 +176,7 @@ static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *na
  * from the last, so the indexes of the others stay valid */
 static void remove_ours(SMFICTX *ctx, const struct milter_msg *m)
 {
-    for (int i = m->nours - 1; i >= 0; i--)
+    for (size_t i = m->nours; i-- > 0;)
         if (smfi_chgheader(ctx, "Authentication-Results", m->ours[i], NULL) != MI_SUCCESS)
             mx_warn("cannot remove forged Authentication-Results #%d", m->ours[i]);
 }
@@ -262,23 +285,57 @@ static void dmarc_apply(SMFICTX *ctx, struct milter_conn *c, const struct milter
         mx_warn("cannot quarantine (%s): MTA refused or did not offer it", a->text);
 }
 
-/* quota_eom - policy_eom for every recipient still accepted */
-static void quota_eom(SMFICTX *ctx, struct milter_conn *c, struct milter_verdict *v)
+/* quota_eom - policy_eom with the real size for every recipient still
+ * accepted.  libmilter cannot refuse one recipient at end of message: the
+ * message is refused only when every recipient is over quota; otherwise
+ * it is accepted and each over-quota recipient logged (docs/POLICY.md).
+ * A warning over quota_warn_percent is a log line, never a header: the
+ * one copy every recipient gets must not show another's address. */
+static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verdict *v)
 {
     struct policy_decision d;
     struct milter_verdict pv;
     unsigned long bytes = c->m.bytes ? c->m.bytes + 2 : c->m.size_hint;     /* + blank line */
+    size_t  over = 0;
 
+    milter_verdict_set(&pv, MV_CONTINUE, "", "", "", "%s", "");
     for (size_t i = 0; c->g->policy && i < c->m.nrcpt; i++) {
         policy_eom(c->g->policy, c->m.rcpt[i], bytes, &d);
         if (d.header[0])
-            add_header(ctx, c, "X-Quota-Warning", d.header);
+            mx_info("quota warning: message %s: %s", qid, d.header);
         if (d.action == POLICY_CONTINUE)
             continue;
-        milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
-                           d.rcode, d.xcode, "quota", "%s", d.text);
-        milter_verdict_merge(v, &pv);
+        over++;
+        mx_warn("quota: message %s: %s (%s %s), delivered anyway: other recipients "
+                "are under quota and a milter cannot refuse one recipient at end of "
+                "message", qid, d.text, d.rcode, d.xcode);
+        if (pv.kind == MV_CONTINUE)
+            milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
+                               d.rcode, d.xcode, "quota", "%s", d.text);
     }
+    c->m.over_quota = (int) over;
+    if (over > 0 && over == c->m.nrcpt)
+        milter_verdict_merge(v, &pv);
+}
+
+/* sender_refusal - 553 5.7.1 for an authenticated user sending as a
+ * domain not theirs, or with no single From address; counted as an
+ * auth-policy event (not in dry run: nothing was refused) */
+static void sender_refusal(struct milter_conn *c, struct milter_verdict *v)
+{
+    struct milter_msg *m = &c->m;
+
+    if (m->from_domain[0]) {
+        mx_warn("user %.100s may not send as %.100s", m->auth, m->from_domain);
+        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "Sender domain %.100s "
+                           "is not yours", m->from_domain);
+    } else {
+        mx_warn("user %.100s: no single From address: %.100s", m->auth, m->from_why);
+        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "%s",
+                           "Exactly one From address is required");
+    }
+    if (c->g->policy && !c->g->conf->milter_dry_run)
+        policy_record_authfail(c->g->policy, c->ip, m->auth, "smtp");
 }
 
 sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
@@ -293,16 +350,17 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
 
     milter_verdict_set(&v, MV_CONTINUE, "", "", "", "%s", "");
     remove_ours(ctx, m);
-    if (m->failed) {
+    if (m->too_many_hdrs) {
+        mx_warn("message %s: more than %d header fields: refused", qid ? qid : "-",
+                MILTER_MAX_HDRS);
+        milter_verdict_set(&v, MV_REJECT, "552", "5.3.4", "headers", "Too many header fields "
+                           "(more than %d)", MILTER_MAX_HDRS);
+    } else if (m->failed) {
         mx_warn("message %s: %s: tempfail", qid ? qid : "-", m->failwhy);
         milter_verdict_set(&v, MV_TEMPFAIL, "451", "4.3.0", "internal", "%s",
                            "Internal error, try again later");
     } else if (m->sender_bad) {
-        mx_warn("user %.100s may not send as %.100s", m->auth, m->from_domain);
-        milter_verdict_set(&v, MV_REJECT, "553", "5.7.1", "sender", "Sender domain %.100s "
-                           "is not yours", m->from_domain[0] ? m->from_domain : "(none)");
-        if (c->g->policy)
-            policy_record_authfail(c->g->policy, c->ip, m->auth, "smtp");
+        sender_refusal(c, &v);
     } else if (m->signing) {
         sign_finish(ctx, c, &v, dkimlog, sizeof(dkimlog));
     } else if (m->dm) {
@@ -317,7 +375,7 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     }
     if (m->spf_done)
         milter_verdict_merge(&v, &m->spf_v);    /* non-continue only in dry run */
-    quota_eom(ctx, c, &v);
+    quota_eom(c, qid ? qid : "-", &v);
     rc = milter_reply(ctx, c, &v, "eom");
     log_message(c, qid, dkimlog, dmarc ? dm.log : 0,
                 c->g->conf->milter_dry_run && v.kind != MV_CONTINUE

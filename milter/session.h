@@ -18,8 +18,7 @@
 #include "gen.h"
 
 #define MILTER_MAX_RCPT   1000
-#define MILTER_MAX_OURS   32
-#define MILTER_MAX_HDRS   2000
+#define MILTER_MAX_HDRS   2000  /* more: 552 5.3.4 at end of message */
 
 struct milter_hdr {
     char   *name;
@@ -37,11 +36,12 @@ struct milter_msg {
     size_t  nrcpt;
     struct milter_hdr *hdr;     /* kept until end of header */
     size_t  nhdr, hcap;
+    int     too_many_hdrs;      /* over MILTER_MAX_HDRS: refused 552 5.3.4 */
     int     ar_seen;            /* Authentication-Results headers so far */
-    int     ours[MILTER_MAX_OURS];  /* indexes of those carrying our id */
-    int     nours;
-    int     from_seen;
-    char    from_domain[256];
+    int    *ours;               /* indexes of those carrying our id (grows) */
+    size_t  nours, ocap;
+    char    from_domain[256];   /* the one From address's domain, or "" */
+    char    from_why[128];      /* why there is none (several, unparseable) */
     int     trusted;
     int     spf_done, spf_tag;
     struct mxspf_answer spf;
@@ -50,6 +50,7 @@ struct milter_msg {
     struct dkim_keyset *ks;     /* keys used when signing */
     int     signing;
     int     sender_bad;         /* milter_sender_check refused it */
+    int     over_quota;         /* recipients over quota at end of message */
     int     failed;             /* internal error seen: the failure policy */
     char    failwhy[128];
 };

@@ -3,8 +3,8 @@
 # is signed with both keys of the From domain (created by mxdock-dns create); the captured message, sent
 # again from 127.0.0.2 (external), verifies dkim=pass for both signatures
 # with the keys served by a scratch PowerDNS; one body byte changed gives
-# dkim=fail; a forged Authentication-Results with our authserv-id is
-# removed; DMARC (the p=quarantine mxdock-dns publishes) passes by the
+# dkim=fail; forged Authentication-Results (40) with our authserv-id are
+# removed; the header cap is 2000 exactly (552 5.3.4 beyond); DMARC (the p=quarantine mxdock-dns publishes) passes by the
 # aligned signatures and fails on the tampered copy (tagged, by
 # dmarc_quarantine_action = tag); mailauth (npm) agrees on pass and not-pass; SIGUSR1 turns dkim_fail_action into reject without a restart.
 source "$(dirname "$0")/../lib/harness.sh"
@@ -83,9 +83,12 @@ ma=$(milter_mailauth "$H/m3.eml" 127.0.0.2 client.example "alice@$D")
 h_lacks "mailauth: tampered does not pass" "$ma" "dkim pass"
 h_eq "mailauth: two results" "$(grep -c '^dkim ' <<<"$ma")" 2
 
-# 4. a forged A-R with our authserv-id is removed; a foreign one stays
-cat >"$H/m4.eml" <<EOF
-Authentication-Results: $AUTHSERV; dkim=pass header.d=forged.test
+# 4. forged A-Rs with our authserv-id are removed, all 40 of them (a
+# fixed array once kept 32); a foreign one stays
+for i in $(seq 40); do
+	echo "Authentication-Results: $AUTHSERV; dkim=pass header.d=forged$i.test"
+done >"$H/m4.eml"
+cat >>"$H/m4.eml" <<EOF
 Authentication-Results: other.test; spf=pass smtp.mailfrom=other.test
 From: Mallory <mallory@evil.test>
 To: bob@example.org
@@ -100,9 +103,24 @@ out=$(postfix_send --local-interface 127.0.0.2 --from mallory@evil.test --to bob
 h_has "forged mail accepted" "$out" "250 2.0.0 Ok: queued"
 postfix_wait_delivered 4
 m4=$(postfix_message 4)
-h_lacks "forged verdict removed" "$m4" "header.d=forged.test"
+h_eq "all 40 forged verdicts removed" "$(grep -c 'header.d=forged' <<<"$m4")" 0
 h_has "foreign A-R kept" "$m4" "Authentication-Results: other.test;"
 h_has "our verdict: no signature" "$m4" "dkim=none"
+
+# 4b. the header count cap is exactly MILTER_MAX_HDRS (2000): 1500 pass
+# (capacity doubling once failed at 1025 with 451), 2001 get 552 5.3.4
+many_headers() { # N SUBJECT
+	{ for ((i = 1; i <= $1; i++)); do echo "X-Filler-$i: $i"; done
+	  printf 'From: <mallory@evil.test>\nTo: bob@example.org\nSubject: %s\n\nbody\n' "$2"
+	} >"$H/many.eml"
+	postfix_send --local-interface 127.0.0.2 --from mallory@evil.test --to bob@example.org \
+		--data "@$H/many.eml"
+}
+h_has "1497 + 3 headers accepted" "$(many_headers 1497 "many headers")" "250 2.0.0 Ok: queued"
+out=$(many_headers 1998 "too many headers")
+h_has "2001 headers: 552 5.3.4" "$out" "552 5.3.4"
+h_has "too many headers logged" "$(cat "$MILTER_LOG")" "more than 2000 header fields: refused"
+postfix_wait_delivered 5
 
 # 5. SIGUSR1: dkim_fail_action = reject, no restart
 sed -i 's/^dkim_fail_action = .*/dkim_fail_action = reject/' "$C"

@@ -2,7 +2,8 @@
 # milter_sender.sh - SMTP AUTH through a real Postfix (Cyrus sasldb) and
 # milter_sender_check: an authenticated user is trusted (signed, A-R with
 # auth=pass smtp.auth=USER, no SPF), and sending as another domain gets
-# 553 5.7.1.  Also -t (configuration check), the pid file and
+# 553 5.7.1, and so does a From with two addresses or two From fields;
+# an early SIGUSR1 does not kill the daemon.  Also -t (configuration check), the pid file and
 # milter_sign_daemons.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/postfix.sh"
@@ -58,6 +59,25 @@ out=$(auth_send "mallory@other.test" "other domain")
 h_has "other domain refused" "$out" "553 5.7.1"
 h_has "refusal logged" "$(cat "$MILTER_LOG")" "user $USER may not send as other.test"
 
+# only the one From address counts: a second address in the field, or a
+# second From field, was once let through on the first one (and signed)
+auth_data() { # SUBJECT FROM-LINES...
+	local subj=$1
+	shift
+	{ printf '%s\n' "$@"; printf 'To: bob@example.org\nSubject: %s\n\nbody\n' "$subj"
+	} >"$H/from.eml"
+	postfix_send --local-interface 127.0.0.2 --auth PLAIN --auth-user "$USER" \
+		--auth-password "$PASS" --from "$USER" --to bob@example.org --data "@$H/from.eml"
+}
+out=$(auth_data "two addresses" "From: <$USER>, <ceo@victim.test>")
+h_has "two From addresses: 553 5.7.1" "$out" "553 5.7.1 Exactly one From address"
+out=$(auth_data "two fields" "From: <$USER>" "From: <ceo@victim.test>")
+h_has "two From fields: 553 5.7.1" "$out" "553 5.7.1 Exactly one From address"
+out=$(auth_data "display name" "From: \"ceo@victim.test\" <$USER>")
+h_has "one address with a display name: accepted" "$out" "250 2.0.0 Ok: queued"
+postfix_wait_delivered 2
+h_has "  ... and signed for $D" "$(postfix_message_with "display name")" "d=$D;"
+
 # milter_sign_daemons: mail through a daemon named there is signed, even
 # from an external client without AUTH ({daemon_name} = Postfix's
 # milter_macro_daemon_name, by default $myhostname)
@@ -67,6 +87,20 @@ h_wait "reload" 10 grep -q "configuration 2 loaded" "$MILTER_LOG"
 out=$(postfix_send --local-interface 127.0.0.2 --from "bob@$D" --to bob@example.org \
 	--h-From "<bob@$D>" --h-Subject "sign daemon" --body "daemon test")
 h_has "sign daemon: accepted" "$out" "250 2.0.0 Ok: queued"
-postfix_wait_delivered 2
+postfix_wait_delivered 3
 h_eq "sign daemon: signed" "$(postfix_message_with "sign daemon" | grep -c '^DKIM-Signature:')" 2
+
+# SIGUSR1 right after start (before the reload thread exists) once killed
+# the daemon: it is blocked from the top of main now
+P2=$(h_port)
+sed -e "s/^milter_socket *=.*//" -e "/^milter_pidfile/d" "$C" >"$H/early.conf"
+echo "milter_socket = inet:$P2@127.0.0.1" >>"$H/early.conf"
+"$BINDIR/mxdock-milter" -f -c "$H/early.conf" >"$H/early.log" 2>&1 &
+EARLY=$!
+h_track "$EARLY"
+sleep 0.02
+for i in $(seq 30); do kill -USR1 "$EARLY" 2>/dev/null; sleep 0.01; done
+h_wait "early SIGUSR1: milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P2"
+h_eq "early SIGUSR1: milter alive" "$(kill -0 "$EARLY" 2>/dev/null && echo alive)" alive
+kill -TERM "$EARLY"
 h_done

@@ -8,7 +8,13 @@
 #     watch-log: the next connection from that IP gets 421, another IP is
 #     accepted, a second milter instance on the same database refuses it
 #     too, and after `authfail unban` it is accepted;
-#   - mariadbd killed: RCPT answers 451 4.3.0, restarted: quota again.
+#   - two recipients, one over quota at end of data: accepted (the other
+#     gets it), logged; quota_warn_percent: a log line, no header;
+#   - an SQL-injection address answered normally, tables intact;
+#   - a sender mismatch is recorded, but not in dry run;
+#   - mariadbd killed: RCPT answers 451 4.3.0 (quota_db_error_action =
+#     tempfail), restarted: quota again; authfail_db_error_action =
+#     tempfail: 451 4.3.0 at HELO, not 421.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/postfix.sh"
@@ -24,17 +30,19 @@ quota_cache_ttl = 0
 authfail_enable = yes
 authfail_exempt = 127.0.0.1/32
 mysql_timeout = 1s
+quota_db_error_action = tempfail
 EOF
 mariadb_conf "$C"
 P() { "$BINDIR/mxdock-policy" -c "$C" "$@"; }
 P init-db >/dev/null
 mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
 mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('full', 100000),
-		('small', 5000);
+		('small', 5000), ('warn', 100000);
 	INSERT INTO emails (name, address) VALUES ('bob', 'bob@example.org'),
-		('full', 'full@example.org'), ('small', 'small@example.org');
+		('full', 'full@example.org'), ('small', 'small@example.org'),
+		('warn', 'warn@example.org');
 	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('full', 100000, NOW()),
-		('small', 1000, NOW());"
+		('small', 1000, NOW()), ('warn', 95000, NOW());"
 
 milter_start "$C"
 postfix_sasl user@example.org right-password
@@ -57,19 +65,23 @@ h_wait "1 message delivered to the sink" 30 sh -c "[ \$(find '$SINK_DIR' -type f
 h_eq "delivered to bob only" "$(grep -c '^X-Rcpt-Args' "$(postfix_delivered 1)"),$(grep -o '<[a-z]*@example.org>' "$(postfix_delivered 1)" | sort -u | tr '\n' ' ')" \
 	"1,<bob@example.org> "
 
-smtp_py() {  # smtp_py RCPT SIZE_OPTION BODY_BYTES - one message through Python smtplib
-	python3 - "$POSTFIX_PORT" "$1" "$2" "$3" <<'PY'
+smtp_py() {  # smtp_py RCPT[|RCPT] SIZE_OPTION BODY_BYTES [SUBJECT] - one message through smtplib
+	python3 - "$POSTFIX_PORT" "$1" "$2" "$3" "${4:-t}" <<'PY'
 import smtplib, sys
-port, rcpt, size, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+port, rcpts, size, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 s = smtplib.SMTP(source_address=("127.0.0.2", 0))
 s.connect("127.0.0.1", port)
 s.ehlo("client.test")
 opts = [size] if size else []
 code, msg = s.mail("alice@sender.test", opts)
-code, msg = s.rcpt(rcpt)
-print("RCPT", code, msg.decode())
-if code == 250:
-    body = "Subject: t\r\n\r\n" + ("x" * 78 + "\r\n") * (n // 80)
+ok = 0
+for rcpt in rcpts.split("|"):
+    code, msg = s.rcpt(rcpt)
+    print("RCPT", code, msg.decode())
+    ok += code == 250
+if ok:
+    code = 250
+    body = "Subject: " + sys.argv[5] + "\r\n\r\n" + ("x" * 78 + "\r\n") * (n // 80)
     try:
         code, msg = s.data(body)
     except smtplib.SMTPDataError as e:
@@ -88,6 +100,34 @@ h_has "SIZE= that fits: accepted" "$(smtp_py small@example.org SIZE=1000 800)" "
 out=$(smtp_py small@example.org "" 4500)
 h_has "no SIZE=: accepted at RCPT" "$out" "RCPT 250"
 h_has "grew past the quota: refused at end of data" "$out" "DATA 452 4.2.2 <small@example.org>: mailbox full"
+# two recipients, one grows past its quota without SIZE=: a milter cannot
+# refuse one recipient at end of data, so the other still gets the message
+# and the over-quota one is logged (docs/POLICY.md)
+n0=$(postfix_count)
+out=$(smtp_py "small@example.org|bob@example.org" "" 4500 "two-rcpt-eom")
+h_has "two recipients, one over at end of data: accepted" "$out" "DATA 250"
+postfix_wait_delivered $((n0 + 1))
+h_has "  ... delivered to the other recipient" "$(grep -l 'two-rcpt-eom' "$SINK_DIR"/* | xargs cat)" \
+	"X-Rcpt-Args: <bob@example.org>"
+h_has "  ... the over-quota recipient logged" "$(cat "$MILTER_LOG")" \
+	"<small@example.org>: mailbox full (452 4.2.2), delivered anyway"
+# quota_warn_percent (90): a log line, never a header that every recipient
+# of the one copy would see (it named a possibly Bcc'd address)
+n0=$(postfix_count)
+out=$(smtp_py "warn@example.org|bob@example.org" "" 200 "warn-eom")
+h_has "recipient at 95%: accepted" "$out" "DATA 250"
+postfix_wait_delivered $((n0 + 1))
+h_lacks "  ... no X-Quota-Warning header" "$(grep -l 'warn-eom' "$SINK_DIR"/* | xargs cat)" \
+	"X-Quota-Warning"
+h_has "  ... a log line instead" "$(cat "$MILTER_LOG")" \
+	"quota warning: message"
+h_has "  ... with the percentage" "$(cat "$MILTER_LOG")" "<warn@example.org> is at 95%"
+# SQL injection in an address: answered normally, tables intact
+out=$(smtp_py "'; DROP TABLE accounts; --@x" "" 200 "injection")
+h_has "injection address: RCPT answered normally" "$out" "RCPT 250"
+h_has "injection address: message accepted" "$out" "DATA 250"
+h_eq "injection address: tables intact" \
+	"$(mariadb_db mxdock "SELECT COUNT(*) FROM accounts; SELECT COUNT(*) FROM emails" | grep -v COUNT | tr '\n' ' ')" "4 4 "
 
 # ---- failed logins from Postfix's own log --------------------------------------
 for i in $(seq 10); do
@@ -130,6 +170,29 @@ P authfail unban 127.0.0.2 >/dev/null
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
 h_has "after unban: accepted" "$out" "250 2.0.0 Ok: queued"
 
+# a sender mismatch is an auth-policy event, but not in dry run
+# (Postfix now uses the second instance: $H/second.conf)
+sender_as_other() {
+	postfix_send --local-interface 127.0.0.3 --auth PLAIN --auth-user user@example.org \
+		--auth-password right-password --from user@example.org --to bob@example.org \
+		--h-From "<ceo@other.test>"
+}
+attempts3() { mariadb_db mxdock "SELECT COUNT(*) FROM auth_attempt WHERE ip='127.0.0.3'" | tail -1; }
+reload_second() {
+	local n
+	n=$(grep -c 'configuration [0-9]* loaded' "$MILTER_LOG")
+	kill -USR1 "$MILTER_PID"
+	h_wait "reload ($1)" 10 sh -c "[ \$(grep -c 'configuration [0-9]* loaded' '$MILTER_LOG') -gt $n ]"
+}
+printf 'milter_sender_check = yes\nmilter_dry_run = yes\n' >>"$H/second.conf"
+reload_second "dry run"
+h_has "dry run: mismatch accepted" "$(sender_as_other)" "250 2.0.0 Ok: queued"
+h_eq "dry run: no auth-policy event recorded" "$(attempts3)" 0
+sed -i '/^milter_dry_run/d' "$H/second.conf"
+reload_second "no dry run"
+h_has "mismatch refused" "$(sender_as_other)" "553 5.7.1"
+h_eq "  ... and recorded as an auth-policy event" "$(attempts3)" 1
+
 # ---- database killed under the running milter -----------------------------------
 mariadb_kill
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to full@example.org)
@@ -141,5 +204,15 @@ sleep 1.2
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to full@example.org)
 h_has "database back: quota decisions resume" "$out" "452 4.2.2 <full@example.org>: mailbox full"
 h_eq "outage logged once" "$(grep -c 'policy database unreachable' "$MILTER_LOG")" 1
+
+# authfail_db_error_action = tempfail: the decision's 451 4.3.0 at HELO,
+# not the ban's 421 (which would close every session)
+printf 'authfail_db_error_action = tempfail\n' >>"$H/second.conf"
+reload_second "authfail tempfail"
+mariadb_kill
+out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
+h_has "database down, authfail tempfail: 451 4.3.0" "$out" "451 4.3.0"
+h_lacks "  ... not 421" "$out" "421 4.7.0"
+h_lacks "  ... nothing queued" "$out" "Ok: queued"
 h_lacks "password never logged" "$(cat "$MILTER_LOG" "$MILTER_LOG_1")" "$(cat "$MYSQL_PASSWORD_FILE")"
 h_done

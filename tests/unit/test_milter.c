@@ -1,7 +1,7 @@
 /*
- * test_milter.c - the milter's deciding code without an MTA (decide.c,
- * authres.c), and dkim_msg: sign with the keyring's Ed25519 and RSA keys,
- * verify in-process with the keys served from a file (DKIM_QUERY_FILE),
+ * test_milter.c - the milter's deciding code without an MTA (decide.c:
+ * verdicts, the one From domain, the sender check; authres.c), and
+ * dkim_msg: sign with the keyring's Ed25519 and RSA keys, verify in-process with the keys served from a file (DKIM_QUERY_FILE),
  * tamper -> fail.  Also proves the TCP_NODELAY trick: an accepted socket
  * inherits the option from its listening socket.
  */
@@ -133,22 +133,45 @@ static void test_dkim_verdicts(struct mx_conf *c)
 
 static void test_headers(const struct mx_conf *c)
 {
-    static const struct { const char *in, *want; } from[] = {
-        {" Alice <alice@Example.COM>", "example.com"},
-        {" bob@sub.example.org (Bob)", "sub.example.org"},
-        {" \"a@evil.test\" <x@good.test>", "good.test"},
-        {" a@one.test, b@two.test", "one.test"},
-        {" undisclosed", ""},
+    static const struct {
+        const char *name, *f1, *f2, *want;
+    } from[] = {
+        {"display name", " Alice <alice@Example.COM>", 0, "example.com"},
+        {"comment", " bob@sub.example.org (Bob)", 0, "sub.example.org"},
+        {"quoted local", " \"a@evil.test\" <x@good.test>", 0, "good.test"},
+        {"two addresses", " a@one.test, b@two.test", 0, ""},
+        {"two angle addresses", " <alice@example.test>, <ceo@victim.test>", 0, ""},
+        {"two From fields", " <alice@example.test>", " <ceo@victim.test>", ""},
+        {"no address", " undisclosed", 0, ""},
     };
-    char    dom[256];
+    static const struct {
+        const char *name, *user, *dom;
+        size_t  nfrom;
+        int     want;
+    } sender[] = {
+        {"own domain", "u@example.com", "example.com", 1, 0},
+        {"other domain", "u@example.com", "other.com", 1, 1},
+        {"several From", "u@example.com", "", 2, 1},
+        {"several addresses", "u@example.com", "", 1, 1},
+        {"no From", "u@example.com", "", 0, 1},
+        {"plain user, no From", "user", "", 0, 0},
+        {"plain user, several", "user", "", 2, 1},
+    };
+    char    dom[256], why[128];
     struct strbuf sb = STRBUF_INIT;
     struct dkim_msg_sig s;
 
     for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
-        if (milter_from_domain(from[i].in, dom, sizeof(dom)) != 0)
-            dom[0] = 0;
-        T_STR(from[i].in, dom, from[i].want);
+        const char *v[2] = {from[i].f1, from[i].f2};
+        int     rc = milter_from_domain(v, from[i].f2 ? 2 : 1, dom, sizeof(dom), why,
+                                        sizeof(why));
+
+        T_STR(from[i].name, dom, from[i].want);
+        T_INT(from[i].name, rc, *from[i].want ? 0 : -1);
     }
+    for (size_t i = 0; i < sizeof(sender) / sizeof(sender[0]); i++)
+        T_INT(sender[i].name, milter_sender_refused(sender[i].user, sender[i].nfrom,
+                                                    sender[i].dom), sender[i].want);
     T_INT("our A-R", milter_is_our_ar(" mx.test; dkim=pass", "mx.test"), 1);
     T_INT("our A-R case", milter_is_our_ar(" (c) MX.Test 1; none", "mx.test"), 1);
     T_INT("other A-R", milter_is_our_ar(" mx.test.evil; dkim=pass", "mx.test"), 0);
