@@ -160,6 +160,10 @@ bench-deps:
 
 bench: deps bench-deps all $(BENCH_BINS)
 	BENCH_CMD="make bench" BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
+	BINDIR=$(abspath $(BINDIR)) pdns-hooks/bench-dns.sh 1000 >$(BUILDDIR)/bench-dns.txt
+	{ printf '\n## 10. DNS hooks: 1,000 mail domains (pdns-hooks/bench-dns.sh 1000)\n\n'; \
+	  printf 'One run; target: create = 1 request, unchanged sync = 1 GET and no PATCH.\n\n```\n'; \
+	  cat $(BUILDDIR)/bench-dns.txt; printf '```\n'; } >>docs/PERFORMANCE.md
 
 # soak: issue 5's 10,000 messages and 100 reloads with the milter built
 # with ASan (tests/soak.sh; a few minutes, so not part of make check)
