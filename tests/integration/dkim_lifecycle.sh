@@ -35,32 +35,6 @@ STORE=$H/dkim
 
 D=$BINDIR/mxdock-dkim
 # signer/verifier: mailauth, sharing no code with libopendkim
-cat >"$H/dkim.mjs" <<'JS'
-// node dkim.mjs sign MSG DOMAIN SELECTOR:ALG:PEM...  |  verify MSG DNSPORT
-import fs from 'fs';
-import { promises as dns } from 'dns';
-const lib = process.env.NODE_DIR + '/node_modules/mailauth/lib/dkim/';
-const { dkimSign } = await import(lib + 'sign.js');
-const { dkimVerify } = await import(lib + 'verify.js');
-const [mode, file, arg, ...keys] = process.argv.slice(2);
-const msg = fs.readFileSync(file);
-if (mode === 'sign') {
-    const signatureData = keys.map((k) => {
-        const [selector, alg, pem] = k.split(':');
-        return { signingDomain: arg, selector, privateKey: fs.readFileSync(pem),
-                 algorithm: alg === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256' };
-    });
-    const r = await dkimSign(msg, { canonicalization: 'relaxed/relaxed', signatureData });
-    if (r.errors.length) { console.error(r.errors); process.exit(1); }
-    process.stdout.write(r.signatures + msg.toString());
-} else {
-    const res = new dns.Resolver();
-    res.setServers(['127.0.0.1:' + arg]);
-    const r = await dkimVerify(msg, { resolver: (name, type) => res.resolve(name, type) });
-    for (const s of r.results)
-        console.log(`${s.signingDomain} ${s.selector} ${s.status.result}`);
-}
-JS
 export NODE_DIR
 
 # sign_active N - sign message N with the keys the store has active;
@@ -71,10 +45,10 @@ sign_active() {
 		"$DOM" "$1" "$1" >"$m.txt"
 	keys=$("$D" -c "$C" list "$DOM" --json |
 		jq -r --arg s "$STORE/$DOM" '.[] | select(.state == "active") | "\(.selector):\(.algorithm):\($s)/\(.selector).pem"')
-	node "$H/dkim.mjs" sign "$m.txt" "$DOM" $keys >"$m.signed" 2>"$m.err"
+	node "$H_TOP/tests/node/dkim.mjs" sign "$m.txt" "$DOM" $keys >"$m.signed" 2>"$m.err"
 	echo "$m.signed"
 }
-verify() { node "$H/dkim.mjs" verify "$1" "$PDNS_DNS_PORT" 2>&1 | sort | tr '\n' ' '; }
+verify() { node "$H_TOP/tests/node/dkim.mjs" verify "$1" "$PDNS_DNS_PORT" 2>&1 | sort | tr '\n' ' '; }
 states() { "$D" -c "$C" list "$DOM" --json | jq -r '.[] | "\(.selector)=\(.state)"' | tr '\n' ' '; }
 txt() { pdns_dig "$1._domainkey.$DOM" TXT | tr -d '" \n'; }
 tick() { MXDOCK_NOW=$1 "$D" -c "$C" tick >>"$H/tick.log" 2>&1; echo $?; }

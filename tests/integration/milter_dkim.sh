@@ -139,4 +139,22 @@ h_has "old configuration still rejects" "$out" "550 5.7.20"
 if kill -0 "$MILTER_PID"; then h_ok "milter alive after reloads"
 else h_fail "milter alive after reloads" "dead" "running"; fi
 h_has "one log line per message" "$(cat "$MILTER_LOG")" "spf="
+# 6. the other way round: a message signed by mailauth (no libopendkim code)
+# with the store's keys, verified by mxdock-milter
+export NODE_DIR=$H_TOP/tests/node
+printf 'From: Carol <carol@%s>\r\nTo: bob@example.org\r\nSubject: signed by mailauth\r\nDate: Sat, 21 Nov 2026 12:00:00 +0000\r\nMessage-ID: <ma1@%s>\r\n\r\nsigned elsewhere\r\n' \
+	"$D" "$D" >"$H/ma.txt"
+if node "$H_TOP/tests/node/dkim.mjs" sign "$H/ma.txt" "$D" "$RSA_SEL:rsa:$H/dkim/$D/$RSA_SEL.pem" \
+	"$ED_SEL:ed25519:$H/dkim/$D/$ED_SEL.pem" >"$H/ma.eml" 2>"$H/ma.err"; then
+	before=$(postfix_count)
+	out=$(postfix_send --local-interface 127.0.0.2 --from "carol@$D" --to bob@example.org \
+		--data "@$H/ma.eml")
+	h_has "mailauth-signed mail accepted" "$out" "250 2.0.0 Ok: queued"
+	postfix_wait_delivered $((before + 1))
+	m6=$(postfix_message_with "signed by mailauth")
+	h_has "mxdock verifies mailauth's rsa signature" "$m6" "dkim=pass (2048-bit key) header.d=$D header.s=$RSA_SEL"
+	h_has "mxdock verifies mailauth's ed25519 signature" "$m6" "dkim=pass (256-bit key) header.d=$D header.s=$ED_SEL"
+else
+	h_fail "mailauth signs (log: $H/ma.err)" "$(head -c 200 "$H/ma.err")" "a signed message"
+fi
 h_done
