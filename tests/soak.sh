@@ -29,11 +29,8 @@ else
 	echo "# warning: $BINDIR/mxdock-milter is not a sanitizer build (make soak builds one)"
 fi
 
-pdns_start sqlite || { h_done; exit 1; }
-C="$H/mxdock.conf"
-pdns_conf "$C"
+milter_scratch_conf "$AUTHSERV" || { h_done; exit 1; }
 cat >>"$C" <<EOF
-milter_authserv_id = $AUTHSERV
 milter_internal_hosts = 192.0.2.1/32
 milter_sign_daemons = signer.postfix.test
 dkim_fail_action = tag

@@ -13,11 +13,8 @@ h_init milter_spf
 
 Z=spf.test
 AUTHSERV=mx.milter.test
-pdns_start sqlite || { h_done; exit 1; }
-C="$H/mxdock.conf"
-pdns_conf "$C"
+milter_scratch_conf "$AUTHSERV" || { h_done; exit 1; }
 cat >>"$C" <<EOF
-milter_authserv_id = $AUTHSERV
 milter_internal_hosts = 127.0.0.1/32
 spf_skip_addresses = 127.0.0.1/32
 spf_fail_action = reject

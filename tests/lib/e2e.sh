@@ -15,13 +15,11 @@ E2E_AUTHSERV=mx.e2e.test
 
 e2e_start() {
 	E2E_DOMAIN=$1
-	E2E_CONF="$H/mxdock.conf"
-	pdns_start sqlite || return 1
-	pdns_conf "$E2E_CONF"
+	milter_scratch_conf "$E2E_AUTHSERV" || return 1
+	E2E_CONF=$C
 	E2E_MPORT=$(h_port)
 	cat >>"$E2E_CONF" <<CONF
 milter_socket = inet:$E2E_MPORT@127.0.0.1
-milter_authserv_id = $E2E_AUTHSERV
 milter_internal_hosts = 127.0.0.1/32
 # the domain publishes p=quarantine: tag (not hold) the tampered message so
 # its verdict can be read from what Postfix delivers

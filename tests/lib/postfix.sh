@@ -227,6 +227,16 @@ postfix_message_with() {
 	return 1
 }
 
+# milter_scratch_conf AUTHSERV - start a scratch PowerDNS (pdns.sh) and write
+# $C = $H/mxdock.conf pointing at it, with milter_authserv_id AUTHSERV; the
+# test appends its own keys.
+milter_scratch_conf() {
+	pdns_start sqlite || return 1
+	C="$H/mxdock.conf"
+	pdns_conf "$C"
+	echo "milter_authserv_id = $1" >>"$C"
+}
+
 milter_mailauth() {
 	local node_dir="$H_TOP/tests/node"
 	if [ ! -d "$node_dir/node_modules/mailauth" ]; then
