@@ -156,18 +156,27 @@ static int dns_sync(const struct mx_conf *conf, const char *domain)
     return -1;
 }
 
-/* write_failed - a store change failed: a store that does not load is a
- * data error, anything else a file system one */
-static int write_failed(const struct mx_conf *conf, const char *domain, const char *why)
+/* store_failed - a change to DOMAIN failed and was not written: say so with
+ * WHAT before the reason; a store that does not load is a data error,
+ * anything else CODE (EX_CANTCREAT for a command, EX_TEMPFAIL for tick,
+ * which the next tick retries) */
+static int store_failed(const struct mx_conf *conf, const char *domain, const char *what,
+                        const char *why, int code)
 {
     struct dkim_domain *dom;
     char    why2[600];
 
-    fprintf(stderr, "%s: %s: %s\n", prog, domain, why);
+    fprintf(stderr, "%s: %s: %s%s\n", prog, domain, what, why);
     if (dkim_store_load(conf, domain, &dom, why2, sizeof(why2)) < 0)
         return EX_DATAERR;
     dkim_domain_free(dom);
-    return EX_CANTCREAT;
+    return code;
+}
+
+/* write_failed - a command's store change failed */
+static int write_failed(const struct mx_conf *conf, const char *domain, const char *why)
+{
+    return store_failed(conf, domain, "", why, EX_CANTCREAT);
 }
 
 static int cmd_keygen(const struct mx_conf *conf, const struct args *a)
@@ -366,19 +375,10 @@ static int cmd_rotate(const struct mx_conf *conf, const struct args *a)
     return made > 0 && dns_sync(conf, domain) < 0 ? EX_UNAVAILABLE : EX_OK;
 }
 
-/* tick_failed - DOMAIN was left as it was: a store that does not load is a
- * data error; a change that could not be written is retried by the next
- * tick (EX_TEMPFAIL) */
+/* tick_failed - DOMAIN was left as it was; the next tick retries */
 static int tick_failed(const struct mx_conf *conf, const char *domain, const char *why)
 {
-    struct dkim_domain *dom;
-    char    why2[600];
-
-    fprintf(stderr, "%s: %s: skipped, nothing changed: %s\n", prog, domain, why);
-    if (dkim_store_load(conf, domain, &dom, why2, sizeof(why2)) < 0)
-        return EX_DATAERR;
-    dkim_domain_free(dom);
-    return EX_TEMPFAIL;
+    return store_failed(conf, domain, "skipped, nothing changed: ", why, EX_TEMPFAIL);
 }
 
 /* worse - the exit code to keep: a broken store, then a failed write, then
