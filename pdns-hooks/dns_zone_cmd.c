@@ -31,6 +31,7 @@ static int reconcile(struct cli *c, struct pdns_api *api, const char *domain,
     int     rc = 0;
 
     pdns_diff(want, &z->rr, domain, keys->sel, keys->n, cli_opt(c, "only"), &ch);
+    pdns_diff_off(c->conf, domain, want, &z->rr, cli_opt(c, "only"), &ch);
     *changed = ch.n;
     if (dry) {
         pdns_changes_print(&ch, &out);

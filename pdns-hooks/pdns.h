@@ -123,6 +123,16 @@ void    pdns_diff(const struct pdns_rrsets *desired, const struct pdns_rrsets *a
                   const char *only, struct pdns_changes *out);
 void    pdns_changes_free(struct pdns_changes *);
 
+/* pdns_diff_off - append to OUT a DELETE for each rrset of a group that
+ * dns_publish switches off, at a name mxdock owns outright (_dmarc,
+ * _smtp._tls, _mta-sts, mta-sts, the SRV names, autoconfig, autodiscover,
+ * _25._tcp.M), when every record in ACTUAL is what mxdock publishes there
+ * and DESIRED (a template) does not carry it.  Apex SPF and MX are never
+ * deleted this way.  ONLY as for pdns_diff. */
+void    pdns_diff_off(const struct mx_conf *, const char *domain,
+                      const struct pdns_rrsets *desired, const struct pdns_rrsets *actual,
+                      const char *only, struct pdns_changes *out);
+
 /* pdns_changes_json - the PATCH body; caller json_decref()s. */
 json_t *pdns_changes_json(const struct pdns_changes *);
 

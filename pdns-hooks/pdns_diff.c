@@ -3,6 +3,7 @@
  * mail records, without touching records mxdock does not own.
  *
  *   pdns_diff            desired + actual -> changes (REPLACE / DELETE)
+ *   pdns_diff_off        DELETEs for groups dns_publish switched off
  *   pdns_changes_json    the PATCH body; pdns_changes_print the +/- lines
  *   pdns_rrsets_json     rrsets as the API's JSON array
  *   pdns_rrsets_from_json  the API's rrsets -> the model
@@ -15,6 +16,12 @@
  * own selectors.  Other types mxdock publishes are replaced as a whole
  * rrset.  SOA is left to PowerDNS after creation (serials).  The DKIM TXT
  * of a RETIRED selector of its own store is deleted.
+ *
+ * Switched-off groups (pdns_diff_off): the rrsets of a group no longer in
+ * dns_publish, at names owned outright, are deleted when every record is
+ * what mxdock publishes there (a v= family, a CNAME or SRV to the mail
+ * host, "0 0 0 .", TLSA "3 1 1"); anything else there is hand-made and
+ * stays.  The apex SPF TXT and MX are never removed this way.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +135,16 @@ static void take(struct pdns_change *c, struct pdns_rrsets *tmp, size_t i)
     memset(&tmp->v[i], 0, sizeof tmp->v[i]);
 }
 
+static void delete_rrset(struct pdns_changes *out, const struct pdns_rrset *a)
+{
+    struct pdns_change *c = push(out, PDNS_DELETE, a);
+    struct pdns_rrsets tmp = PDNS_RRSETS_INIT;
+
+    pdns_rrset_add(&tmp, a->name, a->type, a->ttl, NULL);
+    take(c, &tmp, 0);
+    pdns_rrsets_free(&tmp);
+}
+
 static void retired(const struct pdns_rrsets *actual, const char *domain,
                     const struct dkim_selector *sel, size_t nsel, struct pdns_changes *out)
 {
@@ -138,14 +155,8 @@ static void retired(const struct pdns_rrsets *actual, const char *domain,
         if (sel[i].state != DKIM_RETIRED)
             continue;
         snprintf(name, sizeof name, "%s._domainkey.%s.", sel[i].name, domain);
-        if ((a = pdns_rrset_find(actual, name, "TXT")) != NULL) {
-            struct pdns_change *c = push(out, PDNS_DELETE, a);
-            struct pdns_rrsets tmp = PDNS_RRSETS_INIT;
-
-            pdns_rrset_add(&tmp, a->name, "TXT", a->ttl, NULL);
-            take(c, &tmp, 0);
-            pdns_rrsets_free(&tmp);
-        }
+        if ((a = pdns_rrset_find(actual, name, "TXT")) != NULL)
+            delete_rrset(out, a);
     }
 }
 
@@ -168,6 +179,87 @@ void    pdns_diff(const struct pdns_rrsets *desired, const struct pdns_rrsets *a
     }
     if (!only || !*only || conf_list_has(only, "TXT"))
         retired(actual, domain, sel, nsel, out);
+}
+
+/* what mxdock publishes at a name owned outright, per group */
+enum off_kind { OFF_TXT, OFF_CNAME, OFF_SRV, OFF_TLSA };
+
+static const struct off_rule {
+    const char *group, *name, *type;    /* name relative to D; NULL = TLSA */
+    enum off_kind kind;
+    const char *family;                 /* OFF_TXT: its v= family */
+    int     port;                       /* OFF_SRV */
+} off_rules[] = {
+    {"dmarc", "_dmarc", "TXT", OFF_TXT, "v=dmarc1", 0},
+    {"tlsrpt", "_smtp._tls", "TXT", OFF_TXT, "v=tlsrptv1", 0},
+    {"mta-sts", "_mta-sts", "TXT", OFF_TXT, "v=stsv1", 0},
+    {"mta-sts", "mta-sts", "CNAME", OFF_CNAME, 0, 0},
+    {"srv", "_submissions._tcp", "SRV", OFF_SRV, 0, 465},
+    {"srv", "_submission._tcp", "SRV", OFF_SRV, 0, 587},
+    {"srv", "_imaps._tcp", "SRV", OFF_SRV, 0, 993},
+    {"srv", "_imap._tcp", "SRV", OFF_SRV, 0, 143},
+    {"srv", "_pop3s._tcp", "SRV", OFF_SRV, 0, 995},
+    {"srv", "_pop3._tcp", "SRV", OFF_SRV, 0, 110},
+    {"srv", "_jmap._tcp", "SRV", OFF_SRV, 0, 443},
+    {"autoconfig", "autoconfig", "CNAME", OFF_CNAME, 0, 0},
+    {"autoconfig", "autodiscover", "CNAME", OFF_CNAME, 0, 0},
+    {"autoconfig", "_autodiscover._tcp", "SRV", OFF_SRV, 0, 443},
+    {"tlsa", NULL, "TLSA", OFF_TLSA, 0, 0},
+};
+
+/* ours - is record REC what RULE says mxdock publishes (M = mail host)? */
+static int ours(const struct off_rule *r, const char *rec, const char *m)
+{
+    char    want[400], f[32];
+
+    switch (r->kind) {
+    case OFF_TXT:
+        pdns_txt_family(rec, f, sizeof f);
+        return !strcmp(f, r->family);
+    case OFF_CNAME:
+        snprintf(want, sizeof want, "%s.", m);
+        return pdns_rec_equal("CNAME", rec, want);
+    case OFF_SRV:
+        snprintf(want, sizeof want, "0 1 %d %s.", r->port, m);
+        return pdns_rec_equal("SRV", rec, want) || pdns_rec_equal("SRV", rec, "0 0 0 .");
+    case OFF_TLSA:
+        return strncmp(rec, "3 1 1 ", 6) == 0;
+    }
+    return 0;
+}
+
+/* all_ours - a non-empty rrset every record of which is ours. */
+static int all_ours(const struct off_rule *r, const struct pdns_rrset *a, const char *m)
+{
+    for (size_t i = 0; i < a->n; i++)
+        if (!ours(r, a->rec[i], m))
+            return 0;
+    return a->n > 0;
+}
+
+void    pdns_diff_off(const struct mx_conf *conf, const char *domain,
+                      const struct pdns_rrsets *desired, const struct pdns_rrsets *actual,
+                      const char *only, struct pdns_changes *out)
+{
+    char    m[300], name[400];
+
+    if (pdns_mail_host(conf, domain, m, sizeof m) < 0)
+        return;
+    for (size_t i = 0; i < sizeof off_rules / sizeof *off_rules; i++) {
+        const struct off_rule *r = &off_rules[i];
+        const struct pdns_rrset *a;
+
+        if (conf_list_has(conf->dns_publish, r->group)
+            || (only && *only && !conf_list_has(only, r->type)))
+            continue;
+        if (r->name)
+            snprintf(name, sizeof name, "%s.%s.", r->name, domain);
+        else
+            snprintf(name, sizeof name, "_25._tcp.%s.", m);
+        if ((a = pdns_rrset_find(actual, name, r->type)) != NULL
+            && !pdns_rrset_find(desired, name, r->type) && all_ours(r, a, m))
+            delete_rrset(out, a);
+    }
 }
 
 void    pdns_changes_free(struct pdns_changes *ch)

@@ -8,8 +8,9 @@
 # deleted MX and keeps a hand-made TXT, the seed CLI (records, add,
 # delete-record, list) and templates work, create records --template and
 # --ip in the zone (metadata) so that a later sync keeps them, check
-# reports record types it cannot compare as unchecked, delete
-# --records-only keeps what mxdock does not own.
+# reports record types it cannot compare as unchecked, a group switched
+# off in dns_publish is removed by sync (hand-made records at its names,
+# apex SPF and MX stay), delete --records-only keeps what mxdock does not own.
 cd "$(dirname "$0")/../.." || exit 70
 source tests/lib/harness.sh
 source tests/lib/pdns.sh
@@ -204,6 +205,39 @@ h_eq "and sends no PATCH" "$(grep -c 'http PATCH' <<<"$out")" 0
 dig_is mail.ip.test A 192.0.2.11
 DNS create ip.test --ip=192.0.2.11 --ip=2001:db8::11 >/dev/null
 h_eq "create again restores them: sync exit 0" "$(DNS sync ip.test >/dev/null; echo $?)" 0
+
+# --- groups switched off in dns_publish: sync removes what mxdock published --
+O=off.test
+DNS create $O >/dev/null
+h_eq "off.test created" "$?" 0
+DNS add $O _jmap._tcp SRV "0 1 443 jmap.example.net." >/dev/null
+C2=$H/mxdock-off.conf
+grep -v '^dns_publish' "$C" >"$C2"
+echo "dns_publish = soa, ns, a, dkim, dmarc, tlsrpt, autoconfig" >>"$C2"
+DNS2() { "$BINDIR/mxdock-dns" -c "$C2" "$@"; }
+others() { # every rrset but SOA and the ones the switched-off groups own
+	pdns_api GET /servers/localhost/zones/$O. |
+		jq -c '[.rrsets[] | select(.type != "SOA" and .type != "SRV"
+		  and (.name | test("mta-sts") | not))
+		  | {name, type, records: (.records | map(.content) | sort)}] | sort_by(.name, .type)'
+}
+keep=$(others)
+out=$(DNS2 sync $O --dry-run)
+h_has "dry-run: the mta-sts CNAME to delete" "$out" "- mta-sts.$O.	3600	IN	CNAME	mail.$O."
+out=$(MXDOCK_DEBUG_HTTP=1 DNS2 sync $O 2>&1)
+h_eq "sync with mta-sts, srv off: exit 0" "$?" 0
+h_eq "sync with mta-sts, srv off: one PATCH" "$(grep -c 'http PATCH' <<<"$out")" 1
+dig_is mta-sts.$O CNAME
+dig_is _mta-sts.$O TXT
+for s in submissions submission imaps pop3s imap pop3; do dig_is _$s._tcp.$O SRV; done
+dig_is _jmap._tcp.$O SRV "0 1 443 jmap.example.net."
+dig_is _autodiscover._tcp.$O SRV "0 1 443 mail.$O."
+dig_is $O MX "10 mail.$O."
+dig_is $O TXT '"v=spf1 mx -all"'
+h_eq "every other rrset untouched (apex SPF and MX too)" "$(others)" "$keep"
+out=$(MXDOCK_DEBUG_HTTP=1 DNS2 sync $O 2>&1)
+h_eq "second sync with groups off: no PATCH" "$(grep -c 'http PATCH' <<<"$out")" 0
+DNS delete $O --purge-keys >/dev/null
 
 # --- delete --records-only keeps what is not ours ---------------------------
 DNS delete $D --records-only >/dev/null

@@ -291,6 +291,80 @@ static void test_diff(void)
     pdns_rrsets_free(&have);
 }
 
+/* test_diff_off - a group switched off in dns_publish: its rrsets at names
+ * owned outright go when their content is mxdock's, hand-made ones stay,
+ * apex SPF and MX always stay. */
+static void test_diff_off(void)
+{
+    static const char *const dflt = "soa, ns, a, mx, spf, dkim, dmarc, tlsrpt, mta-sts, srv, autoconfig";
+    static const struct {
+        const char *what, *publish, *name, *type, *content, *only;
+        int     in_desired, deleted;
+    } cases[] = {
+        {"mta-sts off: CNAME to M goes", "mx", "mta-sts.example.test.", "CNAME",
+         "mail.example.test.", NULL, 0, 1},
+        {"mta-sts off: hand-made CNAME stays", "mx", "mta-sts.example.test.", "CNAME",
+         "web.example.net.", NULL, 0, 0},
+        {"mta-sts off: STS TXT goes", "mx", "_mta-sts.example.test.", "TXT",
+         "\"v=STSv1; id=abc\"", NULL, 0, 1},
+        {"mta-sts off: non-STS TXT stays", "mx", "_mta-sts.example.test.", "TXT",
+         "\"hello=world\"", NULL, 0, 0},
+        {"mta-sts on: nothing deleted", dflt, "mta-sts.example.test.", "CNAME",
+         "mail.example.test.", NULL, 0, 0},
+        {"srv off: SRV to M goes", "mx", "_submission._tcp.example.test.", "SRV",
+         "0 1 587 mail.example.test.", NULL, 0, 1},
+        {"srv off: not-offered SRV goes", "mx", "_imap._tcp.example.test.", "SRV",
+         "0 0 0 .", NULL, 0, 1},
+        {"srv off: SRV to another host stays", "mx", "_imaps._tcp.example.test.", "SRV",
+         "0 1 993 imap.example.net.", NULL, 0, 0},
+        {"srv off: template keeps its SRV", "mx", "_submission._tcp.example.test.", "SRV",
+         "0 1 587 mail.example.test.", NULL, 1, 0},
+        {"srv off, --only=TXT: SRV not considered", "mx", "_submission._tcp.example.test.",
+         "SRV", "0 1 587 mail.example.test.", "TXT", 0, 0},
+        {"dmarc off: DMARC TXT goes", "mx", "_dmarc.example.test.", "TXT",
+         "\"v=DMARC1; p=none\"", NULL, 0, 1},
+        {"tlsrpt off: TLS-RPT TXT goes", "mx", "_smtp._tls.example.test.", "TXT",
+         "\"v=TLSRPTv1; rua=mailto:x@example.test\"", NULL, 0, 1},
+        {"autoconfig off: autodiscover CNAME goes", "mx", "autodiscover.example.test.",
+         "CNAME", "Mail.Example.Test.", NULL, 0, 1},
+        {"autoconfig off: _autodiscover SRV goes", "mx", "_autodiscover._tcp.example.test.",
+         "SRV", "0 1 443 mail.example.test.", NULL, 0, 1},
+        {"tlsa off: mail host TLSA goes", "mx", "_25._tcp.mail.example.test.", "TLSA",
+         "3 1 1 abcd", NULL, 0, 1},
+        {"tlsa off: other TLSA usage stays", "mx", "_25._tcp.mail.example.test.", "TLSA",
+         "2 0 1 abcd", NULL, 0, 0},
+        {"spf, mx off: apex SPF stays", "soa", "example.test.", "TXT",
+         "\"v=spf1 mx -all\"", NULL, 0, 0},
+        {"spf, mx off: MX stays", "soa", "example.test.", "MX",
+         "10 mail.example.test.", NULL, 0, 0},
+    };
+    struct mx_conf *conf = conf_defaults();
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct pdns_rrsets want = PDNS_RRSETS_INIT, have = PDNS_RRSETS_INIT;
+        struct pdns_changes ch = PDNS_CHANGES_INIT;
+        char    name[160];
+
+        free(conf->dns_publish);
+        conf->dns_publish = strdup(cases[i].publish);
+        put(&have, cases[i].name, cases[i].type, cases[i].content);
+        if (cases[i].in_desired)
+            put(&want, cases[i].name, cases[i].type, cases[i].content);
+        pdns_diff_off(conf, "example.test", &want, &have, cases[i].only, &ch);
+        snprintf(name, sizeof name, "%s: changes", cases[i].what);
+        T_INT(name, ch.n, cases[i].deleted);
+        if (ch.n == 1) {
+            snprintf(name, sizeof name, "%s: a DELETE of the rrset", cases[i].what);
+            T_OK(name, ch.v[0].kind == PDNS_DELETE && !strcmp(ch.v[0].want.name, cases[i].name)
+                 && !strcmp(ch.v[0].want.type, cases[i].type));
+        }
+        pdns_changes_free(&ch);
+        pdns_rrsets_free(&want);
+        pdns_rrsets_free(&have);
+    }
+    conf_free(conf);
+}
+
 static void test_family(void)
 {
     static const struct { const char *in, *want; } cases[] = {
@@ -364,6 +438,7 @@ int     main(void)
     test_spf_and_sts();
     test_build();
     test_diff();
+    test_diff_off();
     test_family();
     test_recorded();
     return t_done();
