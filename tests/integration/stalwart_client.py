@@ -26,23 +26,6 @@ def answer(r):
     return {'a': 'accept', 'r': 'reject', 't': 'tempfail', 'd': 'discard'}.get(r[0], r[0])
 
 
-def eom(m, out):
-    while True:
-        code, body = m.read()
-        if code in 'hi':
-            if code == 'i':
-                body = body[4:]
-            name, value = body.split(b'\0')[:2]
-            out.append('%s %s:%s' % ('insheader' if code == 'i' else 'addheader',
-                                     name.decode('latin-1'), value.decode('latin-1')))
-        elif code in 'mbq+-pe2':
-            continue
-        else:
-            out.append('eom ' + answer(('y', body.rstrip(b'\0').decode('latin-1'))
-                                        if code == 'y' else (None if code == 'c' else (code, ''))))
-            return
-
-
 def message(path):
     with open(path, 'rb') as f:
         raw = f.read().replace(b'\r\n', b'\n')
@@ -88,8 +71,9 @@ def stage(target, kind, ip, helo, frm, rcpts, msgfile):
             if r is not None:
                 out.append('%s %s' % (cmd, answer(r)))
                 return out
-        m.send('E')
-        eom(m, out)
+        r = m.step('E')
+        out += ['%s %s:%s' % c for c in m.changes]
+        out.append('eom ' + answer(r))
         return out
     finally:
         m.close()

@@ -29,7 +29,8 @@ class Milter:
             self.s.settimeout(timeout)
             self.s.connect(target)
         self.proto = 0
-        self.headers = []
+        self.headers = []       # (name, value) of every header added
+        self.changes = []       # ('insheader' | 'addheader', name, value)
 
     def send(self, cmd, data=b''):
         self.s.sendall(struct.pack('!I', len(data) + 1) + cmd.encode() + data)
@@ -62,8 +63,9 @@ class Milter:
             if code in 'hi':
                 if code == 'i':
                     body = body[4:]
-                name, value = body.split(b'\0')[:2]
-                self.headers.append((name.decode('latin-1'), value.decode('latin-1')))
+                name, value = (x.decode('latin-1') for x in body.split(b'\0')[:2])
+                self.headers.append((name, value))
+                self.changes.append(('insheader' if code == 'i' else 'addheader', name, value))
                 continue
             if code in 'mbq+-pe' or code == '2':
                 continue
