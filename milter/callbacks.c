@@ -381,7 +381,6 @@ static sfsistat cb_close(SMFICTX *ctx)
         free(c);
         smfi_setpriv(ctx, 0);
     }
-    policy_thread_end();
     return SMFIS_CONTINUE;
 }
 

@@ -6,7 +6,7 @@
  *   pdb_run         one prepared statement: bind, execute, fetch rows
  *   pdb_error       the last error text (command-line use)
  *   pdb_is_down     is the database considered unreachable now?
- *   pdb_thread_end  mysql_thread_end for a thread that used the pool
+ *   pdb_thread_end  mysql_thread_end now (threads that exit get it anyway)
  *
  * A lost connection is dropped, every idle connection of the same
  * generation with it, and the statement is retried once on a new one.
@@ -54,6 +54,22 @@ struct pdb {
 
 static pthread_once_t pdb_once = PTHREAD_ONCE_INIT;
 static __thread int pdb_thread_ready;
+static pthread_key_t pdb_thread_key;
+static pthread_once_t pdb_thread_once = PTHREAD_ONCE_INIT;
+
+/* thread_exit - mysql_thread_end when a thread that used the pool exits:
+ * libmilter's worker threads outlive sessions, so a per-session end would
+ * only make the next session on the thread initialise again */
+static void thread_exit(void *unused)
+{
+    (void) unused;
+    mysql_thread_end();
+}
+
+static void thread_key_make(void)
+{
+    (void) pthread_key_create(&pdb_thread_key, thread_exit);
+}
 
 static void pdb_library_init(void)
 {
@@ -404,6 +420,8 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
 
     if (!pdb_thread_ready) {
         mysql_thread_init();
+        pthread_once(&pdb_thread_once, thread_key_make);
+        (void) pthread_setspecific(pdb_thread_key, &pdb_thread_ready);
         pdb_thread_ready = 1;
     }
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -467,6 +485,7 @@ int     pdb_is_down(struct pdb *db)
 void    pdb_thread_end(void)
 {
     if (pdb_thread_ready) {
+        (void) pthread_setspecific(pdb_thread_key, 0);
         mysql_thread_end();
         pdb_thread_ready = 0;
     }

@@ -1,8 +1,8 @@
 /*
  * policy.h - quota at RCPT and the auth-attempt policy, on MySQL (issue 7).
  * Returns decisions; never calls libmilter.  Safe to call from many milter
- * threads; each thread that calls it calls policy_thread_end() before it
- * exits (mysql_thread_end).
+ * threads; a thread that used the database gets mysql_thread_end when it
+ * exits, or earlier from policy_thread_end().
  *
  * Ownership: policy_open() returns a handle freed with policy_close().
  */
