@@ -83,6 +83,7 @@ struct mx_conf {
     long    dkim_min_key_bits;
     char   *dkim_fail_action;
     char   *dkim_dnserror_action;
+    char   *dkim_engine;
     /* milter */
     char   *milter_socket;
     char   *milter_socket_mode;

@@ -117,6 +117,8 @@ const struct conf_row conf_table[] = {
      "when no signature passes and one fails"},
     {"dkim_dnserror_action", CONF_ENUM, OFF(dkim_dnserror_action), "tempfail", 0, 0, ACTIONS,
      "when every signature is a DNS temperror"},
+    {"dkim_engine", CONF_ENUM, OFF(dkim_engine), "mxdock", 0, 0, "mxdock|opendkim",
+     "who signs: mxdock's engine on keys parsed once, or libopendkim (verifying: libopendkim)"},
 
     /* the milter daemon */
     {"milter_socket", CONF_STR, OFF(milter_socket), "inet:8891@127.0.0.1", 0, 0, 0,

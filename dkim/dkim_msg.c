@@ -12,6 +12,9 @@
  * dkim_max_signatures signatures (a prescreen callback marks the others
  * ignored) and reports rsa-sha1 signatures as "policy" without checking them.
  *
+ * Signing goes to mxdock's engine (dkim_eng.h) when dkim_engine = mxdock:
+ * each function below hands a signing message to it in its first lines.
+ *
  * Ownership: everything returned by dkim_msg_sighdr/dkim_msg_sig belongs to
  * the struct dkim_msg and dies with dkim_msg_free().
  *
@@ -24,6 +27,7 @@
 
 #include <opendkim/dkim.h>
 
+#include "dkim_eng.h"
 #include "dkim_msg.h"
 #include "log.h"
 
@@ -35,6 +39,7 @@ struct dkim_msg_lib {
     int     max_sigs;
     dkim_canon_t hcanon;
     dkim_canon_t bcanon;
+    struct dkim_eng *eng;       /* dkim_engine = mxdock: signs; else NULL */
 };
 
 struct dkim_msg {
@@ -45,6 +50,7 @@ struct dkim_msg {
     char   *sighdr[MSG_MAXKEYS];
     size_t  nsig;
     struct dkim_msg_sig *sig;
+    struct dkim_eng_sign *es;   /* signing by mxdock's engine */
 };
 
 /* list_to_array - a conf comma list as the NULL-terminated vector the
@@ -153,6 +159,11 @@ struct dkim_msg_lib *dkim_msg_lib_new(const struct mx_conf *c, const char *keyfi
         dkim_msg_lib_free(ml);
         return 0;
     }
+    if (strcmp(c->dkim_engine ? c->dkim_engine : "mxdock", "mxdock") == 0
+        && (ml->eng = dkim_eng_new(c, why, whylen)) == 0) {
+        dkim_msg_lib_free(ml);
+        return 0;
+    }
     return ml;
 }
 
@@ -163,6 +174,7 @@ void    dkim_msg_lib_free(struct dkim_msg_lib *ml)
     if (ml->lib)
         dkim_close(ml->lib);
     dkim_msg_dns_free(ml->dns);
+    dkim_eng_free(ml->eng);
     free(ml);
 }
 
@@ -177,7 +189,11 @@ struct dkim_msg *dkim_msg_sign_new(struct dkim_msg_lib *ml, const char *jobid,
     }
     m->ml = ml;
     m->signing = 1;
-    for (size_t i = 0; i < ks->n && m->n < MSG_MAXKEYS; i++) {
+    if (ml->eng && (m->es = dkim_eng_sign_new(ml->eng, ks, why, whylen)) == 0) {
+        free(m);
+        return 0;
+    }
+    for (size_t i = 0; ml->eng == 0 && i < ks->n && m->n < MSG_MAXKEYS; i++) {
         const struct dkim_msg_key *k = &ks->keys[i];
         DKIM_STAT st = DKIM_STAT_OK;
         dkim_alg_t alg = k->alg == DKIM_ALG_ED25519 ? DKIM_SIGN_ED25519SHA256
@@ -228,6 +244,8 @@ int     dkim_msg_header(struct dkim_msg *m, const char *name, const char *value)
     char   *line = malloc(nl + 2 * vl + 2);
     int     rc = 0;
 
+    if (m->es)
+        return free(line), dkim_eng_sign_header(m->es, name, value);
     if (line == 0)
         return -1;
     memcpy(line, name, nl);
@@ -263,6 +281,8 @@ int     dkim_msg_body(struct dkim_msg *m, const unsigned char *buf, size_t len)
 {
     int     rc = 0;
 
+    if (m->es)
+        return dkim_eng_sign_body(m->es, buf, len);
     for (size_t i = 0; i < m->n; i++)
         if (dkim_body(m->h[i], (unsigned char *) buf, len) != DKIM_STAT_OK)
             rc = -1;
@@ -392,16 +412,20 @@ static int verify_eom(struct dkim_msg *m, char *why, size_t whylen)
 
 int     dkim_msg_eom(struct dkim_msg *m, char *why, size_t whylen)
 {
+    if (m->es)
+        return dkim_eng_sign_eom(m->es, why, whylen);
     return m->signing ? sign_eom(m, why, whylen) : verify_eom(m, why, whylen);
 }
 
 size_t  dkim_msg_nsighdr(const struct dkim_msg *m)
 {
-    return m->signing ? m->n : 0;
+    return m->es ? dkim_eng_sign_n(m->es) : m->signing ? m->n : 0;
 }
 
 const char *dkim_msg_sighdr(const struct dkim_msg *m, size_t i)
 {
+    if (m->es)
+        return dkim_eng_sign_hdr(m->es, i);
     return m->signing && i < m->n ? m->sighdr[i] : 0;
 }
 
@@ -424,6 +448,7 @@ void    dkim_msg_free(struct dkim_msg *m)
         free(m->sighdr[i]);
     }
     free(m->sig);
+    dkim_eng_sign_free(m->es);
     free(m);
 }
 

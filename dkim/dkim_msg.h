@@ -36,11 +36,15 @@ struct dkim_msg_sig {
     char    why[64];            /* short reason when not pass */
 };
 
-/* One signing key: PEM text read once per keyring load. */
+/* One signing key: PEM text read once per keyring load, for libopendkim,
+ * and the key parsed once from it (an EVP_PKEY, shared read-only by every
+ * thread) for mxdock's engine; freed with its keyset. */
+struct evp_pkey_st;
 struct dkim_msg_key {
     char    selector[64];
     enum dkim_alg alg;
     char   *pem;
+    struct evp_pkey_st *pkey;
 };
 
 /* The active keys of one domain (immutable once built; reference counted). */

@@ -8,6 +8,8 @@
  *   dkim_keyset_release    drop that reference
  *   dkim_keyring_free      free it all (no reference may be held)
  *
+ * Each key is kept twice: its PEM text (libopendkim decodes it per
+ * message) and an EVP_PKEY parsed here once (mxdock's engine).
  * Private keys are read with dkim_store_key_pem: through the domain
  * directory descriptor, never following a link, refusing loose modes.
  *
@@ -25,6 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "dkim_msg.h"
 #include "log.h"
@@ -48,6 +53,7 @@ static void keyset_free(struct dkim_keyset *ks)
             memset(ks->keys[i].pem, 0, strlen(ks->keys[i].pem));
             free(ks->keys[i].pem);
         }
+        EVP_PKEY_free(ks->keys[i].pkey);
     }
     free(ks->keys);
     free(ks);
@@ -74,6 +80,17 @@ static int same_stamp(const struct dkim_keyset *a, const struct dkim_keyset *b)
     return a->mtime == b->mtime && a->mtime_ns == b->mtime_ns && a->ino == b->ino;
 }
 
+/* parse_pem - the private key of PEM, parsed once for mxdock's engine;
+ * NULL when OpenSSL cannot read it */
+static EVP_PKEY *parse_pem(const char *pem)
+{
+    BIO    *bio = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = bio ? PEM_read_bio_PrivateKey(bio, 0, 0, 0) : 0;
+
+    BIO_free(bio);
+    return k;
+}
+
 /* add_key - the PEM of one active selector into KS, read through the
  * key store (domain directory descriptor, no symbolic link, mode 0600);
  * the key store's buffer is wiped once copied */
@@ -92,6 +109,10 @@ static void add_key(const struct mx_conf *c, struct dkim_keyset *ks,
         return;
     }
     dkim_key_pem_free(&sb);
+    ks->keys[ks->n].pkey = parse_pem(pem);
+    if (ks->keys[ks->n].pkey == 0)
+        mx_warn("dkim key %s/%s: OpenSSL cannot parse it; only dkim_engine = opendkim "
+                "can sign with it", ks->domain, sel->name);
     ks->keys[ks->n].pem = pem;
     ks->keys[ks->n].alg = sel->alg;
     snprintf(ks->keys[ks->n].selector, sizeof(ks->keys[ks->n].selector), "%s", sel->name);

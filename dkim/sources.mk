@@ -1,6 +1,8 @@
 # dkim/: key store, lifecycle, TXT rendering, sign/verify wrappers; mxdock-dkim
 DKIM_SRCS = \
+	dkim/dkim_canon.c \
 	dkim/dkim_dirio.c \
+	dkim/dkim_eng_sign.c \
 	dkim/dkim_import.c \
 	dkim/dkim_key.c \
 	dkim/dkim_lifecycle.c \

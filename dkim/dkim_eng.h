@@ -1,0 +1,89 @@
+/*
+ * dkim_eng.h - mxdock's own DKIM engine (RFC 6376, RFC 8463): the
+ * canonicalization of dkim_canon.c and the signer of dkim_eng_sign.c, on
+ * private keys parsed once per key generation (struct dkim_msg_key.pkey).
+ * dkim_msg.c dispatches to it when dkim_engine = mxdock; libopendkim is the
+ * other engine behind the same dkim_msg.h interface.
+ *
+ * One struct dkim_eng per configuration generation (read-only, shared by
+ * every thread); one struct dkim_eng_sign per message.
+ *
+ * Ownership: dkim_eng_new() -> dkim_eng_free(); dkim_eng_sign_new() ->
+ * dkim_eng_sign_free(); strings from dkim_eng_sign_hdr() belong to the
+ * signing handle.  dkim_canon_body_init() -> dkim_canon_body_free().
+ */
+#ifndef MX_DKIM_ENG_H
+#define MX_DKIM_ENG_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "dkim_msg.h"
+#include "strbuf.h"
+
+/* ---- canonicalization (dkim_canon.c) ---- */
+
+#define DKIM_CANON_OUTBUF 4096
+
+/* The streaming body canonicalizer: bytes in, SHA-256 of the canonical body
+ * out, never more than DKIM_CANON_OUTBUF bytes held. */
+struct dkim_canon_body {
+    int     relaxed;
+    void   *md;                 /* EVP_MD_CTX * */
+    int     cr;                 /* a CR seen, its LF not yet */
+    int     wsp;                /* relaxed: white space pending on this line */
+    int     emitted;            /* some content hashed (the body is not empty) */
+    size_t  crlfs;              /* line ends held back: maybe trailing */
+    long long limit;            /* l= of a signature being checked; -1 = none */
+    unsigned long long wrote;   /* canonical bytes hashed */
+    size_t  n;
+    unsigned char out[DKIM_CANON_OUTBUF];
+};
+
+/* dkim_canon_body_init - RELAXED or simple (RFC 6376 3.4.3, 3.4.4); LIMIT
+ * canonical bytes at most (-1 = all).  -1 when OpenSSL has no memory. */
+int     dkim_canon_body_init(struct dkim_canon_body *, int relaxed, long long limit);
+
+/* dkim_canon_body_update - more body bytes, any chunking; a bare LF counts
+ * as CRLF (as libopendkim's FIXCRLF). */
+int     dkim_canon_body_update(struct dkim_canon_body *, const unsigned char *p, size_t len);
+
+/* dkim_canon_body_final - the 32-byte SHA-256 of the canonical body. */
+int     dkim_canon_body_final(struct dkim_canon_body *, unsigned char hash[32]);
+void    dkim_canon_body_free(struct dkim_canon_body *);
+
+/* dkim_canon_header - NAME and VALUE (as the MTA gives it: folds with LF or
+ * CRLF) canonicalized (RFC 6376 3.4.1, 3.4.2), appended to OUT with its
+ * CRLF. */
+void    dkim_canon_header(int relaxed, const char *name, const char *value,
+                          struct strbuf *out);
+
+/* ---- signing (dkim_eng_sign.c) ---- */
+
+struct dkim_eng;
+struct dkim_eng_sign;
+
+/* dkim_eng_new - sign header lists and canonicalization from C.  NULL + WHY. */
+struct dkim_eng *dkim_eng_new(const struct mx_conf *c, char *why, size_t whylen);
+void    dkim_eng_free(struct dkim_eng *);
+
+/* dkim_eng_sign_new - sign with every key of KS (parsed keys only; a key
+ * without pkey makes this fail).  KS must outlive the handle. */
+struct dkim_eng_sign *dkim_eng_sign_new(const struct dkim_eng *, const struct dkim_keyset *ks,
+                                        char *why, size_t whylen);
+int     dkim_eng_sign_header(struct dkim_eng_sign *, const char *name, const char *value);
+int     dkim_eng_sign_body(struct dkim_eng_sign *, const unsigned char *p, size_t len);
+int     dkim_eng_sign_eom(struct dkim_eng_sign *, char *why, size_t whylen);
+size_t  dkim_eng_sign_n(const struct dkim_eng_sign *);
+const char *dkim_eng_sign_hdr(const struct dkim_eng_sign *, size_t i);
+void    dkim_eng_sign_free(struct dkim_eng_sign *);
+
+/* dkim_eng_fold - the DKIM-Signature value of the tags in TAGS (separated
+ * by "\001", the last one "b=") with B64 as b=, folded at 75 columns the
+ * way libopendkim folds (dkim.c dkim_getsighdr_d), "\r\n\t" between lines,
+ * after a first line already INITIAL wide.  BITS: RSA modulus bits (b= then
+ * starts a line of its own unless it fits whole), 0 for Ed25519. */
+void    dkim_eng_fold(const char *tags, const char *b64, size_t initial, int bits,
+                      struct strbuf *out);
+
+#endif
