@@ -105,7 +105,12 @@ $(BUILDDIR)/tests/dmarccheck: $(BUILDDIR)/tests/dmarc/dmarccheck.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
-unit: $(UNIT_BINS) $(BUILDDIR)/tests/dmarccheck
+# the DKIM signing driver of tests/integration/dkim_engine_sign.sh
+$(BUILDDIR)/tests/dkimsign: $(BUILDDIR)/tests/dkim/dkimsign.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+unit: $(UNIT_BINS) $(BUILDDIR)/tests/dmarccheck $(BUILDDIR)/tests/dkimsign
 
 # ---- packages ------------------------------------------------------------
 DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
@@ -115,7 +120,7 @@ DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
 	publicsuffix libxml2-utils jq strace \
-	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux
+	python3-spf python3-yaml python3-dkim python3-nacl spfquery openssl curl iproute2 util-linux
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not

@@ -14,6 +14,9 @@
  * runs vanish).  A bare LF counts as CRLF, as libopendkim's FIXCRLF does,
  * since MTAs hand milters LF line ends in places.  An empty body is CRLF
  * under simple and nothing under relaxed (3.4.3, 3.4.4 and erratum 3133).
+ * White space ending a last line that has no CRLF is dropped before the
+ * CRLF is added (relaxed; mailauth agrees, libopendkim adds no CRLF and
+ * dkimpy keeps one SP: see docs/DKIM.md; SMTP bodies always end in CRLF).
  *
  * Ownership: the caller owns the struct; dkim_canon_body_free releases the
  * OpenSSL context inside it.  Diagnostics: -1 when OpenSSL fails.
