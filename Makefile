@@ -106,7 +106,7 @@ $(BUILDDIR)/tests/dmarccheck: $(BUILDDIR)/tests/dmarc/dmarccheck.o $(ALL_LIBS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 # the DKIM signing driver of tests/integration/dkim_engine_sign.sh
-$(BUILDDIR)/tests/dkimsign: $(BUILDDIR)/tests/dkim/dkimsign.o $(ALL_LIBS)
+$(BUILDDIR)/tests/dkimsign: $(BUILDDIR)/tests/dkim/dkimsign.o $(BUILDDIR)/tests/dkim/dkimfeed.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
@@ -156,6 +156,15 @@ $(BUILDDIR)/tests/bench/libloop: tests/bench/libloop.c $(BENCH_SRCS) tests/bench
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/libloop.c $(BENCH_SRCS) -lopendkim -lpthread
 
+$(BUILDDIR)/tests/bench/engbench: tests/bench/engbench.c tests/dkim/dkimfeed.c $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/dkim $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/engbench.c \
+		tests/dkim/dkimfeed.c $(ALL_LIBS) $(ALL_LDLIBS)
+
+# bench-engine - CPU per DKIM signature: mxdock's engine, libopendkim, OpenSSL
+bench-engine: all $(BUILDDIR)/tests/bench/engbench
+	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/engine.sh
+
 $(BUILDDIR)/tests/bench/nullmilter: tests/bench/nullmilter.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(LDFLAGS) -o $@ tests/bench/nullmilter.c -lmilter -lpthread
@@ -163,12 +172,17 @@ $(BUILDDIR)/tests/bench/nullmilter: tests/bench/nullmilter.c
 bench-deps:
 	$(call install_debs,$(DEB_BENCH))
 
-bench: deps bench-deps all $(BENCH_BINS)
+bench: deps bench-deps all $(BENCH_BINS) $(BUILDDIR)/tests/bench/engbench
 	BENCH_CMD="make bench" BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
+	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/engine.sh \
+		>$(BUILDDIR)/bench-engine.txt
 	BINDIR=$(abspath $(BINDIR)) pdns-hooks/bench-dns.sh 1000 >$(BUILDDIR)/bench-dns.txt
 	{ printf '\n## 10. DNS hooks: 1,000 mail domains (pdns-hooks/bench-dns.sh 1000)\n\n'; \
 	  printf 'One run; target: create = 1 request, unchanged sync = 1 GET and no PATCH.\n\n```\n'; \
 	  cat $(BUILDDIR)/bench-dns.txt; printf '```\n'; } >>docs/PERFORMANCE.md
+	{ printf '\n## 11. DKIM engines in-process (make bench-engine)\n\n'; \
+	  printf 'CPU per signing of one message, one thread, no milter: see docs/DKIM.md.\n\n'; \
+	  cat $(BUILDDIR)/bench-engine.txt; } >>docs/PERFORMANCE.md
 
 # soak: issue 5's 10,000 messages and 100 reloads with the milter built
 # with ASan (tests/soak.sh; a few minutes, so not part of make check)
@@ -204,7 +218,7 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check asan demo install clean unit sample bench bench-deps soak
+.PHONY: all deps check asan demo install clean unit sample bench bench-deps bench-engine soak
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:

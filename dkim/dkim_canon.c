@@ -63,23 +63,81 @@ static inline int put(struct dkim_canon_body *cb, unsigned char c)
     return cb->n == sizeof(cb->out) ? flush(cb) : 0;
 }
 
-/* content - a byte that is not a line end: the held line ends and white
- * space go out first */
-static inline int content(struct dkim_canon_body *cb, unsigned char c)
+/* put_run - N canonical bytes at P, unless l= is reached */
+static int put_run(struct dkim_canon_body *cb, const unsigned char *p, size_t n)
 {
     int     rc = 0;
 
-    if (cb->relaxed && (c == ' ' || c == '\t')) {
-        cb->wsp = 1;
-        return 0;
+    if (cb->limit >= 0 && cb->wrote + n > (unsigned long long) cb->limit)
+        n = cb->wrote >= (unsigned long long) cb->limit ? 0
+            : (size_t) ((unsigned long long) cb->limit - cb->wrote);
+    cb->wrote += n;
+    while (n > 0 && rc == 0) {
+        size_t  k = sizeof(cb->out) - cb->n < n ? sizeof(cb->out) - cb->n : n;
+
+        memcpy(cb->out + cb->n, p, k);
+        cb->n += k, p += k, n -= k;
+        if (cb->n == sizeof(cb->out))
+            rc = flush(cb);
     }
+    return rc;
+}
+
+/* pending - the held line ends and white space go out before content */
+static inline int pending(struct dkim_canon_body *cb)
+{
+    int     rc = 0;
+
     for (; cb->crlfs > 0; cb->crlfs--)
         rc |= put(cb, '\r') | put(cb, '\n');
     if (cb->wsp)
         rc |= put(cb, ' ');
     cb->wsp = 0;
     cb->emitted = 1;
-    return rc | put(cb, c);
+    return rc;
+}
+
+/* ordinary - a byte that is content whatever surrounds it */
+static inline int ordinary(const struct dkim_canon_body *cb, unsigned char c)
+{
+    return c != '\r' && c != '\n' && !(cb->relaxed && (c == ' ' || c == '\t'));
+}
+
+/* run_end - the first byte at or after I that is not plain text: memchr
+ * for CR and LF under simple; under relaxed a lone SP between two plain
+ * bytes is plain text too (it is its own canonical form) */
+static size_t run_end(int relaxed, const unsigned char *p, size_t i, size_t len)
+{
+    if (!relaxed) {
+        const unsigned char *cr = memchr(p + i, '\r', len - i);
+        const unsigned char *lf = memchr(p + i, '\n', (cr ? (size_t) (cr - p) : len) - i);
+
+        return lf ? (size_t) (lf - p) : cr ? (size_t) (cr - p) : len;
+    }
+    while (i < len) {
+        unsigned char c = p[i];
+
+        if (c > ' ')
+            i++;
+        else if (c == ' ' && i + 1 < len && p[i + 1] > ' ')
+            i += 2;
+        else if (c < ' ' && c != '\r' && c != '\n' && c != '\t')
+            i++;
+        else
+            break;
+    }
+    return i;
+}
+
+/* content - a byte that is not a line end: the held line ends and white
+ * space go out first */
+static inline int content(struct dkim_canon_body *cb, unsigned char c)
+{
+    if (cb->relaxed && (c == ' ' || c == '\t')) {
+        cb->wsp = 1;
+        return 0;
+    }
+    return pending(cb) | put(cb, c);
 }
 
 /* line_end - CRLF (or a bare LF): held back, trailing white space dropped */
@@ -96,6 +154,13 @@ int     dkim_canon_body_update(struct dkim_canon_body *cb, const unsigned char *
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
 
+        if (!cb->cr && ordinary(cb, c)) {       /* a run of plain text at once */
+            size_t  j = run_end(cb->relaxed, p, i + 1, len);
+
+            rc |= pending(cb) | put_run(cb, p + i, j - i);
+            i = j - 1;
+            continue;
+        }
         if (c == '\n') {
             cb->cr = 0;
             line_end(cb);
