@@ -97,6 +97,7 @@ struct mx_conf {
     char   *log_facility;
     /* SPF */
     char   *spf_fail_action;
+    char   *spf_engine;
     char   *spf_softfail_action;
     char   *spf_permerror_action;
     char   *spf_temperror_action;

@@ -144,6 +144,8 @@ const struct conf_row conf_table[] = {
      "syslog facility"},
 
     /* SPF */
+    {"spf_engine", CONF_ENUM, OFF(spf_engine), "mxdock", 0, 0, "mxdock|libspf2",
+     "SPF evaluation: mxdock's, or plain libspf2 (system resolver, serialised: docs/SPF.md)"},
     {"spf_fail_action", CONF_ENUM, OFF(spf_fail_action), "reject", 0, 0, ACTIONS,
      "SPF fail: reject 550 5.7.23"},
     {"spf_softfail_action", CONF_ENUM, OFF(spf_softfail_action), "tag", 0, 0, ACTIONS,

@@ -122,6 +122,8 @@ struct mxspf *mxspf_new(const struct mx_conf *c, char *why, size_t whylen)
         free(s);
         return NULL;
     }
+    if (c && c->spf_engine && strcmp(c->spf_engine, "libspf2") == 0)
+        (void) mxspf_set_engine(s, 1);  /* fails only without memory: mxdock's SPF then */
     return s;
 }
 
