@@ -27,6 +27,21 @@
 #include "dkim_msg.h"
 #include "dkimfeed.h"
 
+/* libopendkim loses its parsed Ed25519 key in every dkim_sign() (issue
+ * 16): suppressed by name, with full stacks so mxdock's own leaks show */
+const char *__asan_default_options(void);
+const char *__lsan_default_suppressions(void);
+
+const char *__asan_default_options(void)
+{
+    return "fast_unwind_on_malloc=0";
+}
+
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:dkim_privkey_load\nleak:libopendkim.so\n";
+}
+
 static int die(int code, const char *what, const char *why)
 {
     fprintf(stderr, "dkimsign: %s: %s\n", what, why);
@@ -86,6 +101,7 @@ int     main(int argc, char **argv)
     struct mx_conf *c = 0;
     char    why[512];
     struct dkimfeed m;
+    int     rc;
 
     if (argc != 6 || strcmp(argv[1], "-c") != 0)
         return die(EX_USAGE, "usage", "dkimsign -c CONF sign DOMAIN MSG | verify KEYFILE MSG");
@@ -94,8 +110,12 @@ int     main(int argc, char **argv)
     if (dkimfeed_read(argv[5], &m) != 0)
         return die(EX_NOINPUT, argv[5], "cannot read");
     if (strcmp(argv[3], "sign") == 0)
-        return do_sign(c, argv[4], &m);
-    if (strcmp(argv[3], "verify") == 0)
-        return do_verify(c, argv[4], &m);
-    return die(EX_USAGE, argv[3], "not sign or verify");
+        rc = do_sign(c, argv[4], &m);
+    else if (strcmp(argv[3], "verify") == 0)
+        rc = do_verify(c, argv[4], &m);
+    else
+        rc = die(EX_USAGE, argv[3], "not sign or verify");
+    dkimfeed_free(&m);
+    conf_free(c);
+    return rc;
 }

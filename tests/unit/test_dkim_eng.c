@@ -27,6 +27,22 @@
 #include "dkim_msg.h"
 #include "t.h"
 
+/* libopendkim loses its parsed Ed25519 key in every dkim_sign() (issue 16
+ * measured it): its leaks are suppressed by name, with full stacks so that
+ * one of OpenSSL's objects made by mxdock's engine would still show */
+const char *__asan_default_options(void);
+const char *__lsan_default_suppressions(void);
+
+const char *__asan_default_options(void)
+{
+    return "fast_unwind_on_malloc=0";
+}
+
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:dkim_privkey_load\nleak:libopendkim.so\n";
+}
+
 /* RFC 6376 3.4.5 body, and the corner cases of 3.4.3 / 3.4.4 */
 static const struct {
     const char *name;
@@ -119,12 +135,16 @@ static void test_headers(void)
  * signatures made at different times with different keys compare */
 static void mask(char *hdr)
 {
-    for (char *p = hdr; *p; p++)
-        if ((p[0] == 't' || p[0] == 'b') && p[1] == '=' && (p == hdr || p[-1] == ' '
-                                                            || p[-1] == '\t'))
-            for (p += 2; *p && *p != ';'; p++)
-                if (*p != '\n' && *p != '\t' && *p != ' ')
-                    *p = '*';
+    for (char *p = hdr; *p; p++) {
+        if (!((p[0] == 't' || p[0] == 'b') && p[1] == '='
+              && (p == hdr || p[-1] == ' ' || p[-1] == '\t')))
+            continue;
+        for (p += 2; *p && *p != ';'; p++)
+            if (*p != '\n' && *p != '\t' && *p != ' ')
+                *p = '*';
+        if (*p == 0)
+            break;
+    }
 }
 
 /* sign_with - the signature values of KS for a fixed message, by ENGINE */
@@ -168,9 +188,12 @@ static void test_same_as_libopendkim(void)
     struct dkim_keyset *ks;
     char   *ours[2] = {0, 0}, *theirs[2] = {0, 0};
 
+    char   *engine = c ? c->dkim_engine : 0;        /* the tests set literals */
+
     if (c == 0 || mkdtemp(dir) == 0)
         return;
-    c->dkim_keydir = dir;
+    free(c->dkim_keydir);
+    c->dkim_keydir = strdup(dir);
     T_INT("keygen", dkim_store_keygen(c, "example.test", 0, 2048, DKIM_ACTIVE, why,
                                       sizeof(why)), 0);
     kr = dkim_keyring_new(c);
@@ -194,6 +217,8 @@ static void test_same_as_libopendkim(void)
     }
     dkim_keyset_release(kr, ks);
     dkim_keyring_free(kr);
+    c->dkim_engine = engine;
+    conf_free(c);
     snprintf(why, sizeof(why), "rm -rf %s", dir);
     (void) system(why);
 }

@@ -29,6 +29,7 @@ static int engine_of(const char *text, char *err, size_t errlen)
         rc = s->use_libspf2;
         mxspf_free(s);
     }
+    conf_free(c);
     unlink(path);
     return rc;
 }
