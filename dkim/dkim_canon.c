@@ -7,6 +7,8 @@
  *   dkim_canon_body_final    the SHA-256 of the canonical body
  *   dkim_canon_body_free     release the digest context
  *   dkim_canon_header        one header field, canonicalized, with CRLF
+ *   dkim_canon_block         the header fields named by h=, bottom-up
+ *   dkim_eng_hdrs_add/free   the headers of a message, kept in order
  *
  * The body is never held: line ends are counted, not stored, until content
  * follows them (trailing empty lines are dropped, 3.4.3 and 3.4.4), and
@@ -22,7 +24,9 @@
  * OpenSSL context inside it.  Diagnostics: -1 when OpenSSL fails.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/evp.h>
 
@@ -239,4 +243,78 @@ void    dkim_canon_header(int relaxed, const char *name, const char *value,
         header_relaxed(name, value, out);
     else
         header_simple(name, value, out);
+}
+
+int     dkim_eng_hdrs_add(struct dkim_eng_hdrs *h, const char *name, const char *value)
+{
+    char   *n, *v;
+
+    if (h->n == h->cap) {
+        size_t  cap = h->cap ? 2 * h->cap : 32;
+        char  **nv = realloc(h->name, cap * sizeof(*nv)), **vv;
+
+        if (nv == 0)
+            return -1;
+        h->name = nv;
+        if ((vv = realloc(h->value, cap * sizeof(*vv))) == 0)
+            return -1;
+        h->value = vv;
+        h->cap = cap;
+    }
+    n = strdup(name);
+    v = strdup(value);
+    if (n == 0 || v == 0) {
+        free(n);
+        free(v);
+        return -1;
+    }
+    h->name[h->n] = n;
+    h->value[h->n++] = v;
+    return 0;
+}
+
+void    dkim_eng_hdrs_free(struct dkim_eng_hdrs *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->name[i]);
+        free(h->value[i]);
+    }
+    free(h->name);
+    free(h->value);
+    memset(h, 0, sizeof(*h));
+}
+
+static int is_fws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int     dkim_canon_block(const struct dkim_eng_hdrs *hs, int relaxed, const char *h,
+                         struct strbuf *out)
+{
+    char   *used = calloc(hs->n ? hs->n : 1, 1);
+    const char *cur = h;
+
+    if (used == 0)
+        return -1;
+    while (*cur) {
+        size_t  len;
+
+        while (is_fws(*cur))
+            cur++;
+        len = strcspn(cur, ":");
+        while (len > 0 && is_fws(cur[len - 1]))
+            len--;
+        for (size_t i = hs->n; len && i-- > 0;)
+            if (!used[i] && strlen(hs->name[i]) == len
+                && strncasecmp(hs->name[i], cur, len) == 0) {
+                used[i] = 1;
+                dkim_canon_header(relaxed, hs->name[i], hs->value[i], out);
+                break;
+            }
+        cur += strcspn(cur, ":");
+        cur += *cur == ':';
+    }
+    free(used);
+    return 0;
 }

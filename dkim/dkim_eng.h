@@ -58,6 +58,37 @@ void    dkim_canon_body_free(struct dkim_canon_body *);
 void    dkim_canon_header(int relaxed, const char *name, const char *value,
                           struct strbuf *out);
 
+/* The headers of one message, as the MTA gave them, in order. */
+struct dkim_eng_hdrs {
+    size_t  n, cap;
+    char  **name, **value;
+};
+
+int     dkim_eng_hdrs_add(struct dkim_eng_hdrs *, const char *name, const char *value);
+void    dkim_eng_hdrs_free(struct dkim_eng_hdrs *);
+
+/* dkim_canon_block - the canonical headers named by H (colon list, FWS
+ * allowed around names), each name taking the lowest instance not yet
+ * taken (RFC 6376 5.4.2); a name with none left adds nothing.  -1 on ENOMEM */
+int     dkim_canon_block(const struct dkim_eng_hdrs *, int relaxed, const char *h,
+                         struct strbuf *out);
+
+/* ---- tag lists (dkim_eng_tags.c) ---- */
+
+#define DKIM_TAGS_MAX 32
+
+struct dkim_tags {
+    size_t  n;
+    char   *name[DKIM_TAGS_MAX];
+    char   *value[DKIM_TAGS_MAX];       /* FWS at both ends removed */
+    char   *buf;
+};
+
+int     dkim_tags_parse(const char *text, struct dkim_tags *, char *why, size_t whylen);
+const char *dkim_tags_get(const struct dkim_tags *, const char *name);
+void    dkim_tags_free(struct dkim_tags *);
+long    dkim_b64_decode(const char *text, unsigned char *out, size_t outlen);
+
 /* ---- signing (dkim_eng_sign.c) ---- */
 
 struct dkim_eng;

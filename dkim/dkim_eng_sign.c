@@ -45,16 +45,10 @@ struct dkim_eng {
     char   *over[ENG_MAXLIST];
 };
 
-struct eng_hdr {
-    char   *name;
-    char   *value;
-};
-
 struct dkim_eng_sign {
     const struct dkim_eng *e;
     const struct dkim_keyset *ks;
-    size_t  nhdr, caphdr;
-    struct eng_hdr *hdr;
+    struct dkim_eng_hdrs hdr;
     struct dkim_canon_body body;
     size_t  nsig;
     char   *sighdr[ENG_MAXKEYS];
@@ -124,24 +118,7 @@ struct dkim_eng_sign *dkim_eng_sign_new(const struct dkim_eng *e, const struct d
 
 int     dkim_eng_sign_header(struct dkim_eng_sign *s, const char *name, const char *value)
 {
-    if (s->nhdr == s->caphdr) {
-        size_t  cap = s->caphdr ? 2 * s->caphdr : 32;
-        struct eng_hdr *v = realloc(s->hdr, cap * sizeof(*v));
-
-        if (v == 0)
-            return -1;
-        s->hdr = v;
-        s->caphdr = cap;
-    }
-    s->hdr[s->nhdr].name = strdup(name);
-    s->hdr[s->nhdr].value = strdup(value);
-    if (s->hdr[s->nhdr].name == 0 || s->hdr[s->nhdr].value == 0) {
-        free(s->hdr[s->nhdr].name);
-        free(s->hdr[s->nhdr].value);
-        return -1;
-    }
-    s->nhdr++;
-    return 0;
+    return dkim_eng_hdrs_add(&s->hdr, name, value);
 }
 
 int     dkim_eng_sign_body(struct dkim_eng_sign *s, const unsigned char *p, size_t len)
@@ -160,42 +137,17 @@ static int listed(char *const *v, size_t n, const char *name)
 /* header_list - the h= value: signed headers top down, then oversigned */
 static void header_list(const struct dkim_eng_sign *s, struct strbuf *h)
 {
-    for (size_t i = 0; i < s->nhdr; i++)
-        if (listed(s->e->sign, s->e->nsign, s->hdr[i].name)) {
+    for (size_t i = 0; i < s->hdr.n; i++)
+        if (listed(s->e->sign, s->e->nsign, s->hdr.name[i])) {
             if (h->len)
                 sb_putc(h, ':');
-            sb_puts(h, s->hdr[i].name);
+            sb_puts(h, s->hdr.name[i]);
         }
     for (size_t i = 0; i < s->e->nover; i++) {
         if (h->len)
             sb_putc(h, ':');
         sb_puts(h, s->e->over[i]);
     }
-}
-
-/* header_block - the canonical headers named by H, each name taking the
- * lowest instance not yet taken (RFC 6376 5.4.2) */
-static int header_block(const struct dkim_eng_sign *s, const char *h, struct strbuf *out)
-{
-    char   *used = calloc(s->nhdr ? s->nhdr : 1, 1);
-    const char *cur = h;
-
-    if (used == 0)
-        return -1;
-    while (*cur) {
-        size_t  len = strcspn(cur, ":");
-
-        for (size_t i = s->nhdr; i-- > 0;)
-            if (!used[i] && strlen(s->hdr[i].name) == len
-                && strncasecmp(s->hdr[i].name, cur, len) == 0) {
-                used[i] = 1;
-                dkim_canon_header(s->e->hrelaxed, s->hdr[i].name, s->hdr[i].value, out);
-                break;
-            }
-        cur += len + (cur[len] == ':');
-    }
-    free(used);
-    return 0;
 }
 
 /* fold_piece - one wrapped tag: h= breaks at colons, b= and bh= at the
@@ -417,7 +369,7 @@ int     dkim_eng_sign_eom(struct dkim_eng_sign *s, char *why, size_t whylen)
         return -1;
     }
     header_list(s, &h);
-    if (header_block(s, sb_str(&h), &block) == 0 && !sb_failed(&h) && !sb_failed(&block)) {
+    if (dkim_canon_block(&s->hdr, s->e->hrelaxed, sb_str(&h), &block) == 0 && !sb_failed(&h) && !sb_failed(&block)) {
         rc = 0;
         for (size_t i = 0; i < s->ks->n && s->nsig < ENG_MAXKEYS && rc == 0; i++)
             if ((rc = sign_one(s, &s->ks->keys[i], bh64, sb_str(&h), &block,
@@ -447,11 +399,7 @@ void    dkim_eng_sign_free(struct dkim_eng_sign *s)
 {
     if (s == 0)
         return;
-    for (size_t i = 0; i < s->nhdr; i++) {
-        free(s->hdr[i].name);
-        free(s->hdr[i].value);
-    }
-    free(s->hdr);
+    dkim_eng_hdrs_free(&s->hdr);
     for (size_t i = 0; i < s->nsig; i++)
         free(s->sighdr[i]);
     dkim_canon_body_free(&s->body);
