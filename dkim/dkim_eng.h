@@ -89,14 +89,47 @@ const char *dkim_tags_get(const struct dkim_tags *, const char *name);
 void    dkim_tags_free(struct dkim_tags *);
 long    dkim_b64_decode(const char *text, unsigned char *out, size_t outlen);
 
+/* ---- public keys (dkim_eng_key.c) ---- */
+
+enum dkim_key_status { DKIM_KEY_OK, DKIM_KEY_NONE, DKIM_KEY_BAD, DKIM_KEY_TEMP };
+
+struct dkim_eng_pubkey {
+    enum dkim_key_status status;
+    char    why[64];            /* when not OK: libopendkim's words for it */
+    struct evp_pkey_st *pkey;   /* when OK */
+    int     ed25519;            /* k=ed25519 */
+    int     bits;
+    int     testing;            /* t=y */
+    int     strict;             /* t=s: i= must be in d= exactly */
+};
+
+struct dkim_eng_keys;
+
+/* dkim_eng_keys_new - a key cache asking SERVER ("" = the system's) with
+ * TIMEOUT seconds, or reading KEYFILE ("NAME TXT" lines) when not NULL. */
+struct dkim_eng_keys *dkim_eng_keys_new(const char *server, long timeout, const char *keyfile,
+                                        char *why, size_t whylen);
+void    dkim_eng_keys_free(struct dkim_eng_keys *);
+
+/* dkim_eng_key_get - the key of SELECTOR._domainkey.DOMAIN into OUT; the
+ * caller frees OUT->pkey (EVP_PKEY_free).  Thread-safe. */
+void    dkim_eng_key_get(struct dkim_eng_keys *, const char *selector, const char *domain,
+                         struct dkim_eng_pubkey *out);
+
 /* ---- signing (dkim_eng_sign.c) ---- */
 
 struct dkim_eng;
 struct dkim_eng_sign;
 
-/* dkim_eng_new - sign header lists and canonicalization from C.  NULL + WHY. */
-struct dkim_eng *dkim_eng_new(const struct mx_conf *c, char *why, size_t whylen);
+/* dkim_eng_new - sign header lists and canonicalization from C, and the
+ * verifier's limits and key cache (keys from KEYFILE when not NULL, as
+ * dkim_msg_lib_new).  NULL + WHY. */
+struct dkim_eng *dkim_eng_new(const struct mx_conf *c, const char *keyfile,
+                              char *why, size_t whylen);
 void    dkim_eng_free(struct dkim_eng *);
+int     dkim_eng_max_sigs(const struct dkim_eng *);
+int     dkim_eng_min_bits(const struct dkim_eng *);
+struct dkim_eng_keys *dkim_eng_keys_of(const struct dkim_eng *);
 
 /* dkim_eng_sign_new - sign with every key of KS (parsed keys only; a key
  * without pkey makes this fail).  KS must outlive the handle. */
@@ -108,6 +141,19 @@ int     dkim_eng_sign_eom(struct dkim_eng_sign *, char *why, size_t whylen);
 size_t  dkim_eng_sign_n(const struct dkim_eng_sign *);
 const char *dkim_eng_sign_hdr(const struct dkim_eng_sign *, size_t i);
 void    dkim_eng_sign_free(struct dkim_eng_sign *);
+
+/* ---- verifying (dkim_eng_verify.c) ---- */
+
+struct dkim_eng_verify;
+
+struct dkim_eng_verify *dkim_eng_verify_new(const struct dkim_eng *, char *why, size_t whylen);
+int     dkim_eng_verify_header(struct dkim_eng_verify *, const char *name, const char *value);
+int     dkim_eng_verify_eoh(struct dkim_eng_verify *);
+int     dkim_eng_verify_body(struct dkim_eng_verify *, const unsigned char *p, size_t len);
+int     dkim_eng_verify_eom(struct dkim_eng_verify *, char *why, size_t whylen);
+size_t  dkim_eng_verify_n(const struct dkim_eng_verify *);
+const struct dkim_msg_sig *dkim_eng_verify_sig(const struct dkim_eng_verify *, size_t i);
+void    dkim_eng_verify_free(struct dkim_eng_verify *);
 
 /* dkim_eng_fold - the DKIM-Signature value of the tags in TAGS (separated
  * by "\001", the last one "b=") with B64 as b=, folded at 75 columns the

@@ -2,7 +2,8 @@
  * dkim_eng_sign.c - mxdock's DKIM signer (RFC 6376 5, RFC 8463) on keys
  * parsed once per key generation.
  *
- *   dkim_eng_new/free          the sign header lists and canonicalization
+ *   dkim_eng_new/free          the sign header lists and canonicalization,
+ *                              the verifier's limits and key cache
  *   dkim_eng_sign_new          one message, every key of a keyset
  *   dkim_eng_sign_header       keep one header (canonicalized at the end)
  *   dkim_eng_sign_body         body chunks into the one streaming body hash
@@ -40,6 +41,8 @@
 
 struct dkim_eng {
     int     hrelaxed, brelaxed;
+    int     max_sigs, min_bits;
+    struct dkim_eng_keys *keys; /* the verifier's public key cache */
     size_t  nsign, nover;
     char   *sign[ENG_MAXLIST];
     char   *over[ENG_MAXLIST];
@@ -67,7 +70,8 @@ static int read_list(const char *list, char **v, size_t *n)
     return 0;
 }
 
-struct dkim_eng *dkim_eng_new(const struct mx_conf *c, char *why, size_t whylen)
+struct dkim_eng *dkim_eng_new(const struct mx_conf *c, const char *keyfile,
+                              char *why, size_t whylen)
 {
     struct dkim_eng *e = calloc(1, sizeof(*e));
     const char *canon = c->dkim_canonicalization ? c->dkim_canonicalization : "";
@@ -79,6 +83,13 @@ struct dkim_eng *dkim_eng_new(const struct mx_conf *c, char *why, size_t whylen)
         dkim_eng_free(e);
         return 0;
     }
+    if ((e->keys = dkim_eng_keys_new(c->dns_resolver, c->dns_timeout, keyfile,
+                                     why, whylen)) == 0) {
+        dkim_eng_free(e);
+        return 0;
+    }
+    e->max_sigs = (int) c->dkim_max_signatures;
+    e->min_bits = (int) c->dkim_min_key_bits;
     e->hrelaxed = strncmp(canon, "simple", 6) != 0;
     e->brelaxed = !(slash && strcmp(slash + 1, "simple") == 0);
     return e;
@@ -92,7 +103,23 @@ void    dkim_eng_free(struct dkim_eng *e)
         free(e->sign[i]);
     for (size_t i = 0; i < e->nover; i++)
         free(e->over[i]);
+    dkim_eng_keys_free(e->keys);
     free(e);
+}
+
+int     dkim_eng_max_sigs(const struct dkim_eng *e)
+{
+    return e->max_sigs;
+}
+
+int     dkim_eng_min_bits(const struct dkim_eng *e)
+{
+    return e->min_bits;
+}
+
+struct dkim_eng_keys *dkim_eng_keys_of(const struct dkim_eng *e)
+{
+    return e->keys;
 }
 
 struct dkim_eng_sign *dkim_eng_sign_new(const struct dkim_eng *e, const struct dkim_keyset *ks,

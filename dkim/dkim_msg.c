@@ -12,8 +12,9 @@
  * dkim_max_signatures signatures (a prescreen callback marks the others
  * ignored) and reports rsa-sha1 signatures as "policy" without checking them.
  *
- * Signing goes to mxdock's engine (dkim_eng.h) when dkim_engine = mxdock:
- * each function below hands a signing message to it in its first lines.
+ * Signing and verifying go to mxdock's engine (dkim_eng.h) when
+ * dkim_engine = mxdock: each function below hands the message to it in its
+ * first lines.
  *
  * Ownership: everything returned by dkim_msg_sighdr/dkim_msg_sig belongs to
  * the struct dkim_msg and dies with dkim_msg_free().
@@ -51,6 +52,7 @@ struct dkim_msg {
     size_t  nsig;
     struct dkim_msg_sig *sig;
     struct dkim_eng_sign *es;   /* signing by mxdock's engine */
+    struct dkim_eng_verify *ev; /* verifying by mxdock's engine */
 };
 
 /* list_to_array - a conf comma list as the NULL-terminated vector the
@@ -160,7 +162,7 @@ struct dkim_msg_lib *dkim_msg_lib_new(const struct mx_conf *c, const char *keyfi
         return 0;
     }
     if (strcmp(c->dkim_engine ? c->dkim_engine : "mxdock", "mxdock") == 0
-        && (ml->eng = dkim_eng_new(c, why, whylen)) == 0) {
+        && (ml->eng = dkim_eng_new(c, keyfile, why, whylen)) == 0) {
         dkim_msg_lib_free(ml);
         return 0;
     }
@@ -225,6 +227,8 @@ struct dkim_msg *dkim_msg_verify_new(struct dkim_msg_lib *ml, const char *jobid,
         return 0;
     }
     m->ml = ml;
+    if (ml->eng)
+        return (m->ev = dkim_eng_verify_new(ml->eng, why, whylen)) ? m : (free(m), NULL);
     if ((m->h[0] = dkim_verify(ml->lib, (const unsigned char *) jobid, NULL, &st)) == 0) {
         snprintf(why, whylen, "dkim_verify: %s", dkim_getresultstr(st));
         free(m);
@@ -244,8 +248,9 @@ int     dkim_msg_header(struct dkim_msg *m, const char *name, const char *value)
     char   *line = malloc(nl + 2 * vl + 2);
     int     rc = 0;
 
-    if (m->es)
-        return free(line), dkim_eng_sign_header(m->es, name, value);
+    if (m->es || m->ev)
+        return free(line), m->es ? dkim_eng_sign_header(m->es, name, value)
+            : dkim_eng_verify_header(m->ev, name, value);
     if (line == 0)
         return -1;
     memcpy(line, name, nl);
@@ -268,6 +273,8 @@ int     dkim_msg_eoh(struct dkim_msg *m)
 {
     int     rc = 0;
 
+    if (m->ev)
+        return dkim_eng_verify_eoh(m->ev);
     for (size_t i = 0; i < m->n; i++) {
         DKIM_STAT st = dkim_eoh(m->h[i]);
 
@@ -281,8 +288,8 @@ int     dkim_msg_body(struct dkim_msg *m, const unsigned char *buf, size_t len)
 {
     int     rc = 0;
 
-    if (m->es)
-        return dkim_eng_sign_body(m->es, buf, len);
+    if (m->es || m->ev)
+        return m->es ? dkim_eng_sign_body(m->es, buf, len) : dkim_eng_verify_body(m->ev, buf, len);
     for (size_t i = 0; i < m->n; i++)
         if (dkim_body(m->h[i], (unsigned char *) buf, len) != DKIM_STAT_OK)
             rc = -1;
@@ -412,8 +419,9 @@ static int verify_eom(struct dkim_msg *m, char *why, size_t whylen)
 
 int     dkim_msg_eom(struct dkim_msg *m, char *why, size_t whylen)
 {
-    if (m->es)
-        return dkim_eng_sign_eom(m->es, why, whylen);
+    if (m->es || m->ev)
+        return m->es ? dkim_eng_sign_eom(m->es, why, whylen)
+            : dkim_eng_verify_eom(m->ev, why, whylen);
     return m->signing ? sign_eom(m, why, whylen) : verify_eom(m, why, whylen);
 }
 
@@ -431,11 +439,13 @@ const char *dkim_msg_sighdr(const struct dkim_msg *m, size_t i)
 
 size_t  dkim_msg_nsig(const struct dkim_msg *m)
 {
-    return m->nsig;
+    return m->ev ? dkim_eng_verify_n(m->ev) : m->nsig;
 }
 
 const struct dkim_msg_sig *dkim_msg_sig(const struct dkim_msg *m, size_t i)
 {
+    if (m->ev)
+        return dkim_eng_verify_sig(m->ev, i);
     return i < m->nsig ? &m->sig[i] : 0;
 }
 
@@ -449,6 +459,7 @@ void    dkim_msg_free(struct dkim_msg *m)
     }
     free(m->sig);
     dkim_eng_sign_free(m->es);
+    dkim_eng_verify_free(m->ev);
     free(m);
 }
 

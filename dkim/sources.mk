@@ -2,8 +2,10 @@
 DKIM_SRCS = \
 	dkim/dkim_canon.c \
 	dkim/dkim_dirio.c \
+	dkim/dkim_eng_key.c \
 	dkim/dkim_eng_sign.c \
 	dkim/dkim_eng_tags.c \
+	dkim/dkim_eng_verify.c \
 	dkim/dkim_import.c \
 	dkim/dkim_key.c \
 	dkim/dkim_lifecycle.c \

@@ -1,0 +1,424 @@
+/*
+ * dkim_eng_verify.c - mxdock's DKIM verifier (RFC 6376 6, RFC 8463).
+ *
+ *   dkim_eng_verify_new      one message
+ *   dkim_eng_verify_header   keep one header
+ *   dkim_eng_verify_eoh      parse the DKIM-Signature fields, set up one
+ *                            body hash per (canonicalization, l=) in use
+ *   dkim_eng_verify_body     body chunks into those hashes
+ *   dkim_eng_verify_eom      keys, header hashes, signatures: the results
+ *   dkim_eng_verify_n/sig    the results, in the order of the fields
+ *   dkim_eng_verify_free     release it
+ *
+ * At most dkim_max_signatures signatures are checked (rsa-sha1 ones do not
+ * count and are reported "policy", as with libopendkim's prescreen in
+ * dkim_msg.c).  A field that breaks RFC 6376 3.5 (tag syntax, a required
+ * tag missing, d= or s= not a domain name, h= without From, i= outside d=)
+ * is a permerror (6.1.1); a key problem is a permerror, or a temperror when
+ * DNS failed (6.1.2); a bad signature or body hash, or an RSA key under
+ * dkim_min_key_bits, is a fail (6.1.3).  The reasons use libopendkim's words.
+ *
+ * Ownership: the handle owns its results.  Diagnostics: -1 only on ENOMEM.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "dkim_eng.h"
+
+#define VERIFY_MAXCANON 8
+
+struct vsig {
+    struct dkim_msg_sig out;
+    int     done;               /* result already decided (syntax, policy) */
+    int     ed25519;
+    int     hrelaxed, brelaxed;
+    long long l;                /* -1 = whole body */
+    const char *h;              /* into tags */
+    unsigned char bh[64], b[1024];
+    long    blen;
+    size_t  hidx;               /* the field among the headers */
+    int     canon;              /* its body hash */
+    const char *idom;           /* domain of i=, or NULL */
+    struct dkim_tags tags;
+};
+
+struct vcanon {
+    int     relaxed;
+    long long l;
+    struct dkim_canon_body cb;
+    unsigned char hash[32];
+};
+
+struct dkim_eng_verify {
+    const struct dkim_eng *e;
+    struct dkim_eng_hdrs hdr;
+    size_t  nsig;
+    struct vsig *sig;
+    size_t  ncanon;
+    struct vcanon canon[VERIFY_MAXCANON];
+    struct dkim_msg_sig *res;   /* the results, one array (dkim_msg.h) */
+};
+
+struct dkim_eng_verify *dkim_eng_verify_new(const struct dkim_eng *e, char *why, size_t whylen)
+{
+    struct dkim_eng_verify *v = calloc(1, sizeof(*v));
+
+    if (v == 0)
+        snprintf(why, whylen, "out of memory");
+    else
+        v->e = e;
+    return v;
+}
+
+int     dkim_eng_verify_header(struct dkim_eng_verify *v, const char *name, const char *value)
+{
+    return dkim_eng_hdrs_add(&v->hdr, name, value);
+}
+
+/* bad - decide S as RES with WHY */
+static int bad(struct vsig *s, enum dkim_msg_res res, const char *why)
+{
+    s->out.res = res;
+    snprintf(s->out.why, sizeof(s->out.why), "%s", why);
+    s->done = 1;
+    return -1;
+}
+
+/* domain_ok - a domain name as d= wants it: labels of letters, digits,
+ * hyphens (and underscores, seen in selectors), dots between */
+static int domain_ok(const char *d)
+{
+    size_t  n = strlen(d);
+
+    if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.' || strstr(d, ".."))
+        return 0;
+    for (; *d; d++)
+        if (!isalnum((unsigned char) *d) && *d != '-' && *d != '.' && *d != '_')
+            return 0;
+    return 1;
+}
+
+/* under - is SUB the domain D or a subdomain of it */
+static int under(const char *sub, const char *d)
+{
+    size_t  ls = strlen(sub), ld = strlen(d);
+
+    return (ls == ld && strcasecmp(sub, d) == 0)
+        || (ls > ld && sub[ls - ld - 1] == '.' && strcasecmp(sub + ls - ld, d) == 0);
+}
+
+/* parse_canon - c= into S; -1 when it is not one */
+static int parse_canon(const char *c, struct vsig *s)
+{
+    const char *slash = c ? strchr(c, '/') : 0;
+    size_t  hl = c ? (slash ? (size_t) (slash - c) : strlen(c)) : 0;
+
+    s->hrelaxed = s->brelaxed = 0;
+    if (c == 0)
+        return 0;
+    if (hl == 7 && strncmp(c, "relaxed", 7) == 0)
+        s->hrelaxed = 1;
+    else if (!(hl == 6 && strncmp(c, "simple", 6) == 0))
+        return bad(s, DKIM_MSG_PERMERROR, "invalid header canonicalization");
+    if (slash == 0 || strcmp(slash + 1, "simple") == 0)
+        return 0;
+    if (strcmp(slash + 1, "relaxed") == 0)
+        return s->brelaxed = 1, 0;
+    return bad(s, DKIM_MSG_PERMERROR, "invalid body canonicalization");
+}
+
+/* has_from - does h= name From */
+static int has_from(const char *h)
+{
+    for (const char *p = h; *p;) {
+        size_t  len;
+
+        p += strspn(p, " \t\r\n:");
+        len = strcspn(p, " \t\r\n:");
+        if (len == 4 && strncasecmp(p, "from", 4) == 0)
+            return 1;
+        p += len;
+    }
+    return 0;
+}
+
+/* required - the tags every signature has (3.5), d= s= a= v= checked */
+static int required(struct vsig *s)
+{
+    const char *v = dkim_tags_get(&s->tags, "v"), *a = dkim_tags_get(&s->tags, "a");
+    const char *d = dkim_tags_get(&s->tags, "d"), *sel = dkim_tags_get(&s->tags, "s");
+
+    snprintf(s->out.d, sizeof(s->out.d), "%s", d ? d : "");
+    snprintf(s->out.s, sizeof(s->out.s), "%s", sel ? sel : "");
+    snprintf(s->out.a, sizeof(s->out.a), "%s", a ? a : "");
+    if (v == 0)
+        return bad(s, DKIM_MSG_PERMERROR, "version missing");
+    if (strcmp(v, "1") != 0)
+        return bad(s, DKIM_MSG_PERMERROR, "unsupported signature version");
+    if (a == 0)
+        return bad(s, DKIM_MSG_PERMERROR, "signature algorithm missing");
+    if (strcmp(a, "rsa-sha1") == 0)
+        return bad(s, DKIM_MSG_POLICY, "rsa-sha1 not accepted");
+    if (strcmp(a, "rsa-sha256") != 0 && strcmp(a, "ed25519-sha256") != 0)
+        return bad(s, DKIM_MSG_PERMERROR, "signature algorithm invalid");
+    s->ed25519 = a[0] == 'e';
+    if (d == 0 || *d == 0)
+        return bad(s, DKIM_MSG_PERMERROR, d ? "domain tag empty" : "domain tag missing");
+    if (!domain_ok(d))
+        return bad(s, DKIM_MSG_PERMERROR, "domain tag invalid");
+    if (sel == 0 || *sel == 0)
+        return bad(s, DKIM_MSG_PERMERROR, sel ? "selector tag empty" : "selector tag missing");
+    if (!domain_ok(sel))
+        return bad(s, DKIM_MSG_PERMERROR, "selector tag invalid");
+    return 0;
+}
+
+/* values - b= bh= h= l= i= q= x= c= of S (3.5) */
+static int values(struct vsig *s)
+{
+    const char *b = dkim_tags_get(&s->tags, "b"), *bh = dkim_tags_get(&s->tags, "bh");
+    const char *l = dkim_tags_get(&s->tags, "l"), *i = dkim_tags_get(&s->tags, "i");
+    const char *q = dkim_tags_get(&s->tags, "q"), *x = dkim_tags_get(&s->tags, "x");
+
+    s->h = dkim_tags_get(&s->tags, "h");
+    if (b == 0 || (s->blen = dkim_b64_decode(b, s->b, sizeof(s->b))) < 0)
+        return bad(s, DKIM_MSG_PERMERROR, b ? "signature data corrupt" : "signature data missing");
+    if (s->blen == 0)
+        return bad(s, DKIM_MSG_PERMERROR, "signature data empty");
+    for (size_t k = 0, o = 0; b[k] && o < 8; k++)
+        if (!isspace((unsigned char) b[k]))
+            s->out.b[o++] = b[k];
+    if (bh == 0 || dkim_b64_decode(bh, s->bh, sizeof(s->bh)) != 32)
+        return bad(s, DKIM_MSG_PERMERROR, bh ? "body hash corrupt" : "body hash missing");
+    if (s->h == 0 || *s->h == 0)
+        return bad(s, DKIM_MSG_PERMERROR, s->h ? "header list tag empty" : "header list missing");
+    if (!has_from(s->h))
+        return bad(s, DKIM_MSG_PERMERROR, "header list missing required entries");
+    if (l && (strspn(l, "0123456789") != strlen(l) || *l == 0 || strlen(l) > 18))
+        return bad(s, DKIM_MSG_PERMERROR, "body length value invalid");
+    s->l = l ? atoll(l) : -1;
+    if (i && ((s->idom = strrchr(i, '@')) == 0 || !under(++s->idom, s->out.d)))
+        return bad(s, DKIM_MSG_PERMERROR, "invalid domain coverage");
+    if (q && strcmp(q, "dns/txt") != 0)
+        return bad(s, DKIM_MSG_PERMERROR, "query method invalid");
+    if (x && strspn(x, "0123456789") == strlen(x) && atoll(x) < (long long) time(0))
+        return bad(s, DKIM_MSG_NEUTRAL, "signature expired");
+    return parse_canon(dkim_tags_get(&s->tags, "c"), s);
+}
+
+/* canon_for - the body hash of (RELAXED, L), made on first use */
+static int canon_for(struct dkim_eng_verify *v, int relaxed, long long l)
+{
+    for (size_t i = 0; i < v->ncanon; i++)
+        if (v->canon[i].relaxed == relaxed && v->canon[i].l == l)
+            return (int) i;
+    if (v->ncanon == VERIFY_MAXCANON
+        || dkim_canon_body_init(&v->canon[v->ncanon].cb, relaxed, l) != 0)
+        return -1;
+    v->canon[v->ncanon].relaxed = relaxed;
+    v->canon[v->ncanon].l = l;
+    return (int) v->ncanon++;
+}
+
+/* setup - one DKIM-Signature field (header I) into a new result */
+static void setup(struct dkim_eng_verify *v, size_t i, size_t *kept)
+{
+    struct vsig *s = &v->sig[v->nsig];
+    char    why[64];
+
+    memset(s, 0, sizeof(*s));
+    s->hidx = i;
+    s->canon = -1;
+    if (dkim_tags_parse(v->hdr.value[i], &s->tags, why, sizeof(why)) != 0)
+        (void) bad(s, DKIM_MSG_PERMERROR, "signature syntax error");
+    else if (required(s) == 0 && values(s) == 0
+             && (s->canon = canon_for(v, s->brelaxed, s->l)) < 0)
+        (void) bad(s, DKIM_MSG_TEMPERROR, "too many body canonicalizations");
+    if (s->out.res == DKIM_MSG_POLICY) {
+        v->nsig++;
+        return;
+    }
+    if (*kept >= (size_t) dkim_eng_max_sigs(v->e)) {
+        dkim_tags_free(&s->tags);   /* past dkim_max_signatures: not reported */
+        return;
+    }
+    (*kept)++;
+    v->nsig++;
+}
+
+int     dkim_eng_verify_eoh(struct dkim_eng_verify *v)
+{
+    size_t  n = 0, kept = 0;
+
+    for (size_t i = 0; i < v->hdr.n; i++)
+        n += strcasecmp(v->hdr.name[i], "DKIM-Signature") == 0;
+    if (n == 0)
+        return 0;
+    if ((v->sig = calloc(n, sizeof(*v->sig))) == 0)
+        return -1;
+    for (size_t i = 0; i < v->hdr.n; i++)
+        if (strcasecmp(v->hdr.name[i], "DKIM-Signature") == 0)
+            setup(v, i, &kept);
+    return 0;
+}
+
+int     dkim_eng_verify_body(struct dkim_eng_verify *v, const unsigned char *p, size_t len)
+{
+    int     rc = 0;
+
+    for (size_t i = 0; i < v->ncanon; i++)
+        rc |= dkim_canon_body_update(&v->canon[i].cb, p, len);
+    return rc;
+}
+
+/* strip_b - VALUE with the value of its b= tag removed (3.7); NULL on ENOMEM */
+static char *strip_b(const char *value)
+{
+    char   *out = malloc(strlen(value) + 1), *o = out;
+    const char *p = value;
+
+    while (out && *p) {
+        const char *t = p + strspn(p, " \t\r\n"), *n = t;
+
+        while (isalnum((unsigned char) *n) || *n == '_')
+            n++;
+        const char *eq = n + strspn(n, " \t\r\n");
+        size_t  len = strcspn(p, ";");
+
+        if (n - t == 1 && *t == 'b' && *eq == '=') {
+            memcpy(o, p, (size_t) (eq + 1 - p));
+            o += eq + 1 - p;
+        } else {
+            memcpy(o, p, len);
+            o += len;
+        }
+        p += len;
+        if (*p == ';')
+            *o++ = *p++;
+    }
+    if (out)
+        *o = 0;
+    return out;
+}
+
+/* header_digest - SHA-256 of the h= headers and of the field itself */
+static int header_digest(const struct dkim_eng_verify *v, const struct vsig *s,
+                         unsigned char d[32])
+{
+    struct strbuf block = STRBUF_INIT;
+    char   *field = strip_b(v->hdr.value[s->hidx]);
+    unsigned int n = 0;
+    int     ok;
+
+    ok = field && dkim_canon_block(&v->hdr, s->hrelaxed, s->h, &block) == 0;
+    if (ok) {
+        dkim_canon_header(s->hrelaxed, v->hdr.name[s->hidx], field, &block);
+        ok = !sb_failed(&block) && block.len >= 2
+            && EVP_Digest(block.s, block.len - 2, d, &n, EVP_sha256(), 0) == 1;
+    }
+    free(field);
+    sb_free(&block);
+    return ok ? 0 : -1;
+}
+
+/* sig_ok - does the signature of S verify under K over digest D */
+static int sig_ok(const struct vsig *s, const struct dkim_eng_pubkey *k, const unsigned char *d)
+{
+    int     ok = 0;
+
+    if (s->ed25519) {
+        EVP_MD_CTX *mc = EVP_MD_CTX_new();
+
+        ok = mc && EVP_DigestVerifyInit(mc, 0, 0, 0, k->pkey) == 1
+            && EVP_DigestVerify(mc, s->b, (size_t) s->blen, d, 32) == 1;
+        EVP_MD_CTX_free(mc);
+    } else {
+        EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k->pkey, 0);
+
+        ok = pc && EVP_PKEY_verify_init(pc) == 1
+            && EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1
+            && EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1
+            && EVP_PKEY_verify(pc, s->b, (size_t) s->blen, d, 32) == 1;
+        EVP_PKEY_CTX_free(pc);
+    }
+    return ok;
+}
+
+/* check - the result of one well-formed signature */
+static void check(struct dkim_eng_verify *v, struct vsig *s)
+{
+    struct dkim_eng_pubkey k;
+    unsigned char d[32];
+    const struct vcanon *c = &v->canon[s->canon];
+
+    dkim_eng_key_get(dkim_eng_keys_of(v->e), s->out.s, s->out.d, &k);
+    if (k.status != DKIM_KEY_OK)
+        (void) bad(s, k.status == DKIM_KEY_TEMP ? DKIM_MSG_TEMPERROR : DKIM_MSG_PERMERROR, k.why);
+    else if (k.ed25519 != s->ed25519)
+        (void) bad(s, DKIM_MSG_PERMERROR, "key type mismatch");
+    else if (k.strict && s->idom && strcasecmp(s->idom, s->out.d) != 0)
+        (void) bad(s, DKIM_MSG_PERMERROR, "unauthorized subdomain");
+    else if ((s->out.bits = k.bits) < dkim_eng_min_bits(v->e) && !s->ed25519)
+        (void) bad(s, DKIM_MSG_FAIL, "signing key too small");
+    else if (header_digest(v, s, d) != 0)
+        (void) bad(s, DKIM_MSG_TEMPERROR, "out of memory");
+    else if (!sig_ok(s, &k, d))
+        (void) bad(s, DKIM_MSG_FAIL, "signature verification failed");
+    else if (c->l >= 0 && c->cb.wrote < (unsigned long long) c->l)
+        (void) bad(s, DKIM_MSG_PERMERROR, "length tag value exceeds body size");
+    else if (memcmp(c->hash, s->bh, 32) != 0)
+        (void) bad(s, DKIM_MSG_FAIL, "body hash mismatch");
+    else
+        s->out.res = DKIM_MSG_PASS;
+    EVP_PKEY_free(k.pkey);
+}
+
+int     dkim_eng_verify_eom(struct dkim_eng_verify *v, char *why, size_t whylen)
+{
+    for (size_t i = 0; i < v->ncanon; i++)
+        if (dkim_canon_body_final(&v->canon[i].cb, v->canon[i].hash) != 0) {
+            snprintf(why, whylen, "body hash failed");
+            return -1;
+        }
+    if (v->nsig && (v->res = calloc(v->nsig, sizeof(*v->res))) == 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < v->nsig; i++) {
+        if (!v->sig[i].done)
+            check(v, &v->sig[i]);
+        v->res[i] = v->sig[i].out;
+    }
+    return 0;
+}
+
+size_t  dkim_eng_verify_n(const struct dkim_eng_verify *v)
+{
+    return v->nsig;
+}
+
+const struct dkim_msg_sig *dkim_eng_verify_sig(const struct dkim_eng_verify *v, size_t i)
+{
+    return v->res && i < v->nsig ? &v->res[i] : 0;
+}
+
+void    dkim_eng_verify_free(struct dkim_eng_verify *v)
+{
+    if (v == 0)
+        return;
+    for (size_t i = 0; i < v->nsig; i++)
+        dkim_tags_free(&v->sig[i].tags);
+    free(v->sig);
+    free(v->res);
+    for (size_t i = 0; i < v->ncanon; i++)
+        dkim_canon_body_free(&v->canon[i].cb);
+    dkim_eng_hdrs_free(&v->hdr);
+    free(v);
+}
