@@ -118,7 +118,7 @@ const struct conf_row conf_table[] = {
     {"dkim_dnserror_action", CONF_ENUM, OFF(dkim_dnserror_action), "tempfail", 0, 0, ACTIONS,
      "when every signature is a DNS temperror"},
     {"dkim_engine", CONF_ENUM, OFF(dkim_engine), "mxdock", 0, 0, "mxdock|opendkim",
-     "who signs: mxdock's engine on keys parsed once, or libopendkim (verifying: libopendkim)"},
+     "who signs and verifies: mxdock's engine (keys parsed once) or libopendkim"},
 
     /* the milter daemon */
     {"milter_socket", CONF_STR, OFF(milter_socket), "inet:8891@127.0.0.1", 0, 0, 0,
