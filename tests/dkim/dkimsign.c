@@ -7,9 +7,11 @@
  *       sign MESSAGE with the active keys of DOMAIN by the dkim_engine of
  *       CONF; print the DKIM-Signature fields (CRLF folds) and the message
  *   dkimsign -c CONF verify KEYFILE MESSAGE
- *       verify MESSAGE (libopendkim, keys from KEYFILE: lines
+ *       verify MESSAGE by the dkim_engine of CONF, keys from KEYFILE (lines
  *       "SEL._domainkey.DOMAIN TXT-value"); one line per signature:
- *       "RESULT DOMAIN SELECTOR ALGORITHM"
+ *       "RESULT DOMAIN SELECTOR ALGORITHM [WHY]".  KEYFILE "-": keys from
+ *       dns_resolver, and MESSAGE verified again for each line read on
+ *       stdin (one process, so one key cache), "." after each round
  *
  * The body goes in chunks of 1, 2, 3, 5, 13, 4096 and 65535 bytes in turn
  * (tests/dkim/dkimfeed.c), so a CR, a CRLF or a run of white space is
@@ -75,25 +77,48 @@ static int do_sign(struct mx_conf *c, const char *domain, struct dkimfeed *m)
     return 0;
 }
 
-static int do_verify(struct mx_conf *c, const char *keyfile, struct dkimfeed *m)
+/* verify_once - one verification of M by LIB, its lines on stdout */
+static int verify_once(struct dkim_msg_lib *lib, struct dkimfeed *m)
 {
     char    why[256] = "";
-    struct dkim_msg_lib *lib = dkim_msg_lib_new(c, keyfile, why, sizeof(why));
-    struct dkim_msg *dm = lib ? dkim_msg_verify_new(lib, "t", why, sizeof(why)) : 0;
+    struct dkim_msg *dm = dkim_msg_verify_new(lib, "t", why, sizeof(why));
 
     if (dm == 0)
         return die(EX_SOFTWARE, "verify", why);
     dkimfeed_run(m, dm, 1);
-    if (dkim_msg_eom(dm, why, sizeof(why)) != 0)
+    if (dkim_msg_eom(dm, why, sizeof(why)) != 0) {
+        dkim_msg_free(dm);
         return die(EX_SOFTWARE, "verify", why);
+    }
     for (size_t i = 0; i < dkim_msg_nsig(dm); i++) {
         const struct dkim_msg_sig *s = dkim_msg_sig(dm, i);
 
-        printf("%s %s %s %s\n", dkim_msg_res_name(s->res), s->d, s->s, s->a);
+        printf("%s %s %s %s%s%s\n", dkim_msg_res_name(s->res), s->d, s->s, s->a,
+               s->why[0] ? " " : "", s->why);
     }
     dkim_msg_free(dm);
-    dkim_msg_lib_free(lib);
     return 0;
+}
+
+/* do_verify - KEYFILE "-": keys from dns_resolver, and M verified again
+ * for every line on stdin (one process, one key cache), "." after each */
+static int do_verify(struct mx_conf *c, const char *keyfile, struct dkimfeed *m)
+{
+    char    why[256] = "", line[64];
+    int     dns = strcmp(keyfile, "-") == 0, rc = 0;
+    struct dkim_msg_lib *lib = dkim_msg_lib_new(c, dns ? 0 : keyfile, why, sizeof(why));
+
+    if (lib == 0)
+        return die(EX_SOFTWARE, "verify", why);
+    if (!dns)
+        rc = verify_once(lib, m);
+    while (dns && rc == 0 && fgets(line, sizeof(line), stdin)) {
+        rc = verify_once(lib, m);
+        printf(".\n");
+        fflush(stdout);
+    }
+    dkim_msg_lib_free(lib);
+    return rc;
 }
 
 int     main(int argc, char **argv)
