@@ -143,7 +143,7 @@ define install_debs
 		[ "$$(id -u)" = 0 ] || { echo "make: run as root to install packages" >&2; exit 77; }; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q >/dev/null && \
-		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+		apt-get install -y -q -o DPkg::Lock::Timeout=900 --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 endef
 
