@@ -3,10 +3,11 @@
  *
  *   authfail_ip_normalize  client address text as the MTA and logs give it
  *   authfail_range         IP or CIDR -> first and last 16-byte address
+ *   authfail_covers_ipv4   does an IPv6 range hold every mapped IPv4 address?
  *   authfail_ban_length    ban_time * factor^(n-1), capped
  *   authfail_check         current ban, or a new one from the window
  *   authfail_record        one login attempt
- *   authfail_ban           a manual ban
+ *   authfail_ban           a manual ban (not of a range holding all of IPv4)
  *   authfail_unban         lift a ban and forget that IP's failures
  *   authfail_list          bans and failure counts
  *   authfail_prune         forget old attempts and long-expired bans
@@ -238,6 +239,16 @@ int     authfail_record(struct pdb *db, const char *ip, const char *principal,
     return pdb_run(db, PDB_S_RECORD, sql_record, in, 5, 0, 0, 0, 0, 0);
 }
 
+int     authfail_covers_ipv4(const unsigned char from[16], const unsigned char to[16])
+{
+    static const unsigned char lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+    static const unsigned char hi[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff};
+
+    return memcmp(from, lo, 16) <= 0 && memcmp(to, hi, 16) >= 0 && memcmp(from, to, 16) != 0
+        && !(memcmp(from, lo, 16) == 0 && memcmp(to, hi, 16) == 0);
+}
+
 int     authfail_ban(struct pdb *db, const char *ip_or_cidr, long long seconds,
                      const char *reason, time_t now)
 {
@@ -251,6 +262,8 @@ int     authfail_ban(struct pdb *db, const char *ip_or_cidr, long long seconds,
 
     if (authfail_range(ip_or_cidr, norm, sizeof(norm), a, b) < 0)
         return -2;
+    if (strchr(norm, ':') && authfail_covers_ipv4(a, b))
+        return -3;
     in[0].len = strlen(norm);
     return pdb_run(db, PDB_S_BAN_MANUAL, sql_ban_manual, in, 6, 0, 0, 0, 0, 0);
 }

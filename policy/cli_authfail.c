@@ -117,6 +117,12 @@ static int do_ban(struct cli *c, struct pdb *db)
         fprintf(stderr, "%s: not an address or prefix: \"%.100s\"\n", c->prog, c->pos[0]);
         return EX_DATAERR;
     }
+    if (rc == -3) {
+        fprintf(stderr, "%s: refused: \"%.100s\" holds ::ffff:0:0/96, where IPv4 clients are "
+                "stored, so it would ban every IPv4 client too; ban 0.0.0.0/0 for IPv4 and "
+                "IPv6 prefixes that leave ::ffff:0:0/96 out\n", c->prog, c->pos[0]);
+        return EX_DATAERR;
+    }
     if (rc < 0)
         return cli_db_error(c, db);
     printf("banned %s for %lld s\n", c->pos[0], secs);

@@ -134,6 +134,26 @@ static void test_bans(void)
     }
 }
 
+/* test_ipv4_cover - which IPv6 bans would also ban every IPv4 client (issue 12.13) */
+static void test_ipv4_cover(void)
+{
+    static const struct { const char *in; int want; } cases[] = {
+        {"::/0", 1}, {"::/1", 1}, {"::/80", 1},       /* hold ::ffff:0:0/96 and more */
+        {"::/81", 0}, {"::/96", 0},                    /* leave it out */
+        {"::ffff:0:0/96", 0},                          /* exactly IPv4: says so */
+        {"::ffff:192.0.2.0/120", 0}, {"2001:db8::/32", 0}, {"2000::/3", 0},
+        {"0.0.0.0/0", 0},                              /* IPv4 ranges never count */
+    };
+    char    out[AUTHFAIL_IP_MAX], name[96];
+    unsigned char a[16], b[16];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(name, sizeof(name), "covers all IPv4: \"%s\"", cases[i].in);
+        authfail_range(cases[i].in, out, sizeof(out), a, b);
+        T_INT(name, strchr(out, ':') != 0 && authfail_covers_ipv4(a, b), cases[i].want);
+    }
+}
+
 static void test_addresses(void)
 {
     static const struct { const char *in, *want; } ips[] = {
@@ -165,6 +185,7 @@ static void test_addresses(void)
     }
     authfail_range("192.0.2.7", out, sizeof(out), a, b);
     T_OK("IPv4 mapped into ::ffff:0:0/96", a[10] == 0xff && a[11] == 0xff && a[12] == 192);
+    test_ipv4_cover();
 }
 
 static void test_logscan(void)
