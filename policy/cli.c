@@ -5,6 +5,7 @@
  *   cli_opt        one option's value
  *   cli_db         the quiet connection pool for a command
  *   cli_db_error   the one-line database message and its exit code
+ *   cli_db_error_on  the same, saying what failed
  *   cli_duration   "30m", "2h", "1d" -> seconds
  *   cli_json_str   a JSON string literal
  *   cli_init_db    create or upgrade the tables
@@ -77,7 +78,13 @@ struct pdb *cli_db(const struct cli *c)
 
 int     cli_db_error(const struct cli *c, struct pdb *db)
 {
-    fprintf(stderr, "%s: database %s: %s\n", c->prog,
+    return cli_db_error_on(c, db, 0);
+}
+
+int     cli_db_error_on(const struct cli *c, struct pdb *db, const char *what)
+{
+    fprintf(stderr, "%s: %s%s%sdatabase %s: %s\n", c->prog, what ? "cannot " : "",
+            what ? what : "", what ? ": " : "",
             pdb_is_down(db) ? "unreachable" : "error", pdb_error(db));
     /* a statement the server refuses: a wrong quota_query, or no init-db */
     return pdb_is_down(db) ? EX_UNAVAILABLE : EX_CONFIG;

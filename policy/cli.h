@@ -35,6 +35,10 @@ struct pdb *cli_db(const struct cli *);
 /* cli_db_error - "database unreachable: ..." on stderr, EX_UNAVAILABLE */
 int     cli_db_error(const struct cli *, struct pdb *);
 
+/* cli_db_error_on - the same, naming what could not be done ("cannot
+ * WHAT: database error: ..."), so the server's text is never the only word */
+int     cli_db_error_on(const struct cli *, struct pdb *, const char *what);
+
 /* cli_duration - "90", "30m", "2h", "1d", "1w" -> seconds; -1 if not */
 long long cli_duration(const char *);
 

@@ -106,13 +106,15 @@ static int do_ban(struct cli *c, struct pdb *db)
 {
     const char *f = cli_opt(c, "for", 0);
     long long secs = f ? cli_duration(f) : c->conf->authfail_ban_time;
+    time_t  now = mx_now();
+    char    t[32];
     int     rc;
 
     if (secs <= 0) {
         fprintf(stderr, "%s: bad duration \"%.40s\" (e.g. 3600, 30m, 2h, 1d)\n", c->prog, f);
         return EX_DATAERR;
     }
-    rc = authfail_ban(db, c->pos[0], secs, cli_opt(c, "reason", "manual ban"), mx_now());
+    rc = authfail_ban(db, c->pos[0], secs, cli_opt(c, "reason", "manual ban"), now);
     if (rc == -2) {
         fprintf(stderr, "%s: not an address or prefix: \"%.100s\"\n", c->prog, c->pos[0]);
         return EX_DATAERR;
@@ -123,9 +125,14 @@ static int do_ban(struct cli *c, struct pdb *db)
                 "IPv6 prefixes that leave ::ffff:0:0/96 out\n", c->prog, c->pos[0]);
         return EX_DATAERR;
     }
-    if (rc < 0)
-        return cli_db_error(c, db);
-    printf("banned %s for %lld s\n", c->pos[0], secs);
+    if (rc < 0) {
+        char    what[200];
+
+        snprintf(what, sizeof(what), "store the ban of %.100s until %s", c->pos[0],
+                 iso(now + secs, t, sizeof(t)));
+        return cli_db_error_on(c, db, what);
+    }
+    printf("banned %s for %lld s, until %s\n", c->pos[0], secs, iso(now + secs, t, sizeof(t)));
     return 0;
 }
 

@@ -36,4 +36,28 @@ h_eq "0.0.0.0/0 bans IPv4" "$(P authfail check 192.0.2.1 | cut -c1-12)" "tempfai
 P authfail unban 0.0.0.0/0 >/dev/null
 P authfail unban ::/81 >/dev/null
 
+# ---- 14: ban ends and attempts past 2038 (FROM_UNIXTIME stops at 2038-01-19) --
+T=2100000000                    # 2036-07-18: a 10-year ban ends in 2046
+out=$(MXDOCK_NOW=$T P authfail ban 192.0.2.50 --for=3650d 2>&1)
+h_eq "10-year ban from 2036: exit" "$?" 0
+h_has "10-year ban from 2036: says until" "$out" "until 2046-07-16T"
+h_eq "stored until 2046" "$(db "SELECT until FROM auth_ban WHERE ban='192.0.2.50'")" "2046-07-16 13:20:00"
+h_eq "banned in 2040" "$(MXDOCK_NOW=2200000000 P authfail check 192.0.2.50 | cut -c1-12)" "tempfail 421"
+h_eq "list reads the 2046 end back" "$(MXDOCK_NOW=$T P authfail list --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["bans"][0]["until"], d["bans"][0]["until_utc"], d["bans"][0]["active"])')" \
+	"2415360000 2046-07-16T13:20:00Z True"
+h_eq "expired in 2047" "$(MXDOCK_NOW=2430000000 P authfail check 192.0.2.50)" "accept 192.0.2.50"
+T=2200000000                    # 2039-09-18: a window ban made after 2038
+for i in $(seq 10); do MXDOCK_NOW=$T P authfail record 192.0.2.51 2>>"$H/rec.err"; done
+h_eq "failures recorded in 2039" "$(db "SELECT COUNT(*), MAX(attempted_at) FROM auth_attempt WHERE ip='192.0.2.51'" | tr '\t' ' ')" \
+	"10 2039-09-18 23:06:40"
+h_eq "window ban in 2039" "$(MXDOCK_NOW=$T P authfail check 192.0.2.51 | cut -c1-12)" "tempfail 421"
+h_eq "window ban lasts 1h" "$(db "SELECT TIMESTAMPDIFF(SECOND, created_at, until) FROM auth_ban WHERE ban='192.0.2.51'")" 3600
+h_eq "prune in 2039 keeps the window" "$(MXDOCK_NOW=$T P authfail prune >/dev/null; db "SELECT COUNT(*) FROM auth_attempt WHERE ip='192.0.2.51'")" 10
+# a database refusal names what failed, not only the server's text
+err=$(MXDOCK_NOW=253402300000 P authfail ban 192.0.2.52 --for=1d 2>&1 >/dev/null)
+h_has "refused write says what failed" "$err" "cannot store the ban of 192.0.2.52 until"
+h_eq "refused write: one line" "$(printf '%s\n' "$err" | wc -l)" 1
+P authfail unban 192.0.2.50 >/dev/null
+P authfail unban 192.0.2.51 >/dev/null
+
 h_done
