@@ -83,11 +83,15 @@ int     cli_db_error(const struct cli *c, struct pdb *db)
 
 int     cli_db_error_on(const struct cli *c, struct pdb *db, const char *what)
 {
+    int     refused = pdb_is_refused(db), down = pdb_is_down(db);
+
     fprintf(stderr, "%s: %s%s%sdatabase %s: %s\n", c->prog, what ? "cannot " : "",
             what ? what : "", what ? ": " : "",
-            pdb_is_down(db) ? "unreachable" : "error", pdb_error(db));
-    /* a statement the server refuses: a wrong quota_query, or no init-db */
-    return pdb_is_down(db) ? EX_UNAVAILABLE : EX_CONFIG;
+            refused ? "refused the login (check mysql_user, mysql_password, mysql_database)"
+            : down ? "unreachable" : "error", pdb_error(db));
+    /* refused login, a statement the server refuses (a wrong quota_query,
+     * no init-db): the configuration's fault; unreachable: try later */
+    return down && !refused ? EX_UNAVAILABLE : EX_CONFIG;
 }
 
 long long cli_duration(const char *s)

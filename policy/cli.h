@@ -32,7 +32,8 @@ const char *cli_opt(const struct cli *, const char *name, const char *def);
 /* cli_db - the pool for command-line use (quiet); exits EX_OSERR on memory */
 struct pdb *cli_db(const struct cli *);
 
-/* cli_db_error - "database unreachable: ..." on stderr, EX_UNAVAILABLE */
+/* cli_db_error - "database unreachable: ..." on stderr and EX_UNAVAILABLE;
+ * EX_CONFIG when the server refused the login or the statement */
 int     cli_db_error(const struct cli *, struct pdb *);
 
 /* cli_db_error_on - the same, naming what could not be done ("cannot

@@ -168,12 +168,27 @@ static int do_prune(struct cli *c, struct pdb *db)
     return 0;
 }
 
+/* check_db_error - the decision printed is authfail_db_error_action's, not
+ * the database's: say so, EX_UNAVAILABLE (EX_CONFIG for a refused login) */
+static int check_db_error(struct cli *c, struct policy *p, const char *ip)
+{
+    int     down, refused;
+    const char *why = policy_db_error(p, &down, &refused);
+
+    fprintf(stderr, "%s: cannot check %s: database %s: %.200s (the line above is "
+            "authfail_db_error_action = %s)\n", c->prog, ip,
+            refused ? "refused the login (check mysql_user, mysql_password, mysql_database)"
+            : down ? "unreachable" : "error", why, c->conf->authfail_db_error_action);
+    return down && !refused ? EX_UNAVAILABLE : EX_CONFIG;
+}
+
 /* do_check - the decision mxdock-milter takes at connect, through policy.h */
 static int do_check(struct cli *c)
 {
     char    norm[AUTHFAIL_IP_MAX];
     struct policy *p;
     struct policy_decision d;
+    int     rc;
 
     if (authfail_ip_normalize(c->pos[0], norm, sizeof(norm)) < 0) {
         fprintf(stderr, "%s: not an address: \"%.100s\"\n", c->prog, c->pos[0]);
@@ -189,8 +204,9 @@ static int do_check(struct cli *c)
     else
         printf("%s %s %s %s\n", d.action == POLICY_REJECT ? "reject" : "tempfail",
                d.rcode, d.xcode, d.text);
+    rc = d.db_error ? check_db_error(c, p, norm) : 0;
     policy_close(p);
-    return 0;
+    return rc;
 }
 
 int     cli_authfail(struct cli *c, int argc, char **argv)

@@ -7,6 +7,7 @@
  *   policy_connect          exempt, banned, or banned now by the window
  *   policy_rcpt/policy_eom  quota with the SIZE= hint / the real size
  *   policy_record_authfail  one failed or refused login
+ *   policy_db_error         what the database said last
  *   policy_thread_end       mysql_thread_end for a milter thread
  *
  * Every function writes a complete decision and never fails the caller:
@@ -100,6 +101,7 @@ static void db_error(struct policy_decision *out, int tempfail)
         decide(out, POLICY_TEMPFAIL, "451", "4.3.0", "temporary policy failure, try again later");
     else
         decide(out, POLICY_CONTINUE, "", "", "");
+    out->db_error = 1;
 }
 
 void    policy_connect(struct policy *p, const char *ip, struct policy_decision *out)
@@ -173,6 +175,13 @@ void    policy_record_authfail(struct policy *p, const char *ip, const char *pri
     if (authfail_record(p->db, ip, principal ? principal : "", protocol ? protocol : "smtp",
                         0, mx_now()) == -2)
         mx_warn("authfail: not an address: \"%.64s\"", ip);
+}
+
+const char *policy_db_error(struct policy *p, int *down, int *refused)
+{
+    *down = pdb_is_down(p->db);
+    *refused = pdb_is_refused(p->db);
+    return pdb_error(p->db);
 }
 
 void    policy_thread_end(void)

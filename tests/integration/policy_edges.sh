@@ -60,4 +60,26 @@ h_eq "refused write: one line" "$(printf '%s\n' "$err" | wc -l)" 1
 P authfail unban 192.0.2.50 >/dev/null
 P authfail unban 192.0.2.51 >/dev/null
 
+# ---- 15: database down or refusing the login: never a silent accept ----------
+sed "s/^mysql_port = .*/mysql_port = $(h_port)/" "$CONF" >"$H/down.conf"
+echo wrong-password >"$H/bad.password"
+chmod 600 "$H/bad.password"
+sed "s|^mysql_password_file = .*|mysql_password_file = $H/bad.password|" "$CONF" >"$H/badpw.conf"
+sed "s/^mysql_database = .*/mysql_database = nosuchdb/" "$CONF" >"$H/baddb.conf"
+Pc() { local conf=$1; shift; "$BINDIR/mxdock-policy" -c "$conf" "$@"; }
+out=$(Pc "$H/down.conf" authfail check 192.0.2.1 2>"$H/err")
+h_eq "check, database down: EX_UNAVAILABLE" "$?" 69
+h_has "check, database down: says so" "$(cat "$H/err")" "cannot check 192.0.2.1: database unreachable"
+h_has "check, database down: the line is the db_error_action" "$(cat "$H/err")" "authfail_db_error_action = accept"
+h_eq "check, database down: prints the milter's decision" "$out" "accept 192.0.2.1"
+h_eq "check, wrong password: EX_CONFIG" "$(code Pc "$H/badpw.conf" authfail check 192.0.2.1)" 78
+h_has "check, wrong password: says refused" "$(Pc "$H/badpw.conf" authfail check 192.0.2.1 2>&1 >/dev/null)" \
+	"database refused the login"
+h_eq "list, wrong password: EX_CONFIG" "$(code Pc "$H/badpw.conf" authfail list)" 78
+err=$(Pc "$H/badpw.conf" quota show bob@example.org 2>&1 >/dev/null)
+h_has "quota show, wrong password: refused, not unreachable" "$err" "refused the login"
+h_lacks "wrong password never printed" "$err" "wrong-password"
+h_eq "unknown database: EX_CONFIG" "$(code Pc "$H/baddb.conf" authfail list)" 78
+h_eq "list, database down: still EX_UNAVAILABLE" "$(code Pc "$H/down.conf" authfail list)" 69
+
 h_done
