@@ -102,12 +102,12 @@ long long cli_duration(const char *s)
     static const long long mult[] = {1, 60, 3600, 86400, 604800};
     const char *u;
 
-    if (end == s || n < 0 || n > 100LL * 365 * 86400)
+    if (end == s || n < 0 || n > CLI_DURATION_MAX)
         return -1;
     if (*end == 0)
         return n;
-    if (end[1] != 0 || (u = strchr(units, *end)) == 0)
-        return -1;
+    if (end[1] != 0 || (u = strchr(units, *end)) == 0 || n > CLI_DURATION_MAX / mult[u - units])
+        return -1;                              /* "5000000w" is not 100 years */
     return n * mult[u - units];
 }
 

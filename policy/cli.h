@@ -40,7 +40,10 @@ int     cli_db_error(const struct cli *, struct pdb *);
  * WHAT: database error: ..."), so the server's text is never the only word */
 int     cli_db_error_on(const struct cli *, struct pdb *, const char *what);
 
-/* cli_duration - "90", "30m", "2h", "1d", "1w" -> seconds; -1 if not */
+#define CLI_DURATION_MAX (100LL * 365 * 86400)
+
+/* cli_duration - "90", "30m", "2h", "1d", "1w" -> seconds, at most 100
+ * years (CLI_DURATION_MAX); -1 if not */
 long long cli_duration(const char *);
 
 /* cli_json_str - S as a JSON string */

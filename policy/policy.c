@@ -7,6 +7,7 @@
  *   policy_connect          exempt, banned, or banned now by the window
  *   policy_rcpt/policy_eom  quota with the SIZE= hint / the real size
  *   policy_record_authfail  one failed or refused login
+ *   policy_parse_size       an ESMTP SIZE= value, strictly
  *   policy_db_error         what the database said last
  *   policy_thread_end       mysql_thread_end for a milter thread
  *
@@ -14,6 +15,7 @@
  * when the database is down the configured *_db_error_action answers
  * (tempfail = 451 4.3.0), and pdb logs the outage once.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -165,6 +167,24 @@ void    policy_eom(struct policy *p, const char *rcpt, unsigned long msg_size,
                    struct policy_decision *out)
 {
     quota_check(p, rcpt, msg_size, "eom", out);
+}
+
+int     policy_parse_size(const char *s, unsigned long *out)
+{
+    unsigned long n = 0;
+    size_t  len = strspn(s, "0123456789");
+
+    if (len == 0 || len > 20 || s[len] != 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned) (s[i] - '0');
+
+        if (n > (ULONG_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
 }
 
 void    policy_record_authfail(struct policy *p, const char *ip, const char *principal,

@@ -40,6 +40,11 @@ void    policy_rcpt(struct policy *, const char *rcpt, unsigned long size_hint,
 void    policy_eom(struct policy *, const char *rcpt, unsigned long msg_size,
                    struct policy_decision *out);
 
+/* policy_parse_size - an RFC 1870 size-value (1*20DIGIT) that fits an
+ * unsigned long into *OUT; -1 for anything else ("-1", "", "1e3", " 5",
+ * 99999999999999999999999) */
+int     policy_parse_size(const char *s, unsigned long *out);
+
 /* policy_record_authfail - count a failed or refused authentication */
 void    policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
                                const char *protocol);

@@ -82,4 +82,25 @@ h_lacks "wrong password never printed" "$err" "wrong-password"
 h_eq "unknown database: EX_CONFIG" "$(code Pc "$H/baddb.conf" authfail list)" 78
 h_eq "list, database down: still EX_UNAVAILABLE" "$(code Pc "$H/down.conf" authfail list)" 69
 
+# ---- 16: numbers out of range are refused, never clamped ---------------------
+mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
+db "INSERT INTO accounts (name, quota) VALUES ('bob', 1000);
+	INSERT INTO emails (name, address) VALUES ('bob', 'bob@example.org');
+	INSERT INTO mailbox_usage VALUES ('bob', 10, NOW());"
+for n in 99999999999999999999999 9223372036854775808 -1 1e3 " 5" ""; do
+	h_eq "set-usage \"$n\": EX_DATAERR" "$(code P quota set-usage bob@example.org "$n")" 65
+done
+h_eq "usage untouched by refused counts" "$(db "SELECT used_bytes FROM mailbox_usage WHERE name='bob'")" 10
+err=$(P quota set-usage bob@example.org 99999999999999999999999 2>&1 >/dev/null)
+h_has "set-usage overflow: says the range" "$err" "bad byte count \"99999999999999999999999\" (0 to 9223372036854775807)"
+h_eq "set-usage overflow: one line" "$(printf '%s\n' "$err" | wc -l)" 1
+h_eq "set-usage at INT64_MAX accepted" "$(code P quota set-usage bob@example.org 9223372036854775807)" 0
+h_eq "stored exactly" "$(db "SELECT used_bytes FROM mailbox_usage WHERE name='bob'")" 9223372036854775807
+P quota set-usage bob@example.org 10 >/dev/null
+h_eq "quota show --size overflow: EX_DATAERR" "$(code P quota show bob@example.org --size=99999999999999999999999)" 65
+h_eq "quota show --size=-1: EX_DATAERR" "$(code P quota show bob@example.org --size=-1)" 65
+h_eq "probe: SIZE overflow is an error, not 552" "$(echo 'rcpt bob@example.org 99999999999999999999999' | P probe | cut -c1-6)" "error:"
+h_eq "ban --for=5000000w (past 100 years): EX_DATAERR" "$(code P authfail ban 192.0.2.60 --for=5000000w)" 65
+h_eq "no ban written for it" "$(db "SELECT COUNT(*) FROM auth_ban WHERE ban='192.0.2.60'")" 0
+
 h_done

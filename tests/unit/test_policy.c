@@ -117,6 +117,31 @@ static void test_decide(void)
     }
 }
 
+/* test_size - ESMTP SIZE= and byte counts: RFC 1870 size-value is
+ * 1*20DIGIT; nothing out of range is clamped (issue 12.16) */
+static void test_size(void)
+{
+    static const struct { const char *in; int rc; unsigned long want; } cases[] = {
+        {"0", 0, 0}, {"1000", 0, 1000}, {"18446744073709551615", 0, 18446744073709551615UL},
+        {"00000000000000000042", 0, 42},                /* 20 digits */
+        {"000000000000000000042", -1, 0},               /* 21 digits */
+        {"18446744073709551616", -1, 0},                /* ULONG_MAX + 1 */
+        {"99999999999999999999999", -1, 0}, {"-1", -1, 0}, {"+5", -1, 0}, {" 5", -1, 0},
+        {"5 ", -1, 0}, {"", -1, 0}, {"1e3", -1, 0}, {"0x10", -1, 0},
+    };
+    char    name[96];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned long got = 7;
+        int     rc = policy_parse_size(cases[i].in, &got);
+
+        snprintf(name, sizeof(name), "size \"%s\"", cases[i].in);
+        T_INT(name, rc, cases[i].rc);
+        if (cases[i].rc == 0)
+            T_INT(name, (long long) (got - cases[i].want), 0);
+    }
+}
+
 static void test_bans(void)
 {
     static const struct { long base, factor, n; long long want; } cases[] = {
@@ -279,6 +304,7 @@ int     main(void)
     test_normalize();
     test_reply();
     test_decide();
+    test_size();
     test_bans();
     test_addresses();
     test_logscan();
