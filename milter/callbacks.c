@@ -251,11 +251,15 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         }
     }
     if (c->m.nrcpt >= MILTER_MAX_RCPT
-        || (v = realloc(c->m.rcpt, (c->m.nrcpt + 1) * sizeof(*v))) == 0)
-        return SMFIS_CONTINUE;  /* not counted for quota at EOM; logged below */
+        || (v = realloc(c->m.rcpt, (c->m.nrcpt + 1) * sizeof(*v))) == 0) {
+        c->m.rcpt_unchecked++;  /* not checked for quota at EOM; logged there */
+        return SMFIS_CONTINUE;
+    }
     c->m.rcpt = v;
     if ((v[c->m.nrcpt] = strdup(rcpt)) != 0)
         c->m.nrcpt++;
+    else
+        c->m.rcpt_unchecked++;
     return SMFIS_CONTINUE;
 }
 
