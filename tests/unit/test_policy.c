@@ -94,6 +94,11 @@ static void test_decide(void)
         {"used + size == quota fits", 1, 1000, 600, 400, "452 4.2.2", POLICY_CONTINUE, ""},
         {"size > quota: 552 5.2.3", 1, 1000, 0, 1001, "452 4.2.2", POLICY_REJECT,
          "552 5.2.3 <a@b.example>: message larger than the mailbox quota"},
+        /* the boundaries a mutation of > into >= would move (issue 12) */
+        {"size == quota, nothing used: fits", 1, 1000, 0, 1000, "452 4.2.2", POLICY_CONTINUE,
+         ""},
+        {"usage exactly at quota_warn_percent: warns", 1, 1000, 900, 0, "452 4.2.2",
+         POLICY_CONTINUE, "<a@b.example> is at 90% of its mailbox quota"},
         {"warning above 90%", 1, 1000, 950, 0, "452 4.2.2", POLICY_CONTINUE,
          "<a@b.example> is at 95% of its mailbox quota"},
         {"no warning below 90%", 1, 1000, 899, 0, "452 4.2.2", POLICY_CONTINUE, ""},
