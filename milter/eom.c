@@ -291,7 +291,7 @@ static void dmarc_apply(SMFICTX *ctx, struct milter_conn *c, const struct milter
 static void quota_eom_notes(const struct milter_conn *c, const char *qid, size_t dberr,
                             const struct milter_verdict *dbv)
 {
-    if (c->g->policy && c->m.rcpt_unchecked)
+    if (c->g->policy && c->g->conf->quota_enable && c->m.rcpt_unchecked)
         mx_warn("quota: message %s: %zu recipient(s) past the first %d not checked at end "
                 "of message (checked at RCPT only)", qid, c->m.rcpt_unchecked, MILTER_MAX_RCPT);
     if (dberr == 0)
