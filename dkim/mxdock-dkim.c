@@ -434,7 +434,7 @@ static int cmd_import(const struct mx_conf *conf, const struct args *a)
     fputs(sb_str(&report), stdout);
     sb_free(&report);
     if (failed < 0)
-        return fprintf(stderr, "%s: %s\n", prog, why), EX_NOINPUT;
+        return fprintf(stderr, "%s: %s\n", prog, why), failed == -2 ? EX_DATAERR : EX_NOINPUT;
     if (failed > 0)
         return fprintf(stderr, "%s: %d key%s not imported\n", prog, failed,
                        failed == 1 ? "" : "s"), EX_DATAERR;

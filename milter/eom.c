@@ -285,25 +285,50 @@ static void dmarc_apply(SMFICTX *ctx, struct milter_conn *c, const struct milter
         mx_warn("cannot quarantine (%s): MTA refused or did not offer it", a->text);
 }
 
+/* quota_eom_notes - the log lines for recipients not decided at end of
+ * message: past MILTER_MAX_RCPT, or the database failing (DBV: the
+ * quota_db_error_action verdict, continue for accept) */
+static void quota_eom_notes(const struct milter_conn *c, const char *qid, size_t dberr,
+                            const struct milter_verdict *dbv)
+{
+    if (c->g->policy && c->g->conf->quota_enable && c->m.rcpt_unchecked)
+        mx_warn("quota: message %s: %zu recipient(s) past the first %d not checked at end "
+                "of message (checked at RCPT only)", qid, c->m.rcpt_unchecked, MILTER_MAX_RCPT);
+    if (dberr == 0)
+        return;
+    if (dbv->kind != MV_CONTINUE)
+        mx_warn("quota: message %s: policy database error at end of message for %zu "
+                "recipient(s): tempfail (quota_db_error_action)", qid, dberr);
+    else
+        mx_warn("quota: message %s: policy database error at end of message for %zu "
+                "recipient(s): not checked, accepted (quota_db_error_action = accept)",
+                qid, dberr);
+}
+
 /* quota_eom - policy_eom with the real size for every recipient still
  * accepted.  libmilter cannot refuse one recipient at end of message: the
- * message is refused only when every recipient is over quota; otherwise
- * it is accepted and each over-quota recipient logged (docs/POLICY.md).
+ * message is refused only when every recipient is over quota (and none
+ * went unchecked); otherwise it is accepted and each over-quota recipient
+ * logged (docs/POLICY.md).  A database error is not "over quota": it gets
+ * quota_db_error_action (tempfail: the whole message 451 4.3.0).
  * A warning over quota_warn_percent is a log line, never a header: the
  * one copy every recipient gets must not show another's address. */
 static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verdict *v)
 {
     struct policy_decision d;
-    struct milter_verdict pv;
+    struct milter_verdict pv, dbv;
     unsigned long bytes = c->m.bytes ? c->m.bytes + 2 : c->m.size_hint;     /* + blank line */
-    size_t  over = 0;
+    size_t  over = 0, dberr = 0;
 
     milter_verdict_set(&pv, MV_CONTINUE, "", "", "", "%s", "");
+    milter_verdict_set(&dbv, MV_CONTINUE, "", "", "", "%s", "");
     for (size_t i = 0; c->g->policy && i < c->m.nrcpt; i++) {
         policy_eom(c->g->policy, c->m.rcpt[i], bytes, &d);
         if (d.header[0])
             mx_info("quota warning: message %s: %s", qid, d.header);
-        if (d.action == POLICY_CONTINUE)
+        if (d.db_error && dberr++ == 0 && d.action != POLICY_CONTINUE)
+            milter_verdict_set(&dbv, MV_TEMPFAIL, d.rcode, d.xcode, "quota", "%s", d.text);
+        if (d.db_error || d.action == POLICY_CONTINUE)
             continue;
         over++;
         mx_warn("quota: message %s: %s (%s %s), delivered anyway: other recipients "
@@ -313,8 +338,11 @@ static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verd
             milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
                                d.rcode, d.xcode, "quota", "%s", d.text);
     }
+    quota_eom_notes(c, qid, dberr, &dbv);
     c->m.over_quota = (int) over;
-    if (over > 0 && over == c->m.nrcpt)
+    if (dbv.kind != MV_CONTINUE)
+        milter_verdict_merge(v, &dbv);
+    else if (over > 0 && over == c->m.nrcpt && c->m.rcpt_unchecked == 0)
         milter_verdict_merge(v, &pv);
 }
 

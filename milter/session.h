@@ -34,6 +34,7 @@ struct milter_msg {
     unsigned long bytes;        /* header and body bytes seen (for quota) */
     char  **rcpt;
     size_t  nrcpt;
+    size_t  rcpt_unchecked;     /* past MILTER_MAX_RCPT: quota checked at RCPT only */
     struct milter_hdr *hdr;     /* kept until end of header */
     size_t  nhdr, hcap;
     int     too_many_hdrs;      /* over MILTER_MAX_HDRS: refused 552 5.3.4 */
