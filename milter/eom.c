@@ -125,6 +125,33 @@ static size_t find_from(struct milter_msg *m)
     return n;
 }
 
+/* key_error - the From domain's keys could not all be read: with
+ * dkim_on_key_error = tempfail the message fails (451 4.3.0, logged at end
+ * of message with the file and reason); with accept it is signed with the
+ * keys left, or sent unsigned when none is left.  -1 = do not sign. */
+static int key_error(struct milter_conn *c, const char *qid)
+{
+    struct milter_msg *m = &c->m;
+    const struct dkim_keyset *ks = m->ks;
+
+    if (ks->broken[0] == 0)
+        return 0;
+    if (strcmp(c->g->conf->dkim_on_key_error, "tempfail") == 0) {
+        m->failed = 1;
+        snprintf(m->failwhy, sizeof(m->failwhy), "dkim keys of %.100s: %.250s (dkim_on_key_error = "
+                 "tempfail)", ks->domain, ks->broken);
+    } else if (ks->n == 0) {
+        mx_warn("message %s: dkim keys of %s: %s: sent unsigned (dkim_on_key_error = accept)",
+                qid ? qid : "-", ks->domain, ks->broken);
+    }
+    if (m->failed || ks->n == 0) {
+        dkim_keyset_release(c->g->keys, m->ks);
+        m->ks = 0;
+        return -1;
+    }
+    return 0;
+}
+
 void    milter_begin_body(struct milter_conn *c, const char *qid)
 {
     struct milter_msg *m = &c->m;
@@ -140,7 +167,7 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
             m->sender_bad = 1;
             return;
         }
-        if ((m->ks = sign_keys(c)) == 0)
+        if ((m->ks = sign_keys(c)) == 0 || key_error(c, qid) != 0)
             return;
         m->signing = 1;
         m->dm = dkim_msg_sign_new(c->g->dlib, qid ? qid : "-", m->ks, why, sizeof(why));

@@ -52,7 +52,7 @@ struct milter_msg {
     int     sender_bad;         /* milter_sender_check refused it */
     int     over_quota;         /* recipients over quota at end of message */
     int     failed;             /* internal error seen: the failure policy */
-    char    failwhy[128];
+    char    failwhy[400];      /* one log line: file and reason */
 };
 
 struct milter_conn {
