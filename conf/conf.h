@@ -157,6 +157,14 @@ extern const size_t conf_table_len;
  * (file, line, key, what) and return NULL.  Caller frees with conf_free. */
 struct mx_conf *conf_load(const char *path, char *err, size_t errlen);
 
+/* conf_skip_secrets - set once at start, before any thread, by a program
+ * that uses only some secrets: CONF_SECRETS_MILTER reads neither
+ * pdns_api_key_file (the milter never calls PowerDNS) nor, when quota,
+ * authfail and DMARC reports are all off, mysql_password_file.  A secret
+ * not read is not checked either (its mode, its presence). */
+#define CONF_SECRETS_MILTER 1
+extern int conf_skip_secrets;
+
 /* conf_defaults - a configuration made of the defaults only. */
 struct mx_conf *conf_defaults(void);
 
