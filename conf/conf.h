@@ -27,7 +27,7 @@ enum conf_type {
     CONF_DURATION,  /* seconds, with optional s/m/h/d/w suffix; min..max */
     CONF_CIDRLIST,  /* comma list of addresses or prefixes */
     CONF_SECRET,    /* like STR, but never printed */
-    CONF_SERVER,    /* empty, IP, IPv4:PORT or [IPv6]:PORT */
+    CONF_SERVER,    /* empty, IP, IPv4:PORT, [IPv6] or [IPv6]:PORT */
     CONF_IPV4,      /* empty or one IPv4 address */
     CONF_IPV6,      /* empty or one IPv6 address */
     CONF_MODE       /* octal file mode, e.g. 0660 */
@@ -50,6 +50,7 @@ struct mx_conf {
     char   *dns_check_server;
     char   *dns_resolver;
     long    dns_timeout;
+    long    milter_dns_budget;  /* seconds for all lookups of one message */
     char   *dns_publish;
     long    dns_apex_address;
     char   *dns_soa_edit_api;

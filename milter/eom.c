@@ -9,6 +9,13 @@
  *                       policy_eom, the verdict
  *   milter_reply        one place that answers (escaping, dry run, log)
  *   milter_msg_reset    free the per-message state
+ *   milter_dns_enter, milter_dns_leave  the message's DNS time budget
+ *
+ * DNS: the lookups of a message (SPF at MAIL, DKIM keys at end of header,
+ * DMARC at end of message)
+ * share one time budget, milter_dns_budget (milter_dns_enter/leave); what
+ * is asked after it ran out is a temporary error, so the configured
+ * temperror actions answer before the MTA's own milter timeout.
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
@@ -24,8 +31,25 @@
 #include <strings.h>
 
 #include "dmarc_glue.h"
+#include "dnsq.h"
 #include "log.h"
 #include "session.h"
+
+void    milter_dns_enter(struct milter_conn *c)
+{
+    dnsq_budget_enter(c->g->conf->milter_dns_budget * 1000 - c->m.dns_ms);
+}
+
+void    milter_dns_leave(struct milter_conn *c, const char *step)
+{
+    int     out = dnsq_budget_ran_out();
+    long    spent = c->m.dns_ms;
+
+    c->m.dns_ms += dnsq_budget_leave();
+    if (out && spent < c->g->conf->milter_dns_budget * 1000)
+        mx_warn("DNS lookups stopped at %s: milter_dns_budget of %lds spent; "
+                "lookups left are temporary errors", step, c->g->conf->milter_dns_budget);
+}
 
 void    milter_msg_reset(struct milter_conn *c)
 {
@@ -181,7 +205,9 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
     }
     for (size_t i = 0; i < m->nhdr; i++)
         (void) dkim_msg_header(m->dm, m->hdr[i].name, m->hdr[i].value);
+    milter_dns_enter(c);                /* libopendkim asks for keys here */
     (void) dkim_msg_eoh(m->dm);
+    milter_dns_leave(c, "eoh");
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
@@ -391,8 +417,10 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     } else if (m->signing) {
         sign_finish(ctx, c, &v, dkimlog, sizeof(dkimlog));
     } else if (m->dm) {
+        milter_dns_enter(c);                    /* key and policy lookups */
         if ((dkim_tag = verify_finish(c, &v, dkimlog, sizeof(dkimlog))) >= 0)
             dmarc = dmarc_eval(c, &dm);
+        milter_dns_leave(c, "eom");
         dkim_tag = dkim_tag > 0;
     }
     add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0);
