@@ -26,6 +26,7 @@
 
 #include "conf.h"
 #include "cidr.h"
+#include "dnsq.h"
 #include "fileio.h"
 
 #define FIELD_STR(c, r) ((char **) ((char *) (c) + (r)->offset))
@@ -34,48 +35,16 @@
 
 int     conf_skip_secrets;
 
-/* check_server - "", "IP", "IPv4:PORT", "IPv6" or "[IPv6]:PORT" */
+/* check_server - "", or what dnsq_parse_server takes: "IP", "IPv4:PORT",
+ * "IPv6", "[IPv6]" or "[IPv6]:PORT" */
 static int check_server(const char *v, char *why, size_t whylen)
 {
-    char    host[INET6_ADDRSTRLEN + 2], *end;
-    const char *port = "", *h = v;
-    unsigned char addr[16];
-    size_t  hl;
-    long    p;
+    struct sockaddr_storage ss;
+    socklen_t len;
 
-    if (*v == 0)
+    if (*v == 0 || dnsq_parse_server(v, &ss, &len) == 0)
         return 0;
-    if (*v == '[') {                            /* [IPv6] or [IPv6]:PORT */
-        const char *close = strchr(v, ']');
-
-        if (close == 0 || (close[1] != 0 && close[1] != ':'))
-            goto bad;
-        h = v + 1;
-        hl = (size_t) (close - h);
-        port = close[1] ? close + 2 : "";
-    } else if (strchr(v, ':') != strrchr(v, ':')) {
-        hl = strlen(v);                         /* bare IPv6, no port */
-    } else {
-        hl = strcspn(v, ":");
-        port = v[hl] == ':' ? v + hl + 1 : "";
-        if (v[hl] == ':' && *port == 0)
-            goto bad;
-    }
-    if (hl == 0 || hl >= sizeof(host))
-        goto bad;
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
-        goto bad;
-    if (*port) {
-        errno = 0;
-        p = strtol(port, &end, 10);
-        if (errno || *end || p < 1 || p > 65535)
-            goto bad;
-    }
-    return 0;
-bad:
-    snprintf(why, whylen, "\"%.60s\" is not IP, IP:PORT or [IPv6]:PORT", v);
+    snprintf(why, whylen, "\"%.60s\" is not IP, IPv4:PORT or [IPv6]:PORT", v);
     return -1;
 }
 

@@ -4,12 +4,17 @@ tests/spf/milterclient.py) and print what it answered, for shell tests.
 
   milter_msg.py HOST:PORT [--ip IP] [--mailfrom ADDR] [--auth LOGIN]
                 [--header 'Name: value']... [--body TEXT] [--timeout S]
+                [--dump FILE] [--headers-from FILE]
+
+--dump writes the headers the milter added as JSON ([[name, value], ...]);
+--headers-from puts such a file's headers first (a signed message sent on).
 
 Prints one line per header the milter added ("header NAME: VALUE"), then
 "reply CODE TEXT" (a 'y' reply), "action X" (another verdict letter) or
 "action accept", then "seconds S" (from connect to the verdict).
 """
 import argparse
+import json
 import os
 import struct
 import sys
@@ -34,10 +39,10 @@ def run(a):
             r = m.step('M', mc.z('<%s>' % a.mailfrom))
         r = r or m.step('R', mc.z('<bob@example.org>'))
         r = r or m.step('T', b'')
-        for h in a.header:
+        pre = json.load(open(a.headers_from)) if a.headers_from else []
+        for name, value in pre + [h.split(':', 1) for h in a.header]:
             if r:
                 break
-            name, value = h.split(':', 1)
             r = m.step('L', mc.z(name, value))
         r = r or m.step('N', b'')
         r = r or m.step('B', (a.body + '\r\n').encode())
@@ -47,6 +52,8 @@ def run(a):
     finally:
         m.close()
     secs = time.monotonic() - t0
+    if a.dump:
+        json.dump(m.headers, open(a.dump, 'w'))
     for name, value in m.headers:
         print('header %s: %s' % (name, value.replace('\n', ' ')))
     if r and r[0] == 'y':
@@ -66,6 +73,8 @@ def main():
     p.add_argument('--header', action='append', default=[])
     p.add_argument('--body', default='Hello.')
     p.add_argument('--timeout', type=float, default=60)
+    p.add_argument('--dump')
+    p.add_argument('--headers-from')
     run(p.parse_args())
 
 

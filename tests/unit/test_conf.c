@@ -6,6 +6,8 @@
  *   test_conf --sample     print the sample conf/mxdock.conf
  *   test_conf --reference  print docs/CONFIG.md
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -13,6 +15,7 @@
 
 #include "conf.h"
 #include "cidr.h"
+#include "dnsq.h"
 #include "domain.h"
 #include "fileio.h"
 #include "strbuf.h"
@@ -58,6 +61,9 @@ static void test_load_errors(void)
         {"server bad port", "dns_resolver = 127.0.0.1:99999x\n", "dns_resolver: \"127.0.0.1:99999x\" is not IP"},
         {"server bad ip", "dns_check_server = 1.2.3\n", "dns_check_server: \"1.2.3\" is not IP"},
         {"server empty port", "dns_check_server = 1.2.3.4:\n", "dns_check_server:"},
+        {"server [v6] no port", "dns_resolver = [::1]\ndns_check_server = 2001:db8::53\n", 0},
+        {"server [v4] refused", "dns_resolver = [127.0.0.1]:53\n", "dns_resolver: \"[127.0.0.1]:53\" is not IP"},
+        {"server [v6] junk after", "dns_resolver = [::1]x\n", "dns_resolver:"},
         {"ipv4 wants v4", "dns_server_ipv4 = ::1\n", "dns_server_ipv4: \"::1\" is not an IPv4"},
         {"ipv6 wants v6", "dns_server_ipv6 = 192.0.2.1\n", "dns_server_ipv6: \"192.0.2.1\" is not an IPv6"},
         {"mode octal", "milter_socket_mode = 0669\n", "milter_socket_mode: \"0669\" is not an octal"},
@@ -222,6 +228,40 @@ static void test_skip_secrets(void)
     free(loose);
 }
 
+struct server_case {
+    const char *in;
+    int     family;             /* 0 = refused */
+    int     port;
+};
+
+/* test_servers - dnsq_parse_server, the one parser of resolver addresses */
+static void test_servers(void)
+{
+    static const struct server_case cases[] = {
+        {"127.0.0.1", AF_INET, 53}, {"127.0.0.1:5300", AF_INET, 5300},
+        {"::1", AF_INET6, 53}, {"[::1]", AF_INET6, 53}, {"[::1]:5353", AF_INET6, 5353},
+        {"2001:db8::1", AF_INET6, 53}, {"[2001:db8::1]:1", AF_INET6, 1},
+        {"", 0, 0}, {"[::1", 0, 0}, {"[::1]5353", 0, 0}, {"[::1]:", 0, 0},
+        {"127.0.0.1:0", 0, 0}, {"127.0.0.1:65536", 0, 0}, {"[127.0.0.1]:53", 0, 0},
+        {"ns1.example:53", 0, 0}, {"127.0.0.1:53x", 0, 0},
+    };
+    char    name[128];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int     rc = dnsq_parse_server(cases[i].in, &ss, &len), port = 0;
+
+        if (rc == 0)
+            port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
+                         : ((struct sockaddr_in6 *) &ss)->sin6_port);
+        snprintf(name, sizeof(name), "server \"%s\": family", cases[i].in);
+        T_INT(name, rc == 0 ? ss.ss_family : 0, cases[i].family);
+        snprintf(name, sizeof(name), "server \"%s\": port", cases[i].in);
+        T_INT(name, port, cases[i].port);
+    }
+}
+
 /* same_as_file - does PATH hold exactly what WRITER prints? */
 static void same_as_file(const char *name, const char *path, void (*writer)(FILE *))
 {
@@ -334,6 +374,7 @@ int     main(int argc, char **argv)
     test_nul_byte();
     test_ranges();
     test_skip_secrets();
+    test_servers();
     test_domains();
     test_cidr_and_lists();
     test_clock();
