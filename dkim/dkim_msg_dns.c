@@ -9,8 +9,8 @@
  *   dkim_msg_dns_free   free the service object (after dkim_close)
  *
  * A query runs to completion in the start callback (dnsq_send; a res_state
- * of its own only to make the query, so threads share nothing); waitreply only hands
- * the stored outcome over.  The full answer is given to the library even
+ * of its own only to make the query, so threads share nothing); waitreply
+ * only hands the stored outcome over.  The full answer is given to the library even
  * for NXDOMAIN, which is how it tells "no key" from "query failed".
  *
  * Ownership: the query handle is freed by the cancel callback, which the
