@@ -52,6 +52,8 @@ struct dkim_keyset {
     long    mtime_ns;           /* its nanoseconds and inode: a rewrite in the */
     unsigned long ino;          /* same second is a new file (atomic rename) */
     int     refs;               /* guarded by the keyring lock */
+    char    broken[320];        /* why the store's keys could not all be used
+                                 * (file and reason); "" = none was refused */
 };
 
 struct dkim_msg_lib;
@@ -106,14 +108,16 @@ void   *dkim_msg_dns_plug(void *libopendkim, const char *server, long timeout,
 void    dkim_msg_dns_free(void *);
 
 /* dkim_keyring_new - active keys of every domain in the store of C (C must
- * outlive the keyring).  Domains whose keys cannot be read are logged and
- * left out.  Never NULL except on memory exhaustion. */
+ * outlive the keyring).  Keys that cannot be read are logged, left out and
+ * remembered as the domain's broken reason.  Never NULL except on memory exhaustion. */
 struct dkim_keyring *dkim_keyring_new(const struct mx_conf *c);
 void    dkim_keyring_free(struct dkim_keyring *);
 
 /* dkim_keyring_get - the keyset of DOMAIN (normalised), reloaded first when
- * DIR/DOMAIN/state changed since it was loaded; NULL when the domain has no
- * active key.  Thread-safe.  Release with dkim_keyset_release(). */
+ * DIR/DOMAIN/state changed since it was loaded: a set with active keys, or
+ * one whose keys could not all be read (ks->broken says why; ks->n may be
+ * 0); NULL when the domain has no active key and nothing was refused.
+ * Thread-safe.  Release with dkim_keyset_release(). */
 struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *, const char *domain);
 void    dkim_keyset_release(struct dkim_keyring *, struct dkim_keyset *);
 

@@ -9,6 +9,13 @@
  *                       policy_eom, the verdict
  *   milter_reply        one place that answers (escaping, dry run, log)
  *   milter_msg_reset    free the per-message state
+ *   milter_dns_enter, milter_dns_leave  the message's DNS time budget
+ *
+ * DNS: the lookups of a message (SPF at MAIL, DKIM keys at end of header,
+ * DMARC at end of message)
+ * share one time budget, milter_dns_budget (milter_dns_enter/leave); what
+ * is asked after it ran out is a temporary error, so the configured
+ * temperror actions answer before the MTA's own milter timeout.
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
@@ -24,8 +31,25 @@
 #include <strings.h>
 
 #include "dmarc_glue.h"
+#include "dnsq.h"
 #include "log.h"
 #include "session.h"
+
+void    milter_dns_enter(struct milter_conn *c)
+{
+    dnsq_budget_enter(c->g->conf->milter_dns_budget * 1000 - c->m.dns_ms);
+}
+
+void    milter_dns_leave(struct milter_conn *c, const char *step)
+{
+    int     out = dnsq_budget_ran_out();
+    long    spent = c->m.dns_ms;
+
+    c->m.dns_ms += dnsq_budget_leave();
+    if (out && spent < c->g->conf->milter_dns_budget * 1000)
+        mx_warn("DNS lookups stopped at %s: milter_dns_budget of %lds spent; "
+                "lookups left are temporary errors", step, c->g->conf->milter_dns_budget);
+}
 
 void    milter_msg_reset(struct milter_conn *c)
 {
@@ -125,6 +149,33 @@ static size_t find_from(struct milter_msg *m)
     return n;
 }
 
+/* key_error - the From domain's keys could not all be read: with
+ * dkim_on_key_error = tempfail the message fails (451 4.3.0, logged at end
+ * of message with the file and reason); with accept it is signed with the
+ * keys left, or sent unsigned when none is left.  -1 = do not sign. */
+static int key_error(struct milter_conn *c, const char *qid)
+{
+    struct milter_msg *m = &c->m;
+    const struct dkim_keyset *ks = m->ks;
+
+    if (ks->broken[0] == 0)
+        return 0;
+    if (strcmp(c->g->conf->dkim_on_key_error, "tempfail") == 0) {
+        m->failed = 1;
+        snprintf(m->failwhy, sizeof(m->failwhy), "dkim keys of %.100s: %.250s (dkim_on_key_error = "
+                 "tempfail)", ks->domain, ks->broken);
+    } else if (ks->n == 0) {
+        mx_warn("message %s: dkim keys of %s: %s: sent unsigned (dkim_on_key_error = accept)",
+                qid ? qid : "-", ks->domain, ks->broken);
+    }
+    if (m->failed || ks->n == 0) {
+        dkim_keyset_release(c->g->keys, m->ks);
+        m->ks = 0;
+        return -1;
+    }
+    return 0;
+}
+
 void    milter_begin_body(struct milter_conn *c, const char *qid)
 {
     struct milter_msg *m = &c->m;
@@ -140,7 +191,7 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
             m->sender_bad = 1;
             return;
         }
-        if ((m->ks = sign_keys(c)) == 0)
+        if ((m->ks = sign_keys(c)) == 0 || key_error(c, qid) != 0)
             return;
         m->signing = 1;
         m->dm = dkim_msg_sign_new(c->g->dlib, qid ? qid : "-", m->ks, why, sizeof(why));
@@ -154,7 +205,9 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
     }
     for (size_t i = 0; i < m->nhdr; i++)
         (void) dkim_msg_header(m->dm, m->hdr[i].name, m->hdr[i].value);
+    milter_dns_enter(c);                /* libopendkim asks for keys here */
     (void) dkim_msg_eoh(m->dm);
+    milter_dns_leave(c, "eoh");
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
@@ -392,8 +445,10 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     } else if (m->signing) {
         sign_finish(ctx, c, &v, dkimlog, sizeof(dkimlog));
     } else if (m->dm) {
+        milter_dns_enter(c);                    /* key and policy lookups */
         if ((dkim_tag = verify_finish(c, &v, dkimlog, sizeof(dkimlog))) >= 0)
             dmarc = dmarc_eval(c, &dm);
+        milter_dns_leave(c, "eom");
         dkim_tag = dkim_tag > 0;
     }
     add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0);
