@@ -77,6 +77,7 @@ int     cli_model(const struct cli *, const char *domain, const struct dns_recor
 /* the commands */
 int     cmd_create(struct cli *);
 int     cmd_sync(struct cli *);
+int     cmd_diff(struct cli *);
 int     cmd_delete(struct cli *);
 int     cmd_list(struct cli *);
 int     cmd_records(struct cli *);

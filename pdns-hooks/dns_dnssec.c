@@ -204,7 +204,7 @@ static int delete_keys(struct dctx *d, json_t *k, long long keep, int *deleted)
 static int drop_tlsa(struct dctx *d)
 {
     struct pdns_changes ch = PDNS_CHANGES_INIT;
-    struct pdns_change one = {PDNS_DELETE, {0}, NULL};
+    struct pdns_change one = {PDNS_DELETE, {0}, NULL, 0};
     char    m[300], name[320], why[400];
     int     rc;
 

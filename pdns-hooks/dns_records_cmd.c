@@ -144,7 +144,7 @@ static int patch_one(struct cli *c, struct pdns_api *api, const char *domain,
                      struct pdns_rrset *rs)
 {
     struct pdns_changes ch = PDNS_CHANGES_INIT;
-    struct pdns_change one = {rs->n ? PDNS_REPLACE : PDNS_DELETE, *rs, NULL};
+    struct pdns_change one = {rs->n ? PDNS_REPLACE : PDNS_DELETE, *rs, NULL, 0};
     char    why[400];
     int     rc;
 

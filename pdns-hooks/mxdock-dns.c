@@ -28,7 +28,8 @@ static const struct command {
     int     (*fn)(struct cli *);
 } commands[] = {
     {"create", "template=,ip=", cmd_create},
-    {"sync", "dry-run,only=", cmd_sync},
+    {"sync", "dry-run,only=,force,json", cmd_sync},
+    {"diff", "only=,force,json", cmd_diff},
     {"delete", "records-only,purge-keys", cmd_delete},
     {"list", "json", cmd_list},
     {"records", "type=,json", cmd_records},
@@ -45,7 +46,9 @@ static void usage(FILE *f)
 {
     fputs("usage: mxdock-dns [-c FILE] VERB [ARGS]\n"
           "  create DOMAIN [--template=NAME] [--ip=ADDR]...   make or reconcile the zone\n"
-          "  sync DOMAIN [--dry-run] [--only=TYPES]           reconcile: one GET, <= one PATCH\n"
+          "  sync DOMAIN [--dry-run] [--only=TYPES] [--force] [--json]\n"
+          "                          reconcile: one GET, <= one PATCH; drift kept unless --force\n"
+          "  diff DOMAIN [--only=TYPES] [--force] [--json]    what sync would do, and why\n"
           "  delete DOMAIN [--records-only] [--purge-keys]    remove the zone (or mxdock's records)\n"
           "  list [--json]                                    every zone\n"
           "  records DOMAIN [--type=T] [--json]               the records of a zone\n"

@@ -11,6 +11,7 @@ PDNS_SRCS = \
 	pdns-hooks/pdns_build.c \
 	pdns-hooks/pdns_diff.c \
 	pdns-hooks/pdns_rrset.c \
+	pdns-hooks/pdns_sync.c \
 	pdns-hooks/pdns_zone.c
 PDNS_MAIN = \
 	pdns-hooks/mxdock-dns.c
