@@ -9,7 +9,8 @@
 # records must be right:
 #   backup MX; extra NS, apex A, AAAA, CAA, SRV; edited SPF and an edited
 #   MX (drift: kept, reported, --force replaces, diff shows it first); a
-#   disabled record; a second TLSA (DANE rollover); delete --records-only;
+#   disabled record; a second TLSA (DANE rollover, dnssec disable);
+#   delete --records-only;
 #   a retired selector whose name a template also fills (one REPLACE, no
 #   422); a zone made before ownership memos existed (migration).
 cd "$(dirname "$0")/../.." || exit 70
@@ -170,6 +171,10 @@ DNS sync $Z >/dev/null
 h_eq "TLSA rollover: old key gone, next and usage 2 kept" \
 	"$(pdns_dig _25._tcp.mail.$Z TLSA | tr -d ' ' | tr A-F a-f | cut -c1-7 | sort)" \
 	"$(printf '201abab\n311%s' "${H2:0:4}")"
+# dnssec disable withdraws mxdock's TLSA only
+DNS dnssec disable $Z >/dev/null
+h_eq "dnssec disable: ours withdrawn, the usage-2 record stays" \
+	"$(pdns_dig _25._tcp.mail.$Z TLSA | tr -d ' ' | tr A-F a-f | cut -c1-7)" "201abab"
 sed -i "s|^dns_tlsa_cert = .*|dns_tlsa_cert = $H/tls.crt|" "$C"
 
 # --- 6. delete --records-only -----------------------------------------------------
