@@ -96,6 +96,21 @@ void    dns_template_free(struct pdns_tmpl_rec *, size_t n);
 /* mta-sts policy file (dns_check.c) */
 int     dns_mta_sts_write(const struct mx_conf *, const char *domain, char *why, size_t whylen);
 
+/* undo after a failed create, clean up after delete (dns_undo.c) */
+struct dns_keys_snap {
+    char    dir[1100], state_path[1200];
+    int     existed;
+    char  **files;
+    size_t  n;
+    char   *state;                      /* the state file's bytes, or NULL */
+    size_t  state_len;
+    unsigned state_mode;
+};
+void    dns_keys_snap(const struct mx_conf *, const char *domain, struct dns_keys_snap *);
+void    dns_keys_undo(const char *prog, const struct dns_keys_snap *);
+void    dns_keys_snap_free(struct dns_keys_snap *);
+void    dns_mta_sts_remove(const struct cli *, const char *domain);
+
 /* DKIM activation after publishing (dns_check.c) */
 void    dns_dkim_activate(const struct cli *, const char *domain);
 

@@ -38,8 +38,12 @@ int     cmd_list(struct cli *c)
 
     if (api == NULL)
         return EX_CONFIG;
-    if ((rc = pdns_api_call(api, "GET", "/zones", NULL, &reply, NULL, why, sizeof why)) != 0)
+    if ((rc = pdns_api_call(api, "GET", "/zones", NULL, &reply, NULL, why, sizeof why)) != 0) {
         cli_err(c, "%s", why);
+    } else if (!json_is_array(reply)) {
+        cli_err(c, "PowerDNS answered GET /zones with something that is not a list of zones");
+        rc = EX_PROTOCOL;
+    }
     json_array_foreach(reply, i, z) {
         const char *name = json_string_value(json_object_get(z, "name"));
         char    n[300];

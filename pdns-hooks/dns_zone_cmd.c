@@ -2,10 +2,13 @@
  * dns_zone_cmd.c - the domain hooks: create, sync, delete.
  *
  *   cmd_create   keys if none; zone missing: one POST; present: as sync;
- *                then the MTA-STS policy file and DKIM activation
+ *                then the MTA-STS policy file and DKIM activation.  A
+ *                create that fails takes back the keys it made
+ *   cmd_diff     what sync would do, record by record, and why
  *   cmd_sync     one GET, diff, one PATCH with only the changes, or none
  *   cmd_delete   DELETE the zone, or (--records-only) remove what mxdock
- *                owns in one PATCH; --purge-keys removes the DKIM keys
+ *                published and still owns in one PATCH; then the MTA-STS
+ *                policy file; --purge-keys removes the DKIM keys
  *
  * The template and --ip addresses a zone was created with are recorded in
  * it (dns_meta.c) before its records change, so that sync rebuilds the
@@ -237,8 +240,25 @@ static int publish(struct cli *c, const char *domain, int mode)
     return rc;
 }
 
+/* zone_made - after a failed create: does PowerDNS hold the zone after
+ * all (a POST that went through before a later step failed)?  Unknown
+ * (PowerDNS down) counts as no: the keys made go, the next create makes
+ * new ones and sync retires whatever was published. */
+static int zone_made(const struct cli *c, const char *domain)
+{
+    char    why[400];
+    struct pdns_api *api = pdns_api_open(c->conf, why, sizeof why);
+    struct pdns_zone z = {0};
+    int     made = api && pdns_zone_get(api, domain, &z, why, sizeof why) == 0 && z.exists;
+
+    pdns_zone_free(&z);
+    pdns_api_close(api);
+    return made;
+}
+
 int     cmd_create(struct cli *c)
 {
+    struct dns_keys_snap snap;
     char    domain[256], why[300];
     int     made = 0, rc;
 
@@ -250,11 +270,17 @@ int     cmd_create(struct cli *c)
     }
     if ((rc = cli_check_ips(c)) != 0)
         return rc;
+    dns_keys_snap(c->conf, domain, &snap);
     if (dkim_store_ensure(c->conf, domain, &made, why, sizeof why) < 0) {
         cli_err(c, "%s: DKIM keys: %s", domain, why);
+        dns_keys_snap_free(&snap);
         return EX_CANTCREAT;
     }
-    if ((rc = publish(c, domain, MODE_CREATE)) != 0)
+    rc = publish(c, domain, MODE_CREATE);
+    if (rc != 0 && made && !zone_made(c, domain))
+        dns_keys_undo(c->prog, &snap);  /* no keys pending for a zone never made */
+    dns_keys_snap_free(&snap);
+    if (rc != 0)
         return rc;
     if (conf_list_has(c->conf->dns_publish, "mta-sts")
         && dns_mta_sts_write(c->conf, domain, why, sizeof why) < 0) {
@@ -383,6 +409,8 @@ int     cmd_delete(struct cli *c)
         }
     }
     pdns_api_close(api);
+    if (rc == 0)
+        dns_mta_sts_remove(c, domain);  /* no policy served for a zone gone */
     if (rc == 0 && cli_flag(c, "purge-keys"))
         rc = purge_keys(c, domain);
     return rc;

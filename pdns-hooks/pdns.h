@@ -214,7 +214,8 @@ void    pdns_api_close(struct pdns_api *);
  * JSON; TEXT, when not NULL, gets the raw body), or a sysexits code with
  * a one-line WHY: EX_UNAVAILABLE unreachable, EX_TEMPFAIL timeout,
  * EX_NOPERM 401/403, EX_NOINPUT 404, EX_CANTCREAT 409, EX_DATAERR 400/422,
- * EX_PROTOCOL anything else. */
+ * EX_PROTOCOL anything else, and a 2xx whose body is not JSON (or a GET
+ * or POST with none) unless TEXT asks for the raw body. */
 int     pdns_api_call(struct pdns_api *, const char *method, const char *path,
                       json_t *body, json_t **reply, struct strbuf *text,
                       char *why, size_t whylen);

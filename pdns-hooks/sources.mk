@@ -6,6 +6,7 @@ PDNS_SRCS = \
 	pdns-hooks/dns_meta.c \
 	pdns-hooks/dns_records_cmd.c \
 	pdns-hooks/dns_template.c \
+	pdns-hooks/dns_undo.c \
 	pdns-hooks/dns_zone_cmd.c \
 	pdns-hooks/pdns_api.c \
 	pdns-hooks/pdns_build.c \

@@ -253,7 +253,9 @@ h_eq "records-only: exit 0" "$?" 0
 dig_is $D MX
 dig_is $D TXT '"hello=world"' '"google-site-verification=abc"'
 h_eq "records-only: _dmarc gone" "$(pdns_dig _dmarc.$D TXT)" ""
+h_eq "t2.test has an MTA-STS policy file" "$(ls "$H/mta-sts/t2.test/.well-known")" "mta-sts.txt"
 DNS delete t2.test --purge-keys >/dev/null
+h_eq "delete removes the MTA-STS policy directory" "$(ls -d "$H/mta-sts/t2.test" 2>/dev/null)" ""
 h_eq "delete removes the zone" "$(pdns_api GET '/servers/localhost/zones?zone=t2.test.')" "[]"
 h_has "delete again: nothing to do, exit 0" "$(DNS delete t2.test; echo "rc=$?")" "rc=0"
 h_eq "--purge-keys removes the keys" "$(ls "$H/dkim/t2.test" 2>/dev/null | wc -l)" 0

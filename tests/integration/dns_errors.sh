@@ -63,6 +63,54 @@ sed "s|^pdns_api_url = .*|pdns_api_url = http://127.0.0.1:$(cat "$H/silent.port"
 echo "pdns_timeout = 1s" >>"$H/slow.conf"
 expect "PowerDNS timeout" 75 "did not answer in time" DNS -c "$H/slow.conf" sync $D
 
+# a fake server (a fault a real PowerDNS cannot be made to show): HTTP 200
+# with a proxy's HTML page, or HTTP 500, to every request
+fake() { # MODE: start it, print its port
+	python3 -c 'import sys, http.server
+mode = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n: self.rfile.read(n)
+        body = b"<html><body>Please log in</body></html>"
+        self.send_response(200 if mode == "html" else 500)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = answer
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()' "$1" >"$H/fake-$1.port" &
+	h_track $!
+	h_wait "fake $1 server" 5 test -s "$H/fake-$1.port"
+	sed "s|^pdns_api_url = .*|pdns_api_url = http://127.0.0.1:$(cat "$H/fake-$1.port")/api/v1|" \
+		"$C" >"$H/fake-$1.conf"
+}
+fake html
+fake 500
+F=$H/fake-html.conf
+out=$(DNS -c "$F" create new.test 2>/dev/null)
+expect "HTML 200 page: create" 76 "not JSON" DNS -c "$F" create new.test
+h_lacks "HTML 200 page: create does not say created" "$out" "created"
+h_eq "HTML 200 page: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+expect "HTML 200 page: sync" 76 "not JSON" DNS -c "$F" sync $D
+out=$(DNS -c "$F" delete $D 2>/dev/null)
+expect "HTML 200 page: delete" 76 "not JSON" DNS -c "$F" delete $D
+h_lacks "HTML 200 page: delete does not say deleted" "$out" "deleted"
+out=$(DNS -c "$F" list --json 2>/dev/null)
+expect "HTML 200 page: list --json" 76 "not JSON" DNS -c "$F" list --json
+h_eq "HTML 200 page: list --json prints no list" "$out" ""
+expect "HTML 200 page: records" 76 "not JSON" DNS -c "$F" records $D
+expect "HTTP 500: create" 76 "HTTP 500" DNS -c "$H/fake-500.conf" create new.test
+h_eq "HTTP 500: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+expect "PowerDNS down: create" 69 "unreachable" DNS -c "$H/down.conf" create new.test
+h_eq "PowerDNS down: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+expect "PowerDNS timeout: create" 75 "did not answer in time" DNS -c "$H/slow.conf" create new.test
+h_eq "PowerDNS timeout: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+h_eq "and no zone was made" "$(pdns_api GET '/servers/localhost/zones?zone=new.test.')" "[]"
+
 # wrong API key: 401
 echo "wrong-key-123" >"$H/wrong.key"
 chmod 600 "$H/wrong.key"
