@@ -88,7 +88,14 @@ int     cmd_mta_sts_policy(struct cli *);
 int     cmd_template(struct cli *);
 int     cmd_dnssec(struct cli *);
 
-/* templates (dns_template.c) */
+/* add's own checks (dns_add_check.c); each writes its error */
+int     dns_add_type(const struct cli *, const char *in, char *out, size_t len);
+int     dns_add_name(const struct cli *, const char *name, const char *domain,
+                     struct strbuf *out);
+int     dns_add_content(const struct cli *, const char *type, const char *content, int prio);
+
+/* templates (dns_template.c): 0, EX_DATAERR (bad name or line) or
+ * EX_NOINPUT (no such template) with WHY */
 int     dns_template_load(const struct mx_conf *, const char *name, const char *domain,
                           struct pdns_tmpl_rec **recs, size_t *n, char *why, size_t whylen);
 void    dns_template_free(struct pdns_tmpl_rec *, size_t n);

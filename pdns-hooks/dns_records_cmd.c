@@ -216,13 +216,17 @@ int     cmd_add(struct cli *c)
     if ((rc = number_opt(c, "ttl", 0, 2147483647L, &ttlopt)) != 0   /* RFC 2181 8 */
         || (rc = number_opt(c, "priority", 0, 65535, &prio)) != 0
         || (rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0
-        || (rc = upper_type(c, c->a.pos[2], type, sizeof type)) != 0)
+        || (rc = dns_add_type(c, c->a.pos[2], type, sizeof type)) != 0)
         return rc;
     snprintf(prio_s, sizeof prio_s, "%ld", prio);
-    if ((api = cli_api(c)) == NULL)
-        return EX_CONFIG;
-    pdns_name_abs(c->a.pos[1], domain, &name);
     content_of(type, c->a.pos[3], prio >= 0 ? prio_s : NULL, &content);
+    if ((rc = dns_add_name(c, c->a.pos[1], domain, &name)) != 0
+        || (rc = dns_add_content(c, type, sb_str(&content), prio >= 0)) != 0
+        || (api = cli_api(c)) == NULL) {
+        sb_free(&name);
+        sb_free(&content);
+        return rc ? rc : EX_CONFIG;
+    }
     if ((rc = get_zone(c, api, domain, &z)) == 0) {
         struct pdns_rrset *rs = pdns_rrset_find(&z.rr, sb_str(&name), type);
         size_t  before = rs ? rs->n : 0;

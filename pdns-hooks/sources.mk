@@ -1,5 +1,6 @@
 # pdns-hooks/: sources of the library and of mxdock-dns
 PDNS_SRCS = \
+	pdns-hooks/dns_add_check.c \
 	pdns-hooks/dns_check.c \
 	pdns-hooks/dns_cli.c \
 	pdns-hooks/dns_dnssec.c \

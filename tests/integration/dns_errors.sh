@@ -144,6 +144,37 @@ for prio in x 65536 -1 ""; do
 	expect "add --priority=$prio" 64 "bad --priority \"$prio\": want a whole number from 0 to 65535" \
 		DNS -c "$C" add $D @ MX mx2.example.net "--priority=$prio"
 done
+# clear errors (issue 12): options named, usage before configuration,
+# add checks its record itself (65) instead of passing PowerDNS's 422 on
+expect "unknown global option named" 64 'unknown option "--bogus"' DNS --bogus
+expect "unknown global option, no config needed" 64 'unknown option "-x"' \
+	DNS -c /nonexistent/mxdock.conf -x sync $D
+expect "missing DOMAIN: usage before config" 64 "usage: sync DOMAIN" \
+	DNS -c /nonexistent/mxdock.conf sync
+expect "bad option: usage before config" 64 "unknown or malformed option --bogus" \
+	DNS -c /nonexistent/mxdock.conf sync $D --bogus
+expect "add A --priority" 64 "--priority is only for MX and SRV records, not A" \
+	DNS -c "$C" add $D www A 192.0.2.1 --priority=5
+expect "add: bad name" 65 'bad record name "bad name!"' DNS -c "$C" add $D "bad name!" A 192.0.2.1
+expect "add: name outside the zone" 65 "not inside example.test" \
+	DNS -c "$C" add $D www.other.test. A 192.0.2.1
+expect "add: unknown type" 65 'bad record type "FOO"' DNS -c "$C" add $D www FOO bar
+expect "add: bad IPv4" 65 'bad A record "300.1.1.1": not an IPv4 address' \
+	DNS -c "$C" add $D www A 300.1.1.1
+expect "add: IPv4 as AAAA" 65 "not an IPv6 address" DNS -c "$C" add $D www AAAA 192.0.2.1
+expect "add: bad MX host" 65 "bad MX record" DNS -c "$C" add $D @ MX "bad..host" --priority=5
+expect "add: bad CNAME" 65 "bad CNAME record" DNS -c "$C" add $D web CNAME "a b"
+expect "add: bad SRV" 65 "want PRIORITY WEIGHT PORT TARGET" DNS -c "$C" add $D _x._tcp SRV "0 1 mail"
+expect "add: bad CAA" 65 "bad CAA record" DNS -c "$C" add $D @ CAA "0 issue letsencrypt.org"
+h_eq "add: a service name is fine" \
+	"$(DNS -c "$C" add $D _xmpp._tcp SRV "0 1 5222 mail.example.test" >/dev/null; echo $?)" 0
+mkdir -p "$H/templates"
+expect "template show ../x: bad name" 65 "bad template name" DNS -c "$C" template show ../x
+expect "create --template=../x: the same" 65 "bad template name" \
+	DNS -c "$C" create $D --template=../x
+expect "template show of none: no such input" 66 "No such file" DNS -c "$C" template show nosuch
+expect "create --template of none: the same" 66 "No such file" \
+	DNS -c "$C" create $D --template=nosuch
 h_eq "a good --ttl still works" "$(DNS -c "$C" add $D www A 192.0.2.1 --ttl=0 >/dev/null; echo $?)" 0
 h_eq "--ttl=0 is stored" "$(pdns_api GET /servers/localhost/zones/$D./export | grep -c '^www.example.test.	0	IN	A	192.0.2.1')" 1
 h_eq "the API key appears in no message" "$(grep -c -- "$KEY" <<<"$ALL")" 0
