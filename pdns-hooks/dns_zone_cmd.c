@@ -50,7 +50,7 @@ static void report(const struct cli *c, const char *domain, const struct pdns_pl
     if (cli_flag(c, "json")) {
         json_t *j = json_pack("{s:s, s:I, s:o}", "domain", domain, "changes",
                               (json_int_t) plan->ch.n, "records", pdns_plan_json(plan));
-        char   *s = json_dumps(j, JSON_INDENT(2));
+        char   *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
 
         if (s)
             puts(s);

@@ -67,7 +67,7 @@ static void usage(FILE *f)
           "  template list | template show NAME [DOMAIN]\n"
           "  dnssec enable DOMAIN [--algorithm=ecdsap256sha256|ed25519]\n"
           "  dnssec disable|status|ds DOMAIN;  dnssec rollover DOMAIN [--finish]\n"
-          "exit codes: 0 ok; 1 check found records not ok; 64 usage; 65 bad input or\n"
+          "exit codes: 0 ok (sync: drift kept and listed too); 1 check: records not ok,\n  diff: sync has something to do; 64 usage; 65 bad input or\n"
           "  PowerDNS 400/422; 66 no such zone (404); 69 PowerDNS unreachable;\n"
           "  73 already exists (409) or cannot write; 75 timeout; 76 unexpected answer;\n"
           "  77 wrong API key (401/403); 78 configuration\n", f);
