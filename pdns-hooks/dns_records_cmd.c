@@ -104,12 +104,19 @@ int     cmd_records(struct cli *c)
             if (type && strcasecmp(type, rs->type))
                 continue;
             for (size_t j = 0; j < rs->n; j++) {
-                if (cli_flag(c, "json"))
-                    json_array_append_new(out, json_pack("{s:s, s:s, s:i, s:s}", "name", rs->name,
-                                                         "type", rs->type, "ttl", (int) rs->ttl,
-                                                         "content", rs->rec[j]));
-                else
-                    printf("%s\t%ld\tIN\t%s\t%s\n", rs->name, rs->ttl, rs->type, rs->rec[j]);
+                int     off = rs->off && rs->off[j];
+                json_t *o;
+
+                if (cli_flag(c, "json")) {
+                    o = json_pack("{s:s, s:s, s:i, s:s}", "name", rs->name, "type", rs->type,
+                                  "ttl", (int) rs->ttl, "content", rs->rec[j]);
+                    if (off)
+                        json_object_set_new(o, "disabled", json_true());
+                    json_array_append_new(out, o);
+                } else {
+                    printf("%s\t%ld\tIN\t%s\t%s%s\n", rs->name, rs->ttl, rs->type, rs->rec[j],
+                           off ? "\t; disabled" : "");
+                }
             }
         }
         if (cli_flag(c, "json"))

@@ -153,6 +153,9 @@ DNS sync $Z >/dev/null
 h_eq "disabled MX (ours) kept disabled, not re-added" "$(dis MX)" "[[\"10 mail.$Z.\",true]]"
 h_eq "disabled NS (foreign) kept" "$(dis NS)" \
 	"[[\"ns1.$Z.\",false],[\"ns2.$Z.\",false],[\"ns9.other.test.\",true]]"
+h_eq "records shows the disabled MX as disabled" "$(DNS records $Z --type=MX)" \
+	"$Z.	3600	IN	MX	10 mail.$Z.	; disabled"
+h_eq "records --json too" "$(DNS records $Z --type=MX --json | jq -c '.[0].disabled')" true
 h_has "diff shows the disabled MX as drift" "$(DNS diff $Z)" "drift	keep	$Z.	3600	MX	10 mail.$Z.	(disabled)"
 
 # --- 5. second TLSA (DANE rollover) ---------------------------------------------
