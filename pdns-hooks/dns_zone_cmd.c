@@ -177,7 +177,7 @@ static void summary(const struct cli *c, const char *domain, size_t changed, siz
     else
         printf("%s: up to date\n", domain);
     if (drift)
-        printf("%s: %zu records edited by hand kept (drift); sync --force puts mxdock's "
+        printf("%s: %zu record(s) edited by hand kept (drift); sync --force puts mxdock's "
                "back\n", domain, drift);
 }
 

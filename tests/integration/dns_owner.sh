@@ -122,7 +122,7 @@ h_eq "diff --json: the drift records" \
 out=$(MXDOCK_DEBUG_HTTP=1 DNS sync $Z 2>&1)
 h_eq "sync with drift: exit 0 (documented)" "$?" 0
 h_has "sync lists the SPF drift" "$out" "drift	keep	$Z.	3600	TXT"
-h_has "sync says how to replace" "$out" "2 records edited by hand kept (drift)"
+h_has "sync says how to replace" "$out" "2 record(s) edited by hand kept (drift)"
 kept "drift: the edits kept byte for byte" $Z "$admin"
 h_eq "drift: no second SPF added" "$(pdns_dig $Z TXT | grep -c spf1)" 1
 json=$(DNS sync $Z --json)
