@@ -33,12 +33,42 @@ static const char *skip_cfws(const char *p)
     return p;
 }
 
+/* read_id - the authserv-id at P (token or quoted-string, RFC 8601 2.2)
+ * into OUT without quotes and quoted-pairs; 0 when there is none */
+static size_t read_id(const char *p, char *out, size_t outlen)
+{
+    size_t  o = 0;
+
+    if (*p != '"') {
+        for (; *p && !strchr(" \t\r\n;(", *p) && o + 1 < outlen; p++)
+            out[o++] = *p;
+        out[o] = 0;
+        return *p && !strchr(" \t\r\n;(", *p) ? 0 : o;
+    }
+    for (p++; *p && *p != '"' && o + 1 < outlen; p++) {
+        if (*p == '\\' && p[1])
+            p++;
+        out[o++] = *p;
+    }
+    out[o] = 0;
+    return *p == '"' ? o : 0;
+}
+
+/* same_id - A and B name the same host: case and one final dot aside */
+static int same_id(const char *a, const char *b)
+{
+    size_t  al = strlen(a), bl = strlen(b);
+
+    al -= al > 1 && a[al - 1] == '.';
+    bl -= bl > 1 && b[bl - 1] == '.';
+    return al > 0 && al == bl && strncasecmp(a, b, al) == 0;
+}
+
 int     milter_is_our_ar(const char *value, const char *authserv_id)
 {
-    const char *p = skip_cfws(value);
-    size_t  n = strcspn(p, " \t\r\n;(");
+    char    id[300];
 
-    return n > 0 && n == strlen(authserv_id) && strncasecmp(p, authserv_id, n) == 0;
+    return read_id(skip_cfws(value), id, sizeof(id)) > 0 && same_id(id, authserv_id);
 }
 
 /* put_safe - append at most MAX bytes of S, keeping only characters that

@@ -131,6 +131,32 @@ static void test_dkim_verdicts(struct mx_conf *c)
     c->dkim_fail_action = saved;
 }
 
+/* test_our_ar - RFC 8601 2.5: an incoming A-R is ours (and removed) when
+ * its authserv-id is ours, written as a token or a quoted-string, with or
+ * without a final dot; an id that ours merely starts with stays (item 6) */
+static void test_our_ar(void)
+{
+    static const struct {
+        const char *name, *value;
+        int     want;
+    } cases[] = {
+        {"token", " mx.example.org; dkim=pass", 1},
+        {"case and comment", " (c) MX.Example.ORG 1; none", 1},
+        {"quoted-string", " \"mx.example.org\"; dkim=pass header.d=x.test", 1},
+        {"quoted with a quoted-pair", " \"mx.exam\\ple.org\"; dkim=pass", 1},
+        {"trailing dot", " mx.example.org.; dkim=pass", 1},
+        {"quoted trailing dot", " \"mx.example.org.\"; dkim=pass", 1},
+        {"prefix of ours", " mx; dkim=pass", 0},
+        {"quoted prefix of ours", " \"mx.example\"; dkim=pass", 0},
+        {"ours is a prefix of it", " mx.example.org.evil; dkim=pass", 0},
+        {"unterminated quote", " \"mx.example.org; dkim=pass", 0},
+        {"empty", " ; dkim=pass", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        T_INT(cases[i].name, milter_is_our_ar(cases[i].value, "mx.example.org"), cases[i].want);
+}
+
 static void test_headers(const struct mx_conf *c)
 {
     static const struct {
@@ -197,6 +223,7 @@ static void test_headers(const struct mx_conf *c)
     milter_ar_build(&sb, "mx.test", "", 0, 1, 0, 0);
     T_STR("A-R none", sb_str(&sb), "mx.test;\n\tdkim=none");
     sb_free(&sb);
+    test_our_ar();
 }
 
 /* feed - a small message through M; BODY chooses the body text */
