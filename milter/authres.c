@@ -7,6 +7,8 @@
  *   milter_ar_build_dmarc  the same with the dmarc= resinfo at the end
  *   milter_log_line    "qid=... client=... from=... spf=... dkim=... ..."
  *
+ * The SASL login of an authenticated sender is never written (the header
+ * travels with the mail to every recipient): "auth=pass" alone.
  * Text from the message or the client (user names, domains, reasons) is
  * bounded and reduced to characters safe in a header value or a log line.
  */
@@ -135,8 +137,7 @@ void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
 
     put_safe(out, authserv_id, 253);
     if (auth_user && *auth_user) {
-        sb_puts(out, ";\n\tauth=pass smtp.auth=");
-        put_safe(out, auth_user, 100);
+        sb_puts(out, ";\n\tauth=pass");       /* never the login: see above */
         parts++;
     }
     if (spf) {
