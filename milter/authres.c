@@ -7,6 +7,8 @@
  *   milter_ar_build_dmarc  the same with the dmarc= resinfo at the end
  *   milter_log_line    "qid=... client=... from=... spf=... dkim=... ..."
  *
+ * RFC 8601 2.2: a property value is a token or else a quoted-string, an
+ * empty one is left out with its property.
  * The SASL login of an authenticated sender is never written (the header
  * travels with the mail to every recipient): "auth=pass" alone.
  * Text from the message or the client (user names, domains, reasons) is
@@ -96,6 +98,41 @@ static void put_comment(struct strbuf *out, const char *text)
     sb_putc(out, ')');
 }
 
+/* put_value - S (at most MAX bytes) as an RFC 2045 token when it is one,
+ * else as a quoted-string; bytes outside printable ASCII become '?' */
+static void put_value(struct strbuf *out, const char *s, size_t max)
+{
+    size_t  n = strnlen(s, max);
+    int     token = n > 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char) s[i];
+
+        if (ch <= 0x20 || ch >= 0x7f || strchr("()<>@,;:\\\"/[]?=", ch))
+            token = 0;
+    }
+    if (!token)
+        sb_putc(out, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char) s[i];
+
+        if (ch == '"' || ch == '\\')
+            sb_putc(out, '\\');
+        sb_putc(out, ch < 0x20 || ch >= 0x7f ? '?' : ch);
+    }
+    if (!token)
+        sb_putc(out, '"');
+}
+
+/* put_prop - " NAME=VALUE", nothing when VALUE is empty */
+static void put_prop(struct strbuf *out, const char *name, const char *value, size_t max)
+{
+    if (value == 0 || *value == 0)
+        return;
+    sb_printf(out, " %s=", name);
+    put_value(out, value, max);
+}
+
 static void put_dkim(struct strbuf *out, const struct dkim_msg_sig *s)
 {
     char    comment[128] = "";
@@ -108,12 +145,10 @@ static void put_dkim(struct strbuf *out, const struct dkim_msg_sig *s)
                  comment[0] ? "; " : "", s->why);
     if (comment[0])
         put_comment(out, comment);
-    sb_puts(out, " header.d=");
-    put_safe(out, s->d, 253);
-    sb_puts(out, " header.s=");
-    put_safe(out, s->s, 63);
-    sb_printf(out, " header.a=%s header.b=", s->a);
-    put_safe(out, s->b, 8);
+    put_prop(out, "header.d", s->d, 253);
+    put_prop(out, "header.s", s->s, 63);
+    put_prop(out, "header.a", s->a, 24);
+    put_prop(out, "header.b", s->b, 8);
 }
 
 /* put_resinfo - append a resinfo made elsewhere (the DMARC module's),
@@ -135,15 +170,15 @@ void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
 {
     int     parts = 0;
 
-    put_safe(out, authserv_id, 253);
+    put_value(out, authserv_id, 253);
     if (auth_user && *auth_user) {
         sb_puts(out, ";\n\tauth=pass");       /* never the login: see above */
         parts++;
     }
     if (spf) {
         sb_printf(out, ";\n\tspf=%s", mxspf_result_name(spf->result));
-        sb_puts(out, strcmp(spf->identity, "helo") == 0 ? " smtp.helo=" : " smtp.mailfrom=");
-        put_safe(out, spf->domain[0] ? spf->domain : "unknown", 253);
+        put_prop(out, strcmp(spf->identity, "helo") == 0 ? "smtp.helo" : "smtp.mailfrom",
+                 spf->domain[0] ? spf->domain : "unknown", 253);
         parts++;
     }
     if (dkim_checked && n == 0) {

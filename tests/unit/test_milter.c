@@ -223,6 +223,15 @@ static void test_headers(const struct mx_conf *c)
     sb_reset(&sb);
     milter_ar_build(&sb, "mx.test", "", 0, 1, 0, 0);
     T_STR("A-R none", sb_str(&sb), "mx.test;\n\tdkim=none");
+    sb_reset(&sb);
+    s.res = DKIM_MSG_NEUTRAL, s.bits = 0, s.d[0] = 0;
+    snprintf(s.s, sizeof(s.s), "r?s?a");
+    snprintf(s.b, sizeof(s.b), "UK/F/7gh");
+    snprintf(s.why, sizeof(s.why), "syntax: d= is not a domain name");
+    milter_ar_build(&sb, "mx.test", "", 0, 1, &s, 1);
+    T_STR("A-R quotes values that are no token, leaves empty ones out", sb_str(&sb),
+          "mx.test;\n\tdkim=neutral (syntax: d= is not a domain name) header.s=\"r?s?a\" "
+          "header.a=rsa-sha256 header.b=\"UK/F/7gh\"");
     sb_free(&sb);
     test_our_ar();
 }
