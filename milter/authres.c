@@ -3,16 +3,18 @@
  * line per message.  Never calls libmilter.
  *
  *   milter_is_our_ar   does an incoming A-R claim to be ours? (removed)
- *   milter_ar_build    our A-R value: auth, spf, one dkim= per signature
- *   milter_ar_build_dmarc  the same with the dmarc= resinfo at the end
+ *   milter_ar_write    our A-R value: auth, spf, one dkim= per signature,
+ *                      the dmarc= resinfo; bounded to MILTER_AR_MAX bytes
+ *   milter_ar_build, milter_ar_build_dmarc   the same, shorter to call
  *   milter_log_line    "qid=... client=... from=... spf=... dkim=... ..."
  *
  * RFC 8601 2.2: a property value is a token or else a quoted-string, an
- * empty one is left out with its property.
- * The SASL login of an authenticated sender is never written (the header
- * travels with the mail to every recipient): "auth=pass" alone.
- * Text from the message or the client (user names, domains, reasons) is
- * bounded and reduced to characters safe in a header value or a log line.
+ * empty one is left out with its property.  The SASL login of an
+ * authenticated sender is never written (the header travels with the mail
+ * to every recipient): "auth=pass" alone.  DKIM results past the size bound
+ * (or past dkim_max_signatures) are summarised in one comment.
+ * Text from the message or the client (domains, reasons) is bounded and
+ * reduced to characters safe in a header value or a log line.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -151,6 +153,23 @@ static void put_dkim(struct strbuf *out, const struct dkim_msg_sig *s)
     put_prop(out, "header.b", s->b, 8);
 }
 
+/* put_dkims - one dkim= per signature while the value stays under
+ * MILTER_AR_MAX, the rest (and those past dkim_max_signatures) counted in
+ * one comment */
+static void put_dkims(struct strbuf *out, const struct milter_ar_in *in)
+{
+    size_t  i, left;
+
+    for (i = 0; i < in->n && out->len < MILTER_AR_MAX - 1024; i++) {
+        sb_puts(out, ";\n\t");
+        put_dkim(out, &in->sigs[i]);
+    }
+    left = in->n - i + in->nextra;
+    if (left > 0)
+        sb_printf(out, "\n\t(%zu more DKIM signature%s not evaluated: over the limit)",
+                  left, left == 1 ? "" : "s");
+}
+
 /* put_resinfo - append a resinfo made elsewhere (the DMARC module's),
  * bounded, control characters made spaces */
 static void put_resinfo(struct strbuf *out, const char *text)
@@ -163,16 +182,14 @@ static void put_resinfo(struct strbuf *out, const char *text)
     }
 }
 
-void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
-                              const char *auth_user, const struct mxspf_answer *spf,
-                              int dkim_checked, const struct dkim_msg_sig *sigs, size_t n,
-                              const char *dmarc)
+void    milter_ar_write(struct strbuf *out, const struct milter_ar_in *in)
 {
+    const struct mxspf_answer *spf = in->spf;
     int     parts = 0;
 
-    put_value(out, authserv_id, 253);
-    if (auth_user && *auth_user) {
-        sb_puts(out, ";\n\tauth=pass");       /* never the login: see above */
+    put_value(out, in->authserv_id, 253);
+    if (in->auth_user && *in->auth_user) {
+        sb_puts(out, ";\n\tauth=pass");        /* never the login: see above */
         parts++;
     }
     if (spf) {
@@ -181,20 +198,30 @@ void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
                  spf->domain[0] ? spf->domain : "unknown", 253);
         parts++;
     }
-    if (dkim_checked && n == 0) {
+    if (in->dkim_checked && in->n == 0 && in->nextra == 0) {
         sb_puts(out, ";\n\tdkim=none");
         parts++;
     }
-    for (size_t i = 0; dkim_checked && i < n; i++, parts++) {
-        sb_puts(out, ";\n\t");
-        put_dkim(out, &sigs[i]);
+    if (in->dkim_checked && (in->n || in->nextra)) {
+        put_dkims(out, in);
+        parts++;
     }
-    if (dmarc && *dmarc) {
-        put_resinfo(out, dmarc);
+    if (in->dmarc && *in->dmarc) {
+        put_resinfo(out, in->dmarc);
         parts++;
     }
     if (parts == 0)
         sb_puts(out, "; none");
+}
+
+void    milter_ar_build_dmarc(struct strbuf *out, const char *authserv_id,
+                              const char *auth_user, const struct mxspf_answer *spf,
+                              int dkim_checked, const struct dkim_msg_sig *sigs, size_t n,
+                              const char *dmarc)
+{
+    struct milter_ar_in in = {authserv_id, auth_user, spf, dkim_checked, sigs, n, 0, dmarc};
+
+    milter_ar_write(out, &in);
 }
 
 void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char *auth_user,

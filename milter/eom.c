@@ -158,18 +158,22 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
- * expects when SMFIP_HDR_LEADSPC was negotiated */
-static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
-                       const char *value)
+ * expects when SMFIP_HDR_LEADSPC was negotiated; -1 when it failed */
+static int add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
+                      const char *value)
 {
     struct strbuf sb = STRBUF_INIT;
+    int     rc = 0;
 
     if (c->leadspc)
         sb_putc(&sb, ' ');
     sb_puts(&sb, value);
-    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS)
-        mx_warn("cannot add %s header", name);
+    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS) {
+        mx_warn("cannot add %s header (%zu bytes)", name, strlen(value));
+        rc = -1;
+    }
     sb_free(&sb);
+    return rc;
 }
 
 /* remove_ours - incoming A-R headers with our authserv-id (RFC 8601 5);
@@ -226,23 +230,33 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
 }
 
 /* add_results - Received-SPF, then Authentication-Results above it, with
- * the dmarc= resinfo DMARC (NULL = not evaluated) */
-static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc)
+ * the dmarc= resinfo DMARC (NULL = not evaluated).  A message we judged
+ * never leaves without our verdict: when the A-R cannot be added (it is
+ * bounded by MILTER_AR_MAX, so only the MTA or memory can refuse it) the
+ * answer is tempfail 451 4.3.0. */
+static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc,
+                        struct milter_verdict *v)
 {
     struct milter_msg *m = &c->m;
     struct strbuf ar = STRBUF_INIT;
     int     spf = m->spf_done && m->spf_tag;
     int     dkim = dkim_tag && m->dm && !m->signing;
+    struct milter_ar_in in = {c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
+        dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
+        dkim ? dkim_msg_nextra(m->dm) : 0, dmarc};
 
     if (!spf && !dkim && !m->auth[0] && !dmarc)
         return;
     if (spf && m->spf.received_spf[0])
-        add_header(ctx, c, "Received-SPF", m->spf.received_spf);
-    milter_ar_build_dmarc(&ar, c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
-                          dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
-                          dmarc);
-    if (!sb_failed(&ar))
-        add_header(ctx, c, "Authentication-Results", sb_str(&ar));
+        (void) add_header(ctx, c, "Received-SPF", m->spf.received_spf);
+    milter_ar_write(&ar, &in);
+    if (sb_failed(&ar) || add_header(ctx, c, "Authentication-Results", sb_str(&ar)) != 0) {
+        struct milter_verdict tv;
+
+        milter_verdict_set(&tv, MV_TEMPFAIL, "451", "4.3.0", "no-ar", "%s",
+                           "Cannot record the authentication results, try again later");
+        milter_verdict_merge(v, &tv);
+    }
     sb_free(&ar);
 }
 
@@ -368,7 +382,7 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
             dmarc = dmarc_eval(c, &dm);
         dkim_tag = dkim_tag > 0;
     }
-    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0);
+    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0, &v);
     if (dmarc) {
         dmarc_apply(ctx, c, &dm);
         milter_verdict_merge(&v, &dm.v);
