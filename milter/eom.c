@@ -345,8 +345,8 @@ static void sender_refusal(struct milter_conn *c, struct milter_verdict *v)
                            "is not yours", m->from_domain);
     } else {
         mx_warn("user %.100s: no single From address: %.100s", m->auth, m->from_why);
-        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "%s",
-                           "Exactly one From address is required");
+        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "Exactly one From address "
+                           "with a domain name is required: %.200s", m->from_why);
     }
     if (c->g->policy && !c->g->conf->milter_dry_run)
         policy_record_authfail(c->g->policy, c->ip, m->auth, "smtp");
