@@ -305,14 +305,18 @@ static int check_syntax(struct dkim_tags *t)
     static const char *const digits[] = {"l", "t", "x"};
     const struct dkim_tag *tg;
 
-    if ((tg = dkim_tags_get(t, "d")) && !is_name(tg->v, tg->len, 2, 0))
+    const struct dkim_tag *d = dkim_tags_get(t, "d"), *s = dkim_tags_get(t, "s");
+    int     d_ok = d == 0 || is_name(d->v, d->len, 2, 0);
+    int     s_ok = s == 0 || (s->len < sizeof(t->s) && is_name(s->v, s->len, 1, 1));
+
+    if (d && d_ok)
+        copy(t->d, sizeof(t->d), d);
+    if (s && s_ok)
+        copy(t->s, sizeof(t->s), s);
+    if (!d_ok)
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: d= is not a domain name");
-    if (tg)
-        copy(t->d, sizeof(t->d), tg);
-    if ((tg = dkim_tags_get(t, "s")) && (tg->len >= sizeof(t->s) || !is_name(tg->v, tg->len, 1, 1)))
+    if (!s_ok)
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: s= is not a selector");
-    if (tg)
-        copy(t->s, sizeof(t->s), tg);
     for (size_t i = 0; i < sizeof(digits) / sizeof(digits[0]); i++)
         if ((tg = dkim_tags_get(t, digits[i])) && !is_digits(tg->v, tg->len, *digits[i] == 'l' ? 76 : 12))
             return fail(t, DKIM_TAGS_SYNTAX, "syntax: %s= is not a number", digits[i]);
@@ -376,14 +380,14 @@ static int check_meaning(struct dkim_tags *t, time_t now)
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "i= is not within d=");
     tg = dkim_tags_get(t, "h");
     if (list_ok(tg->v, tg->len, ':', is_field, "from") != 1)
-        return fail(t, DKIM_TAGS_UNUSABLE, "%s", "From is not signed (h=)");
+        return fail(t, DKIM_TAGS_UNUSABLE, "%s", "From is not signed: not in h=");
     if ((tg = dkim_tags_get(t, "c")) && !known_canon(tg->v, tg->len))
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "unknown canonicalization c=");
     if ((tg = dkim_tags_get(t, "q")) && list_ok(tg->v, tg->len, ':', is_qmethod, "dns/txt") != 1)
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "no known query method q=");
     x = dkim_tags_get(t, "x");
     if (x && number(x) < (unsigned long long) now)
-        return fail(t, DKIM_TAGS_UNUSABLE, "%s", "signature expired (x=)");
+        return fail(t, DKIM_TAGS_UNUSABLE, "%s", "signature expired: x= is past");
     if (x && (tg = dkim_tags_get(t, "t")) && number(x) <= number(tg))
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "x= is not after t=");
     if (t->a[0] == 0)
