@@ -227,16 +227,8 @@ static int is_field(const char *v, size_t len)
     return len > 0;
 }
 
-static int is_qmethod(const char *v, size_t len)
-{
-    const char *slash = memchr(v, '/', len);
-
-    return slash ? is_word(v, (size_t) (slash - v)) && is_word(slash + 1, len - (size_t) (slash - v) - 1)
-        : is_word(v, len);
-}
-
-/* is_canon - c= : ALG ["/" ALG], each a word (known or not) */
-static int is_canon(const char *v, size_t len)
+/* is_pair - WORD ["/" WORD]: a q= method or a c= value (known or not) */
+static int is_pair(const char *v, size_t len)
 {
     const char *slash = memchr(v, '/', len);
 
@@ -332,11 +324,11 @@ static int check_syntax(struct dkim_tags *t)
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: bh= is not base64");
     if ((tg = dkim_tags_get(t, "a")) && !is_alg(tg->v, tg->len))
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: bad a=");
-    if ((tg = dkim_tags_get(t, "c")) && !is_canon(tg->v, tg->len))
+    if ((tg = dkim_tags_get(t, "c")) && !is_pair(tg->v, tg->len))
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: bad c=");
     if ((tg = dkim_tags_get(t, "h")) && list_ok(tg->v, tg->len, ':', is_field, 0) < 0)
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: bad h=");
-    if ((tg = dkim_tags_get(t, "q")) && list_ok(tg->v, tg->len, ':', is_qmethod, 0) < 0)
+    if ((tg = dkim_tags_get(t, "q")) && list_ok(tg->v, tg->len, ':', is_pair, 0) < 0)
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: bad q=");
     if ((tg = dkim_tags_get(t, "i")) && !is_i(tg->v, tg->len))
         return fail(t, DKIM_TAGS_SYNTAX, "%s", "syntax: bad i=");
@@ -383,7 +375,7 @@ static int check_meaning(struct dkim_tags *t, time_t now)
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "From is not signed: not in h=");
     if ((tg = dkim_tags_get(t, "c")) && !known_canon(tg->v, tg->len))
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "unknown canonicalization c=");
-    if ((tg = dkim_tags_get(t, "q")) && list_ok(tg->v, tg->len, ':', is_qmethod, "dns/txt") != 1)
+    if ((tg = dkim_tags_get(t, "q")) && list_ok(tg->v, tg->len, ':', is_pair, "dns/txt") != 1)
         return fail(t, DKIM_TAGS_UNUSABLE, "%s", "no known query method q=");
     x = dkim_tags_get(t, "x");
     if (x && number(x) < (unsigned long long) now)
