@@ -64,7 +64,10 @@ while IFS='|' read -r name tags want; do
 	[ -n "$name" ] || continue
 	tags=${tags//@D@/$D}; tags=${tags//@S@/$SEL}
 	plain "$name" >"$H/$name.txt"
-	if [ "$tags" = "RANDOM" ]; then
+	if [ "$tags" = "BADB" ]; then      # b= "UK/F/7gh...": header.b must be quoted
+		$PY "$SIGNER" sign "$H/$name.txt" "$KEY" "v=1; a=rsa-sha256; d=$D; s=$SEL;$H_" |
+			sed '1s|b=[A-Za-z0-9+/=]*$|b=UK/F/7ghAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=|' >"$H/$name.eml"
+	elif [ "$tags" = "RANDOM" ]; then
 		{ printf 'DKIM-Signature: \x01 x; ;;==; b=%s\n' "$(head -c 30 /dev/urandom | base64 -w0)"; cat "$H/$name.txt"; } >"$H/$name.eml"
 	else
 		$PY "$SIGNER" sign "$H/$name.txt" "$KEY" "$tags$H_" >"$H/$name.eml"
@@ -86,6 +89,7 @@ unknown-a|v=1; a=rsa-sha512; d=@D@; s=@S@;|dkim=permerror (unknown algorithm a=)
 space-in-d|v=1; a=rsa-sha256; d=example. test; s=@S@;|dkim=neutral (syntax: d= is not a domain name) header.s=$SEL header.a=rsa-sha256
 paren-selector|v=1; a=rsa-sha256; d=@D@; s=r(s)a;|dkim=neutral (syntax: s= is not a selector) header.d=$D header.a=rsa-sha256
 random|RANDOM|dkim=neutral (syntax: bad tag name)
+b-needs-quotes|BADB|dkim=fail (2048-bit key; signature verification failed) header.d=$D header.s=$SEL header.a=rsa-sha256 header.b="UK/F/7gh"
 EOF
 # the independent verifiers: none of the broken ones passes in dkimpy;
 # mailauth is known to pass a signature without v= (RFC 6376 3.5: v= is
