@@ -12,8 +12,10 @@
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
- * internal error answers tempfail 451 4.3.0; more than MILTER_MAX_HDRS
- * header fields 552 5.3.4; nothing exits the process.
+ * internal error answers tempfail 451 4.3.0, and so does an
+ * Authentication-Results the MTA refuses (a judged message never leaves
+ * without it); more than MILTER_MAX_HDRS header fields 552 5.3.4;
+ * nothing exits the process.
  * DMARC is evaluated only for mail that is not trusted and whose DKIM
  * verification ran; its verdict merges with the others (reject > tempfail
  * > continue), its quarantine and tag are applied here.
