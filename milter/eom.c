@@ -228,6 +228,8 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
     snprintf(log, loglen, "%s", n ? "" : "none");
     for (size_t i = 0; i < n && o < loglen; i++, o = strlen(log))
         snprintf(log + o, loglen - o, "%s%s", i ? "," : "", dkim_msg_res_name(dkim_msg_sig(c->m.dm, i)->res));
+    if (dkim_msg_nextra(c->m.dm) && (o = strlen(log)) < loglen)  /* past dkim_max_signatures */
+        snprintf(log + o, loglen - o, ",+%zu", dkim_msg_nextra(c->m.dm));
     return tag;
 }
 

@@ -117,6 +117,8 @@ junk 50 junk50
 deliver junk50 "$H/junk50.eml"
 h_eq "50 junk signatures: 5 dkim= results" "$(ar_of "$m" | grep -c 'dkim=permerror')" 5
 h_has "50 junk signatures: the rest in one comment" "$(ar_of "$m")" "(45 more DKIM signatures not evaluated: over the limit)"
+h_has "50 junk signatures: the log line counts them" "$(cat "$MILTER_LOG")" \
+	"dkim=permerror,permerror,permerror,permerror,permerror,+45 "
 junk 1900 junk1900
 deliver junk1900 "$H/junk1900.eml"
 h_has "1,900 junk signatures: accepted" "$out" "250 2.0.0 Ok: queued"
