@@ -30,10 +30,10 @@ struct dkim_msg_sig {
     enum dkim_msg_res res;
     char    d[256];             /* signing domain */
     char    s[64];              /* selector */
-    char    a[24];              /* "rsa-sha256", "ed25519-sha256", "rsa-sha1" */
+    char    a[24];              /* "rsa-sha256", "ed25519-sha256", "rsa-sha1"; "" = unknown */
     char    b[16];              /* first 8 characters of b= */
     int     bits;               /* key size, 0 when unknown */
-    char    why[64];            /* short reason when not pass */
+    char    why[64];            /* short reason when not pass (fixed text) */
 };
 
 /* One signing key: PEM text read once per keyring load. */
@@ -92,9 +92,12 @@ int     dkim_msg_eom(struct dkim_msg *, char *why, size_t whylen);
 size_t  dkim_msg_nsighdr(const struct dkim_msg *);
 const char *dkim_msg_sighdr(const struct dkim_msg *, size_t i);
 
-/* Verification results, in the order of the signatures in the message. */
+/* Verification results, in the order of the signatures in the message:
+ * the first dkim_max_signatures of them; dkim_msg_nextra() counts the
+ * DKIM-Signature fields past that limit (not judged). */
 size_t  dkim_msg_nsig(const struct dkim_msg *);
 const struct dkim_msg_sig *dkim_msg_sig(const struct dkim_msg *, size_t i);
+size_t  dkim_msg_nextra(const struct dkim_msg *);
 
 void    dkim_msg_free(struct dkim_msg *);
 const char *dkim_msg_res_name(enum dkim_msg_res);

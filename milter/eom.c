@@ -19,8 +19,10 @@
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
- * internal error answers tempfail 451 4.3.0; more than MILTER_MAX_HDRS
- * header fields 552 5.3.4; nothing exits the process.
+ * internal error answers tempfail 451 4.3.0, and so does an
+ * Authentication-Results the MTA refuses (a judged message never leaves
+ * without it); more than MILTER_MAX_HDRS header fields 552 5.3.4;
+ * nothing exits the process.
  * DMARC is evaluated only for mail that is not trusted and whose DKIM
  * verification ran; its verdict merges with the others (reject > tempfail
  * > continue), its quarantine and tag are applied here.
@@ -211,18 +213,22 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
- * expects when SMFIP_HDR_LEADSPC was negotiated */
-static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
-                       const char *value)
+ * expects when SMFIP_HDR_LEADSPC was negotiated; -1 when it failed */
+static int add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
+                      const char *value)
 {
     struct strbuf sb = STRBUF_INIT;
+    int     rc = 0;
 
     if (c->leadspc)
         sb_putc(&sb, ' ');
     sb_puts(&sb, value);
-    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS)
-        mx_warn("cannot add %s header", name);
+    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS) {
+        mx_warn("cannot add %s header (%zu bytes)", name, strlen(value));
+        rc = -1;
+    }
     sb_free(&sb);
+    return rc;
 }
 
 /* remove_ours - incoming A-R headers with our authserv-id (RFC 8601 5);
@@ -275,27 +281,39 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
     snprintf(log, loglen, "%s", n ? "" : "none");
     for (size_t i = 0; i < n && o < loglen; i++, o = strlen(log))
         snprintf(log + o, loglen - o, "%s%s", i ? "," : "", dkim_msg_res_name(dkim_msg_sig(c->m.dm, i)->res));
+    if (dkim_msg_nextra(c->m.dm) && (o = strlen(log)) < loglen)  /* past dkim_max_signatures */
+        snprintf(log + o, loglen - o, ",+%zu", dkim_msg_nextra(c->m.dm));
     return tag;
 }
 
 /* add_results - Received-SPF, then Authentication-Results above it, with
- * the dmarc= resinfo DMARC (NULL = not evaluated) */
-static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc)
+ * the dmarc= resinfo DMARC (NULL = not evaluated).  A message we judged
+ * never leaves without our verdict: when the A-R cannot be added (it is
+ * bounded by MILTER_AR_MAX, so only the MTA or memory can refuse it) the
+ * answer is tempfail 451 4.3.0. */
+static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc,
+                        struct milter_verdict *v)
 {
     struct milter_msg *m = &c->m;
     struct strbuf ar = STRBUF_INIT;
     int     spf = m->spf_done && m->spf_tag;
     int     dkim = dkim_tag && m->dm && !m->signing;
+    struct milter_ar_in in = {c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
+        dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
+        dkim ? dkim_msg_nextra(m->dm) : 0, dmarc};
 
     if (!spf && !dkim && !m->auth[0] && !dmarc)
         return;
     if (spf && m->spf.received_spf[0])
-        add_header(ctx, c, "Received-SPF", m->spf.received_spf);
-    milter_ar_build_dmarc(&ar, c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
-                          dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
-                          dmarc);
-    if (!sb_failed(&ar))
-        add_header(ctx, c, "Authentication-Results", sb_str(&ar));
+        (void) add_header(ctx, c, "Received-SPF", m->spf.received_spf);
+    milter_ar_write(&ar, &in);
+    if (sb_failed(&ar) || add_header(ctx, c, "Authentication-Results", sb_str(&ar)) != 0) {
+        struct milter_verdict tv;
+
+        milter_verdict_set(&tv, MV_TEMPFAIL, "451", "4.3.0", "no-ar", "%s",
+                           "Cannot record the authentication results, try again later");
+        milter_verdict_merge(v, &tv);
+    }
     sb_free(&ar);
 }
 
@@ -412,8 +430,8 @@ static void sender_refusal(struct milter_conn *c, struct milter_verdict *v)
                            "is not yours", m->from_domain);
     } else {
         mx_warn("user %.100s: no single From address: %.100s", m->auth, m->from_why);
-        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "%s",
-                           "Exactly one From address is required");
+        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "Exactly one From address "
+                           "with a domain name is required: %.200s", m->from_why);
     }
     if (c->g->policy && !c->g->conf->milter_dry_run)
         policy_record_authfail(c->g->policy, c->ip, m->auth, "smtp");
@@ -451,7 +469,7 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
         milter_dns_leave(c, "eom");
         dkim_tag = dkim_tag > 0;
     }
-    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0);
+    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0, &v);
     if (dmarc) {
         dmarc_apply(ctx, c, &dm);
         milter_verdict_merge(&v, &dm.v);

@@ -87,7 +87,7 @@ h_has "spf= beside dmarc=" "$m" "spf=pass smtp.mailfrom=$ENV"
 
 # two From fields: dmarc_multifrom_action = reject
 out=$(send "user@$REJ" "user@$REJ" "case twofrom" --add-header "From: <other@$NONE>")
-h_has "two From: refused" "$out" "550 5.7.1 rejected: the message must have exactly one From address"
+h_has "two From: refused" "$out" "550 5.7.1 rejected: 2 From header fields; DMARC needs exactly one From address"
 
 # p=quarantine: the milter quarantine action, Postfix puts it on hold
 out=$(send "user@$ENV" "user@$QUAR" "case quarantine")
