@@ -4,6 +4,7 @@ answer written beside each case (gen.py), and every Authentication-Results
 value mxdock wrote against RFC 8601's grammar.
 
   compare.py OUTDIR INTEROP.md
+  compare.py --selftest       the A-R parser on valid and invalid values
 
 Reads OUTDIR/cases.json, OUTDIR/milter.jsonl, OUTDIR/mailauth.jsonl and
 OUTDIR/dkimpy.jsonl.  Prints, per case:
@@ -253,6 +254,40 @@ def ar_syntax(value):
         return str(e)
 
 
+# the parser's own cases: it must accept these and refuse those, or its
+# verdict on mxdock's A-R means nothing (RFC 8601 sections 2.2 and 6)
+AR_GOOD = [
+    'example.com; none',
+    'mx.example.org 1; spf=pass smtp.mailfrom=user@example.net',
+    'mx.example.org; dkim=pass (2048-bit key) header.d=example.com header.s=sel header.a=rsa-sha256 header.b="UK/F/7gh"',
+    'mx.example.org;\n\tdkim=neutral (bad format) header.d=example.com;\n\tdmarc=fail (p=reject sp=reject dis=reject) header.from=example.com',
+    '"mx example"; auth=pass smtp.auth="user name"',
+    'mx.example.org; dkim/1=pass reason="ok" header.i=@example.com',
+    'mx.example.org; dkim=policy policy.dkim-rules=weak-key header.d=example.com',
+]
+AR_BAD = [
+    'mx.example.org; dkim=pass header.b=UK/F/7gh',
+    'mx.example.org; dkim=pass header.d= header.s=sel',
+    'mx.example.org; dkim=pass header.s=r?s?a',
+    'mx.example.org; dkim=pass header.s=',
+    'mx.example.org; dkim=',
+    'mx.example.org; dkim=pass (unterminated comment',
+    'mx.example.org; dkim=pass header.b="unterminated',
+    'mx.example.org',
+    '; dkim=pass',
+    'mx.example.org; dkim=pass header.d=a=b',
+    'mx.example.org; dkim=pass\nheader.d=example.com',
+]
+
+
+def selftest():
+    for v in AR_GOOD:
+        e = ar_syntax(v)
+        print('ok - A-R parser accepts %r' % v if not e else 'not ok - A-R parser accepts %r: %s' % (v, e))
+    for v in AR_BAD:
+        print('ok - A-R parser refuses %r' % v if ar_syntax(v) else 'not ok - A-R parser refuses %r: accepted' % v)
+
+
 # ---- reading the verdicts -----------------------------------------------------
 
 def split_resinfo(value):
@@ -362,6 +397,9 @@ def judge_ref(c, got, ref):
 
 
 def main():
+    if sys.argv[1:] == ['--selftest']:
+        selftest()
+        return
     out, interop = sys.argv[1], sys.argv[2]
     with open(out + '/cases.json') as f:
         cases = json.load(f)

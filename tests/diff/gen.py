@@ -295,6 +295,8 @@ def dkim_cases():
     one('unknown-tag', R + '3.2 (unknown tags are ignored)', PASS, tags(extra=[('zz', 'whatever')]))
     one('q-dns-txt', R + '3.5 q=', PASS, tags(extra=[('q', 'dns/txt')]))
     one('q-unknown', R + '3.5 q=, 6.1.2 (no supported query method)', BAD, tags(extra=[('q', 'http/well-known')]))
+    one('d-upper-case', R + '3.5 d= (domain names are case-insensitive)', PASS, tags(d='DK.TEST'))
+    one('s-upper-case', R + '3.6.2.1, RFC 4343 (DNS names are case-insensitive)', PASS, tags(s='R1'))
     one('z-copied-headers', R + '3.5 z= (diagnostic only)', PASS, tags(extra=[('z', 'From:a@dk.test')]))
     one('trailing-semicolon', R + '3.2 (tag-list may end in ";")', PASS, tags(), suffix=';')
     for miss in ('a', 'b', 'bh', 'd', 'h', 's'):
@@ -484,6 +486,10 @@ def dmarc_cases():
         'spaces.test': 'v=DMARC1 ; p = reject ;adkim = s',
         'unknowntag.test': 'v=DMARC1; p=reject; zz=1',
         'dk.test': 'v=DMARC1; p=reject',
+        'spreject.test': 'v=DMARC1; p=none; sp=reject',
+        'nop.test': 'v=DMARC1; rua=mailto:dmarc@nop.test',
+        'lowerv.test': 'v=dmarc1; p=reject',
+        'xn--bcher-kva.test': 'v=DMARC1; p=reject',
     }
     for dom, r in recs.items():
         txt('_dmarc.' + dom, r)
@@ -495,7 +501,7 @@ def dmarc_cases():
     txt('_dmarc.two.test', 'v=DMARC1; p=reject')
     txt('_dmarc.two.test', 'v=DMARC1; p=none')
     key_txt('r1', 'two.test')
-    for sub in ('sub.rej.test', 'x.sp.test', 'real.np.test', 'sub.strict.test', 'sub.relaxed.test'):
+    for sub in ('sub.rej.test', 'x.sp.test', 'x.spreject.test', 'real.np.test', 'sub.strict.test', 'sub.relaxed.test'):
         rec(sub, 'A', '192.0.2.21')
         key_txt('r1', sub)
         txt(sub, 'v=spf1 ip4:%s -all' % IP)
@@ -546,6 +552,16 @@ def dmarc_cases():
     dm('dmarc-spaces-in-record', R + '6.4 (WSP around tags)', 'spaces.test', 'sub.spaces.test',
        ['fail'], ['reject'], note='adkim=s read through the spaces')
     key_txt('r1', 'sub.spaces.test')
+    dm('dmarc-sp-reject-p-none', R + '6.3 sp= (applies to subdomains only)', 'x.spreject.test',
+       'other.test', ['fail'], ['reject'])
+    dm('dmarc-sp-reject-p-none-apex', R + '6.3 p=', 'spreject.test', 'other.test', ['fail'], ['none'])
+    dm('dmarc-quarantine-pass', R + '6.6.2', 'quar.test', 'quar.test', ['pass'], ['none'])
+    dm('dmarc-no-p-with-rua', R + '6.6.3 (no valid p= but a rua=: as p=none)', 'nop.test', 'other.test',
+       ['fail'], ['none'])
+    dm('dmarc-v-lower-case', R + '6.4 (v=DMARC1 is %x44.4d.41.52.43.31: case-sensitive)', 'lowerv.test',
+       'other.test', ['none'])
+    dm('dmarc-a-label-domain', R + '3.1, RFC 5890 (the A-label form)', 'xn--bcher-kva.test',
+       'xn--bcher-kva.test', ['pass'], ['none'])
     dm('dmarc-unknown-tag', R + '6.3 (unknown tags ignored)', 'unknowntag.test', 'unknowntag.test',
        ['pass'], ['none'])
 

@@ -22,7 +22,7 @@ const { spf } = require('mailauth/lib/spf');
 const { dmarc: dmarcCheck } = require('mailauth/lib/dmarc');
 
 const [out, port] = process.argv.slice(2);
-const res = new dns.Resolver({ timeout: 2000, tries: 1 });
+const res = new dns.Resolver({ timeout: 5000, tries: 2 });
 res.setServers(['127.0.0.1:' + port]);
 const resolver = (name, type) => res.resolve(name, type);
 
