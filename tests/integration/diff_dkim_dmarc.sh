@@ -59,7 +59,8 @@ dmarc_check = yes
 EOF
 mkdir -p "$H/dkim"
 "$BINDIR/mxdock-milter" -f -c "$H/mxdock.conf" >"$H/milter.log" 2>&1 &
-h_track $!
+MILTER_PID=$!
+h_track $MILTER_PID
 h_wait "mxdock-milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MPORT" || { h_done; exit; }
 
 # the three judges, side by side (each asks the same PowerDNS)
@@ -73,6 +74,13 @@ for j in "milter $j1" "mailauth $j2" "dkimpy $j3"; do
 	wait "${j#* }"
 	h_eq "judge ${j% *} ran every case" "$?:$(wc -l <"$OUT/${j% *}.jsonl")" "0:$ncases"
 done
+
+# hostile signatures never bring the milter down (nor, under make asan,
+# make the sanitizer speak)
+kill -0 "$MILTER_PID" 2>/dev/null && h_ok "mxdock-milter still running after every case" ||
+	h_fail "mxdock-milter still running" "gone (log: $H/milter.log)" "running"
+h_lacks "no sanitizer report in the milter log" "$(cat "$H/milter.log")" "Sanitizer"
+h_lacks "no UBSan runtime error in the milter log" "$(cat "$H/milter.log")" "runtime error:"
 
 # the RFC 8601 parser first proves it tells valid from invalid values
 { $PY "$TOP/tests/diff/compare.py" --selftest
