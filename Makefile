@@ -5,6 +5,7 @@
 #   make check        deps + build + every test (prints "N passed, N failed")
 #   make demo         deps + build + the end-to-end demo on scratch services
 #   make asan         the same tests built with -fsanitize=address,undefined
+#   make fuzz         every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS each
 #   make install      DESTDIR= PREFIX= (default /usr/local)
 #
 # BUILDDIR and BINDIR may be set to build out of tree (each developer's
@@ -28,6 +29,10 @@ CPPFLAGS  += -D_GNU_SOURCE -Iconf -Idkim -Ipolicy -Ipdns-hooks -Imilter -Imilter
 ifdef SANITIZE
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
+endif
+ifdef FUZZ
+CFLAGS    += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
 endif
 ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP
 
@@ -112,6 +117,14 @@ $(BUILDDIR)/tests/dkimsign: $(BUILDDIR)/tests/dkim/dkimsign.o $(BUILDDIR)/tests/
 
 unit: $(UNIT_BINS) $(BUILDDIR)/tests/dmarccheck $(BUILDDIR)/tests/dkimsign
 
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c, built by clang (make fuzz-build)
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(BUILDDIR)/tests/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(BUILDDIR)/tests/fuzz/fuzz_%: $(BUILDDIR)/tests/fuzz/fuzz_%.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(ALL_LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
 # ---- packages ------------------------------------------------------------
 DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
 	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev \
@@ -119,8 +132,9 @@ DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev
 DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
-	publicsuffix libxml2-utils jq strace \
-	python3-spf python3-yaml python3-dkim python3-nacl spfquery openssl curl iproute2 util-linux
+	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev \
+	python3-spf python3-yaml python3-dkim python3-cryptography python3-nacl spfquery \
+	openssl curl iproute2 util-linux
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not
@@ -135,7 +149,7 @@ define install_debs
 		[ "$$(id -u)" = 0 ] || { echo "make: run as root to install packages" >&2; exit 77; }; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get update -q >/dev/null && \
-		apt-get install -y -q --no-install-recommends $$missing >/dev/null || exit 1; \
+		apt-get install -y -q -o DPkg::Lock::Timeout=900 --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
 endef
 
@@ -193,7 +207,16 @@ soak: deps
 # ---- tests ---------------------------------------------------------------
 check: deps
 	$(MAKE) all unit
+	$(MAKE) fuzz-build
 	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run
+
+# fuzz-build: the libraries and targets with clang, libFuzzer, ASan+UBSan
+fuzz-build:
+	$(MAKE) CC=clang-14 FUZZ=1 BUILDDIR=build/fuzz BINDIR=build/fuzz/bin fuzz-bins
+
+FUZZ_SECONDS ?= 300
+fuzz: deps fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(abspath build/fuzz/out) tests/fuzz/run.sh
 
 asan:
 	$(MAKE) SANITIZE=1 BUILDDIR=build/asan BINDIR=build/asan/bin check
@@ -218,7 +241,8 @@ install: all
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check asan demo install clean unit sample bench bench-deps bench-engine soak
+.PHONY: all deps check asan demo install clean unit sample bench bench-deps bench-engine soak \
+	fuzz fuzz-build fuzz-bins
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:

@@ -42,6 +42,8 @@ void    mx_log_init(const char *ident, int to_stderr, const char *facility)
         openlog(ident, LOG_PID | LOG_NDELAY, facility_code(facility));
 }
 
+static void vlog(int prio, const char *tag, const char *fmt, va_list ap) MX_PRINTF(3, 0);
+
 static void vlog(int prio, const char *tag, const char *fmt, va_list ap)
 {
     char    line[2048];

@@ -137,8 +137,9 @@ int     dkim_store_add_pem(const struct mx_conf *, const char *domain, const cha
  * "file:"/"refile:" data sets): every key the signing table uses goes into
  * the store as an active selector of the same name (by dkim_store_add_pem,
  * so per domain and algorithm the last one imported is the active one).  One line per key on
- * REPORT.  Returns the number of keys that failed, or -1 with WHY when a
- * table cannot be read. */
+ * REPORT.  Returns the number of keys that failed, -1 with WHY when a
+ * table cannot be read, -2 with WHY (FILE:LINE) when a KeyTable line does
+ * not parse: then nothing is imported. */
 int     dkim_store_import(const struct mx_conf *, const char *keytable,
                           const char *signingtable, struct strbuf *report,
                           char *why, size_t whylen);

@@ -73,20 +73,17 @@ void    dkim_eng_hdrs_free(struct dkim_eng_hdrs *);
 int     dkim_canon_block(const struct dkim_eng_hdrs *, int relaxed, const char *h,
                          struct strbuf *out);
 
-/* ---- tag lists (dkim_eng_tags.c) ---- */
+/* ---- tag values (dkim_eng_tags.c; the tag lists are dkim_tags.c's) ---- */
 
-#define DKIM_TAGS_MAX 32
+struct dkim_tags;
 
-struct dkim_tags {
-    size_t  n;
-    char   *name[DKIM_TAGS_MAX];
-    char   *value[DKIM_TAGS_MAX];       /* FWS at both ends removed */
-    char   *buf;
-};
+/* dkim_eng_tagstr - the value of tag NAME of T (outer white space gone)
+ * copied into BUF; NULL when absent or longer than BUFLEN - 1 */
+const char *dkim_eng_tagstr(const struct dkim_tags *t, const char *name, char *buf,
+                            size_t buflen);
 
-int     dkim_tags_parse(const char *text, struct dkim_tags *, char *why, size_t whylen);
-const char *dkim_tags_get(const struct dkim_tags *, const char *name);
-void    dkim_tags_free(struct dkim_tags *);
+/* dkim_b64_decode - base64 TEXT (white space allowed) into OUT: the byte
+ * count, or -1 when it is not base64 or does not fit */
 long    dkim_b64_decode(const char *text, unsigned char *out, size_t outlen);
 
 /* ---- public keys (dkim_eng_key.c) ---- */
@@ -152,6 +149,7 @@ int     dkim_eng_verify_eoh(struct dkim_eng_verify *);
 int     dkim_eng_verify_body(struct dkim_eng_verify *, const unsigned char *p, size_t len);
 int     dkim_eng_verify_eom(struct dkim_eng_verify *, char *why, size_t whylen);
 size_t  dkim_eng_verify_n(const struct dkim_eng_verify *);
+size_t  dkim_eng_verify_nextra(const struct dkim_eng_verify *);
 const struct dkim_msg_sig *dkim_eng_verify_sig(const struct dkim_eng_verify *, size_t i);
 void    dkim_eng_verify_free(struct dkim_eng_verify *);
 

@@ -37,6 +37,7 @@
 #include <openssl/x509.h>
 
 #include "dkim_eng.h"
+#include "dkim_tags.h"
 #include "dnsq.h"
 
 #define DKIM_KEYS_MAX 4096
@@ -50,8 +51,8 @@ struct key_ent {
 
 struct dkim_eng_keys {
     pthread_mutex_t lock;
-    int     has_server;
-    struct sockaddr_in sa;
+    struct sockaddr_storage ss; /* dns_resolver, or the system's first */
+    socklen_t sslen;
     int     timeout;
     char   *keyfile;            /* tests: "NAME TXT" lines instead of DNS */
     size_t  n;
@@ -70,12 +71,14 @@ struct dkim_eng_keys *dkim_eng_keys_new(const char *server, long timeout, const 
         return 0;
     }
     if (server && *server) {
-        if (dnsq_parse_server(server, &ks->sa) != 0) {
-            snprintf(why, whylen, "dns_resolver: not IPv4 IP or IP:PORT: %.100s", server);
+        if (dnsq_parse_server(server, &ks->ss, &ks->sslen) != 0) {
+            snprintf(why, whylen, "dns_resolver: not IP, IPv4:PORT or [IPv6]:PORT: %.100s",
+                     server);
             dkim_eng_keys_free(ks);
             return 0;
         }
-        ks->has_server = 1;
+    } else {
+        dnsq_system_server(&ks->ss, &ks->sslen);
     }
     ks->timeout = (int) (timeout > 0 ? timeout : 5);
     pthread_mutex_init(&ks->lock, 0);
@@ -172,15 +175,9 @@ static int query_dns(const struct dkim_eng_keys *ks, const char *name, struct st
     memset(&rs, 0, sizeof(rs));
     if (res_ninit(&rs) != 0)
         return -2;
-    if (ks->has_server) {
-        rs.nscount = 1;
-        rs.nsaddr_list[0] = ks->sa;
-    }
-    rs.retrans = ks->timeout > 1 ? ks->timeout / 2 : 1;
-    rs.retry = 2;
     qlen = res_nmkquery(&rs, QUERY, name, C_IN, ns_t_txt, 0, 0, 0, pkt, sizeof(pkt));
-    if (qlen > 0)
-        alen = res_nsend(&rs, pkt, qlen, ans, sizeof(ans));
+    if (qlen > 0)               /* dnsq_send: UDP, TCP on truncation, the budget */
+        alen = dnsq_send(&ks->ss, ks->sslen, pkt, qlen, ans, sizeof(ans), ks->timeout);
     res_nclose(&rs);
     if (alen <= 0)
         return -2;
@@ -253,21 +250,35 @@ static int record_pkey(const char *p, const char *k, struct dkim_eng_pubkey *out
     return 0;
 }
 
+/* tag - tag NAME of T into BUF, or NULL; a value too long for BUF reads
+ * as BUF's worth of "?" so that it matches nothing and is not "absent" */
+static const char *tag(const struct dkim_tags *t, const char *name, char *buf, size_t len)
+{
+    if (dkim_eng_tagstr(t, name, buf, len))
+        return buf;
+    if (dkim_tags_get(t, name) == 0)
+        return 0;
+    memset(buf, '?', len - 1);
+    buf[len - 1] = 0;
+    return buf;
+}
+
 /* parse_record - TXT into OUT (status and, when good, the key) */
 static void parse_record(const char *txt, struct dkim_eng_pubkey *out)
 {
     struct dkim_tags t;
+    char    vb[64], hb[256], kb[64], sb[256], tb[64], pb[4096];
     const char *v, *h, *k, *s, *p, *fl;
-    char    why[64];
 
     out->status = DKIM_KEY_BAD;
-    if (dkim_tags_parse(txt, &t, why, sizeof(why)) != 0) {
+    memset(&t, 0, sizeof(t));
+    if (dkim_tags_list(txt, &t) != 0) {
         snprintf(out->why, sizeof(out->why), "key DNS reply corrupt");
-        dkim_tags_free(&t);
         return;
     }
-    v = dkim_tags_get(&t, "v"), h = dkim_tags_get(&t, "h"), k = dkim_tags_get(&t, "k");
-    s = dkim_tags_get(&t, "s"), p = dkim_tags_get(&t, "p"), fl = dkim_tags_get(&t, "t");
+    v = tag(&t, "v", vb, sizeof(vb)), h = tag(&t, "h", hb, sizeof(hb));
+    k = tag(&t, "k", kb, sizeof(kb)), s = tag(&t, "s", sb, sizeof(sb));
+    p = tag(&t, "p", pb, sizeof(pb)), fl = tag(&t, "t", tb, sizeof(tb));
     if (v && strcmp(v, "DKIM1") != 0)
         snprintf(out->why, sizeof(out->why), "unknown key version");
     else if (h && !list_has(h, "sha256"))
@@ -285,7 +296,6 @@ static void parse_record(const char *txt, struct dkim_eng_pubkey *out)
         out->testing = fl && list_has(fl, "y");
         out->strict = fl && list_has(fl, "s");
     }
-    dkim_tags_free(&t);
 }
 
 /* fetch - NAME from DNS (or the key file) into OUT; the TTL to keep it

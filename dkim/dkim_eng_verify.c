@@ -10,13 +10,14 @@
  *   dkim_eng_verify_n/sig    the results, in the order of the fields
  *   dkim_eng_verify_free     release it
  *
- * At most dkim_max_signatures signatures are checked (rsa-sha1 ones do not
- * count and are reported "policy", as with libopendkim's prescreen in
- * dkim_msg.c).  A field that breaks RFC 6376 3.5 (tag syntax, a required
- * tag missing, d= or s= not a domain name, h= without From, i= outside d=)
- * is a permerror (6.1.1); a key problem is a permerror, or a temperror when
- * DNS failed (6.1.2); a bad signature or body hash, or an RSA key under
- * dkim_min_key_bits, is a fail (6.1.3).  The reasons use libopendkim's words.
+ * The first dkim_max_signatures DKIM-Signature fields are judged, junk
+ * included, the others only counted (as dkim_msg.c does for libopendkim).
+ * Each field's tags are parsed and checked by dkim_tags.c (RFC 6376 3.2,
+ * 3.5, 6.1.1); one that does not pass gets its result from the table of
+ * docs/MILTER.md (syntax neutral, unusable permerror, rsa-sha1 policy) and
+ * no key lookup.  A key problem is a permerror, or a temperror when DNS
+ * failed (6.1.2); a bad signature or body hash, or an RSA key under
+ * dkim_min_key_bits, is a fail (6.1.3).  Key reasons use libopendkim's words.
  *
  * Ownership: the handle owns its results.  Diagnostics: -1 only on ENOMEM.
  */
@@ -31,22 +32,22 @@
 #include <openssl/rsa.h>
 
 #include "dkim_eng.h"
+#include "dkim_tags.h"
 
 #define VERIFY_MAXCANON 8
 
 struct vsig {
     struct dkim_msg_sig out;
-    int     done;               /* result already decided (syntax, policy) */
+    int     done;               /* result already decided (tags, policy) */
     int     ed25519;
     int     hrelaxed, brelaxed;
     long long l;                /* -1 = whole body */
-    const char *h;              /* into tags */
+    char   *h;                  /* h= */
     unsigned char bh[64], b[1024];
     long    blen;
     size_t  hidx;               /* the field among the headers */
     int     canon;              /* its body hash */
-    const char *idom;           /* domain of i=, or NULL */
-    struct dkim_tags tags;
+    char    idom[256];          /* domain of i=, "" when none */
 };
 
 struct vcanon {
@@ -59,7 +60,7 @@ struct vcanon {
 struct dkim_eng_verify {
     const struct dkim_eng *e;
     struct dkim_eng_hdrs hdr;
-    size_t  nsig;
+    size_t  nsig, nextra;       /* judged; past dkim_max_signatures */
     struct vsig *sig;
     size_t  ncanon;
     struct vcanon canon[VERIFY_MAXCANON];
@@ -91,126 +92,48 @@ static int bad(struct vsig *s, enum dkim_msg_res res, const char *why)
     return -1;
 }
 
-/* domain_ok - a domain name as d= wants it: labels of letters, digits,
- * hyphens (and underscores, seen in selectors), dots between */
-static int domain_ok(const char *d)
-{
-    size_t  n = strlen(d);
-
-    if (n == 0 || n > 253 || d[0] == '.' || d[n - 1] == '.' || strstr(d, ".."))
-        return 0;
-    for (; *d; d++)
-        if (!isalnum((unsigned char) *d) && *d != '-' && *d != '.' && *d != '_')
-            return 0;
-    return 1;
-}
-
-/* under - is SUB the domain D or a subdomain of it */
-static int under(const char *sub, const char *d)
-{
-    size_t  ls = strlen(sub), ld = strlen(d);
-
-    return (ls == ld && strcasecmp(sub, d) == 0)
-        || (ls > ld && sub[ls - ld - 1] == '.' && strcasecmp(sub + ls - ld, d) == 0);
-}
-
-/* parse_canon - c= into S; -1 when it is not one */
-static int parse_canon(const char *c, struct vsig *s)
+/* parse_canon - c= (known: dkim_tags.c checked it) into S */
+static void parse_canon(const char *c, struct vsig *s)
 {
     const char *slash = c ? strchr(c, '/') : 0;
-    size_t  hl = c ? (slash ? (size_t) (slash - c) : strlen(c)) : 0;
 
-    s->hrelaxed = s->brelaxed = 0;
-    if (c == 0)
-        return 0;
-    if (hl == 7 && strncmp(c, "relaxed", 7) == 0)
-        s->hrelaxed = 1;
-    else if (!(hl == 6 && strncmp(c, "simple", 6) == 0))
-        return bad(s, DKIM_MSG_PERMERROR, "invalid header canonicalization");
-    if (slash == 0 || strcmp(slash + 1, "simple") == 0)
-        return 0;
-    if (strcmp(slash + 1, "relaxed") == 0)
-        return s->brelaxed = 1, 0;
-    return bad(s, DKIM_MSG_PERMERROR, "invalid body canonicalization");
+    s->hrelaxed = c && strncmp(c, "relaxed", 7) == 0;
+    s->brelaxed = slash && strcmp(slash + 1, "relaxed") == 0;
 }
 
-/* has_from - does h= name From */
-static int has_from(const char *h)
+/* values - what the verifier needs of tags T that passed dkim_tags.c:
+ * b= bh= h= l= i= c= decoded (RFC 6376 3.5) */
+static int values(struct vsig *s, const struct dkim_tags *t)
 {
-    for (const char *p = h; *p;) {
-        size_t  len;
+    char    buf[4096], c[32];
+    const char *l, *i;
 
-        p += strspn(p, " \t\r\n:");
-        len = strcspn(p, " \t\r\n:");
-        if (len == 4 && strncasecmp(p, "from", 4) == 0)
-            return 1;
-        p += len;
-    }
-    return 0;
-}
-
-/* required - the tags every signature has (3.5), d= s= a= v= checked */
-static int required(struct vsig *s)
-{
-    const char *v = dkim_tags_get(&s->tags, "v"), *a = dkim_tags_get(&s->tags, "a");
-    const char *d = dkim_tags_get(&s->tags, "d"), *sel = dkim_tags_get(&s->tags, "s");
-
-    snprintf(s->out.d, sizeof(s->out.d), "%s", d ? d : "");
-    snprintf(s->out.s, sizeof(s->out.s), "%s", sel ? sel : "");
-    snprintf(s->out.a, sizeof(s->out.a), "%s", a ? a : "");
-    if (v == 0)
-        return bad(s, DKIM_MSG_PERMERROR, "version missing");
-    if (strcmp(v, "1") != 0)
-        return bad(s, DKIM_MSG_PERMERROR, "unsupported signature version");
-    if (a == 0)
-        return bad(s, DKIM_MSG_PERMERROR, "signature algorithm missing");
-    if (strcmp(a, "rsa-sha1") == 0)
-        return bad(s, DKIM_MSG_POLICY, "rsa-sha1 not accepted");
-    if (strcmp(a, "rsa-sha256") != 0 && strcmp(a, "ed25519-sha256") != 0)
-        return bad(s, DKIM_MSG_PERMERROR, "signature algorithm invalid");
-    s->ed25519 = a[0] == 'e';
-    if (d == 0 || *d == 0)
-        return bad(s, DKIM_MSG_PERMERROR, d ? "domain tag empty" : "domain tag missing");
-    if (!domain_ok(d))
-        return bad(s, DKIM_MSG_PERMERROR, "domain tag invalid");
-    if (sel == 0 || *sel == 0)
-        return bad(s, DKIM_MSG_PERMERROR, sel ? "selector tag empty" : "selector tag missing");
-    if (!domain_ok(sel))
-        return bad(s, DKIM_MSG_PERMERROR, "selector tag invalid");
-    return 0;
-}
-
-/* values - b= bh= h= l= i= q= x= c= of S (3.5) */
-static int values(struct vsig *s)
-{
-    const char *b = dkim_tags_get(&s->tags, "b"), *bh = dkim_tags_get(&s->tags, "bh");
-    const char *l = dkim_tags_get(&s->tags, "l"), *i = dkim_tags_get(&s->tags, "i");
-    const char *q = dkim_tags_get(&s->tags, "q"), *x = dkim_tags_get(&s->tags, "x");
-
-    s->h = dkim_tags_get(&s->tags, "h");
-    if (b == 0 || (s->blen = dkim_b64_decode(b, s->b, sizeof(s->b))) < 0)
-        return bad(s, DKIM_MSG_PERMERROR, b ? "signature data corrupt" : "signature data missing");
+    s->ed25519 = strcmp(s->out.a, "ed25519-sha256") == 0;
+    if (dkim_eng_tagstr(t, "b", buf, sizeof(buf)) == 0
+        || (s->blen = dkim_b64_decode(buf, s->b, sizeof(s->b))) < 0)
+        return bad(s, DKIM_MSG_PERMERROR, "signature data corrupt");
     if (s->blen == 0)
         return bad(s, DKIM_MSG_PERMERROR, "signature data empty");
-    for (size_t k = 0, o = 0; b[k] && o < 8; k++)
-        if (!isspace((unsigned char) b[k]))
-            s->out.b[o++] = b[k];
-    if (bh == 0 || dkim_b64_decode(bh, s->bh, sizeof(s->bh)) != 32)
-        return bad(s, DKIM_MSG_PERMERROR, bh ? "body hash corrupt" : "body hash missing");
-    if (s->h == 0 || *s->h == 0)
-        return bad(s, DKIM_MSG_PERMERROR, s->h ? "header list tag empty" : "header list missing");
-    if (!has_from(s->h))
-        return bad(s, DKIM_MSG_PERMERROR, "header list missing required entries");
-    if (l && (strspn(l, "0123456789") != strlen(l) || *l == 0 || strlen(l) > 18))
-        return bad(s, DKIM_MSG_PERMERROR, "body length value invalid");
-    s->l = l ? atoll(l) : -1;
-    if (i && ((s->idom = strrchr(i, '@')) == 0 || !under(++s->idom, s->out.d)))
-        return bad(s, DKIM_MSG_PERMERROR, "invalid domain coverage");
-    if (q && strcmp(q, "dns/txt") != 0)
-        return bad(s, DKIM_MSG_PERMERROR, "query method invalid");
-    if (x && strspn(x, "0123456789") == strlen(x) && atoll(x) < (long long) time(0))
-        return bad(s, DKIM_MSG_NEUTRAL, "signature expired");
-    return parse_canon(dkim_tags_get(&s->tags, "c"), s);
+    if (dkim_eng_tagstr(t, "bh", buf, sizeof(buf)) == 0
+        || dkim_b64_decode(buf, s->bh, sizeof(s->bh)) != 32)
+        return bad(s, DKIM_MSG_PERMERROR, "body hash corrupt");
+    if (dkim_eng_tagstr(t, "h", buf, sizeof(buf)) == 0 || (s->h = strdup(buf)) == 0)
+        return bad(s, DKIM_MSG_PERMERROR, "header list too long");
+    l = dkim_eng_tagstr(t, "l", c, sizeof(c));
+    s->l = l == 0 ? -1 : strlen(l) > 18 ? 999999999999999999LL : atoll(l);
+    i = dkim_eng_tagstr(t, "i", buf, sizeof(buf));
+    if (i && strrchr(i, '@'))
+        snprintf(s->idom, sizeof(s->idom), "%s", strrchr(i, '@') + 1);
+    parse_canon(dkim_eng_tagstr(t, "c", c, sizeof(c)), s);
+    return 0;
+}
+
+/* tags_res - the result of a field dkim_tags.c did not pass (the table of
+ * docs/MILTER.md: syntax neutral, unusable permerror, rsa-sha1 policy) */
+static enum dkim_msg_res tags_res(enum dkim_tags_st st)
+{
+    return st == DKIM_TAGS_REFUSED ? DKIM_MSG_POLICY : st == DKIM_TAGS_SYNTAX ? DKIM_MSG_NEUTRAL
+        : DKIM_MSG_PERMERROR;
 }
 
 /* canon_for - the body hash of (RELAXED, L), made on first use */
@@ -228,45 +151,46 @@ static int canon_for(struct dkim_eng_verify *v, int relaxed, long long l)
 }
 
 /* setup - one DKIM-Signature field (header I) into a new result */
-static void setup(struct dkim_eng_verify *v, size_t i, size_t *kept)
+static void setup(struct dkim_eng_verify *v, size_t i)
 {
-    struct vsig *s = &v->sig[v->nsig];
-    char    why[64];
+    struct vsig *s = &v->sig[v->nsig++];
+    struct dkim_tags t;
+    enum dkim_tags_st st = dkim_tags_parse(v->hdr.value[i], time(0), &t);
 
     memset(s, 0, sizeof(*s));
     s->hidx = i;
     s->canon = -1;
-    if (dkim_tags_parse(v->hdr.value[i], &s->tags, why, sizeof(why)) != 0)
-        (void) bad(s, DKIM_MSG_PERMERROR, "signature syntax error");
-    else if (required(s) == 0 && values(s) == 0
-             && (s->canon = canon_for(v, s->brelaxed, s->l)) < 0)
+    snprintf(s->out.d, sizeof(s->out.d), "%s", t.d);
+    snprintf(s->out.s, sizeof(s->out.s), "%s", t.s);
+    snprintf(s->out.a, sizeof(s->out.a), "%s", t.a);
+    snprintf(s->out.b, sizeof(s->out.b), "%s", t.b8);
+    if (st != DKIM_TAGS_OK)
+        (void) bad(s, tags_res(st), t.why);
+    else if (values(s, &t) == 0 && (s->canon = canon_for(v, s->brelaxed, s->l)) < 0)
         (void) bad(s, DKIM_MSG_TEMPERROR, "too many body canonicalizations");
-    if (s->out.res == DKIM_MSG_POLICY) {
-        v->nsig++;
-        return;
-    }
-    if (*kept >= (size_t) dkim_eng_max_sigs(v->e)) {
-        dkim_tags_free(&s->tags);   /* past dkim_max_signatures: not reported */
-        return;
-    }
-    (*kept)++;
-    v->nsig++;
 }
 
+/* dkim_eng_verify_eoh - the first dkim_max_signatures DKIM-Signature
+ * fields (junk included) judged, the others only counted */
 int     dkim_eng_verify_eoh(struct dkim_eng_verify *v)
 {
-    size_t  n = 0, kept = 0;
+    size_t  max = (size_t) dkim_eng_max_sigs(v->e);
 
-    for (size_t i = 0; i < v->hdr.n; i++)
-        n += strcasecmp(v->hdr.name[i], "DKIM-Signature") == 0;
-    if (n == 0)
-        return 0;
-    if ((v->sig = calloc(n, sizeof(*v->sig))) == 0)
+    if ((v->sig = calloc(max ? max : 1, sizeof(*v->sig))) == 0)
         return -1;
     for (size_t i = 0; i < v->hdr.n; i++)
-        if (strcasecmp(v->hdr.name[i], "DKIM-Signature") == 0)
-            setup(v, i, &kept);
+        if (strcasecmp(v->hdr.name[i], "DKIM-Signature") == 0) {
+            if (v->nsig < max)
+                setup(v, i);
+            else
+                v->nextra++;
+        }
     return 0;
+}
+
+size_t  dkim_eng_verify_nextra(const struct dkim_eng_verify *v)
+{
+    return v->nextra;
 }
 
 int     dkim_eng_verify_body(struct dkim_eng_verify *v, const unsigned char *p, size_t len)
@@ -363,7 +287,7 @@ static void check(struct dkim_eng_verify *v, struct vsig *s)
         (void) bad(s, k.status == DKIM_KEY_TEMP ? DKIM_MSG_TEMPERROR : DKIM_MSG_PERMERROR, k.why);
     else if (k.ed25519 != s->ed25519)
         (void) bad(s, DKIM_MSG_PERMERROR, "key type mismatch");
-    else if (k.strict && s->idom && strcasecmp(s->idom, s->out.d) != 0)
+    else if (k.strict && s->idom[0] && strcasecmp(s->idom, s->out.d) != 0)
         (void) bad(s, DKIM_MSG_PERMERROR, "unauthorized subdomain");
     else if ((s->out.bits = k.bits) < dkim_eng_min_bits(v->e) && !s->ed25519)
         (void) bad(s, DKIM_MSG_FAIL, "signing key too small");
@@ -414,7 +338,7 @@ void    dkim_eng_verify_free(struct dkim_eng_verify *v)
     if (v == 0)
         return;
     for (size_t i = 0; i < v->nsig; i++)
-        dkim_tags_free(&v->sig[i].tags);
+        free(v->sig[i].h);
     free(v->sig);
     free(v->res);
     for (size_t i = 0; i < v->ncanon; i++)

@@ -15,7 +15,10 @@
  * domain, as everywhere in the store (an earlier one goes retiring).  A key already in the store under
  * that name is left alone.  Keys the SigningTable does not use are skipped.
  * Each key gives one report line; a bad key is reported and the others
- * still go in.  Key material never reaches a report or a diagnostic.
+ * still go in.  A KeyTable line that does not parse is different: the
+ * table is not what the site ran, so nothing is imported and the
+ * diagnostic names FILE:LINE (-2).  Key material never reaches a report or
+ * a diagnostic (a malformed line is named by its number only).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,13 +53,16 @@ static const char *table_path(const char *spec)
 }
 
 /* next_line - split TEXT at *POS into the key and the value of one table
- * line (comments and blanks skipped); 0 at the end */
-static int next_line(char *text, size_t *pos, char **key, char **value)
+ * line (comments and blanks skipped); *LINENO counts the file's lines
+ * (NULL: not counted); 0 at the end */
+static int next_line(char *text, size_t *pos, char **key, char **value, size_t *lineno)
 {
     while (text[*pos]) {
         char   *line = text + *pos, *end = line + strcspn(line, "\n");
 
         *pos += (size_t) (end - line) + (*end ? 1 : 0);
+        if (lineno)
+            ++*lineno;
         *end = 0;
         line[strcspn(line, "#\r")] = 0;
         line += strspn(line, " \t");
@@ -88,21 +94,35 @@ static char *read_table(const char *spec, char *why, size_t whylen)
     return text;
 }
 
-/* parse_keytable - the KeyTable into *V (*N entries); -1 with WHY */
-static int parse_keytable(char *text, struct kt_entry **v, size_t *n, char *why, size_t whylen)
+/* kt_line_ok - does VALUE read DOMAIN:SELECTOR:KEY, each part fitting?
+ * *C1 and *C2 get the two colons */
+static int kt_line_ok(const char *key, char *value, char **c1, char **c2)
 {
-    size_t  pos = 0, line = 0;
+    *c1 = strchr(value, ':');
+    *c2 = *c1 ? strchr(*c1 + 1, ':') : 0;
+    return *c2 != 0 && strlen(key) < sizeof(((struct kt_entry *) 0)->name)
+        && (size_t) (*c1 - value) < sizeof(((struct kt_entry *) 0)->domain)
+        && (size_t) (*c2 - *c1 - 1) < sizeof(((struct kt_entry *) 0)->selector)
+        && (*c2)[1] != 0;
+}
+
+/* parse_keytable - the KeyTable PATH's TEXT into *V (*N entries).  One
+ * malformed line makes the whole table refused (-2): nothing is imported,
+ * and WHY names the first such line as PATH:LINE and counts the others. */
+static int parse_keytable(const char *path, char *text, struct kt_entry **v, size_t *n,
+                          char *why, size_t whylen)
+{
+    size_t  pos = 0, line = 0, bad = 0;
     char   *key, *value, *c1, *c2;
     struct kt_entry *e, *nv;
 
-    while (next_line(text, &pos, &key, &value)) {
-        line++;
-        c1 = strchr(value, ':');
-        c2 = c1 ? strchr(c1 + 1, ':') : 0;
-        if (c2 == 0 || strlen(key) >= sizeof(e->name) || (size_t) (c1 - value) >= sizeof(e->domain)
-            || (size_t) (c2 - c1 - 1) >= sizeof(e->selector) || c2[1] == 0)
-            return snprintf(why, whylen, "KeyTable entry %zu (\"%.60s\"): want "
-                            "KEYNAME DOMAIN:SELECTOR:KEYFILE", line, key), -1;
+    while (next_line(text, &pos, &key, &value, &line)) {
+        if (!kt_line_ok(key, value, &c1, &c2)) {
+            if (bad++ == 0)
+                snprintf(why, whylen, "KeyTable %.200s:%zu: not KEYNAME DOMAIN:SELECTOR:KEY",
+                         path, line);   /* no text: it may be key material */
+            continue;
+        }
         if ((nv = realloc(*v, (*n + 1) * sizeof(*nv))) == 0)
             return snprintf(why, whylen, "out of memory"), -1;
         *v = nv;
@@ -113,7 +133,17 @@ static int parse_keytable(char *text, struct kt_entry **v, size_t *n, char *why,
         memcpy(e->selector, c1 + 1, (size_t) (c2 - c1 - 1));
         e->key = c2 + 1;
     }
-    return 0;
+    if (bad == 0)
+        return 0;
+    if (bad > 1) {
+        size_t  used = strlen(why);
+
+        snprintf(why + used, whylen - used, " (and %zu more malformed line%s)", bad - 1,
+                 bad == 2 ? "" : "s");
+    }
+    if (strlen(why) + 20 < whylen)
+        strcat(why, "; nothing imported");
+    return -2;
 }
 
 /* pattern_domain - the domain a SigningTable pattern is about */
@@ -184,7 +214,7 @@ static int import_signing(const struct mx_conf *conf, char *st, struct kt_entry 
     struct strbuf seen = STRBUF_INIT;
     int     failed = 0;
 
-    while (next_line(st, &pos, &pattern, &keyname)) {
+    while (next_line(st, &pos, &pattern, &keyname, 0)) {
         for (i = 0; i < nkt && strcmp(kt[i].name, keyname) != 0; i++)
             ;
         if (i == nkt) {
@@ -229,7 +259,7 @@ int     dkim_store_import(const struct mx_conf *conf, const char *keytable,
         return -1;
     ktlen = strlen(kt_text);
     if ((st_text = read_table(signingtable, why, whylen)) != 0
-        && parse_keytable(kt_text, &kt, &nkt, why, whylen) == 0)
+        && (rc = parse_keytable(table_path(keytable), kt_text, &kt, &nkt, why, whylen)) == 0)
         rc = import_signing(conf, st_text, kt, nkt, report, why, whylen);
     OPENSSL_cleanse(kt_text, ktlen);
     free(kt_text);

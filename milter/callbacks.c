@@ -149,12 +149,21 @@ static sfsistat cb_helo(SMFICTX *ctx, char *helohost)
     return c->refused ? refuse(ctx, c, "helo") : SMFIS_CONTINUE;
 }
 
-/* size_arg - the ESMTP SIZE= value among ARGV[1..], 0 when absent */
+/* size_arg - the ESMTP SIZE= value among ARGV[1..], 0 when absent.  One
+ * that is not RFC 1870's 1*20DIGIT, or does not fit, is ignored (no hint):
+ * the MTA owns the syntax (Postfix answers 501 5.5.4 itself), and the real
+ * size is still checked at end of message (docs/POLICY.md). */
 static unsigned long size_arg(char **argv)
 {
+    unsigned long n;
+
     for (size_t i = 1; argv && argv[0] && argv[i]; i++)
-        if (strncasecmp(argv[i], "SIZE=", 5) == 0)
-            return strtoul(argv[i] + 5, 0, 10);
+        if (strncasecmp(argv[i], "SIZE=", 5) == 0) {
+            if (policy_parse_size(argv[i] + 5, &n) == 0)
+                return n;
+            mx_warn("ignoring a malformed ESMTP SIZE=%.30s", argv[i] + 5);
+            return 0;
+        }
     return 0;
 }
 
@@ -193,7 +202,9 @@ static sfsistat spf_step(SMFICTX *ctx, struct milter_conn *c)
 
     if (!spf_wanted(c))
         return SMFIS_CONTINUE;
+    milter_dns_enter(c);
     mxspf_check(c->g->spf, c->ip, c->helo, m->mail_from, c->g->authserv_id, &m->spf);
+    milter_dns_leave(c, "mail");
     m->spf_done = 1;
     milter_decide_spf(c->g->conf, &m->spf, c->ip, &m->spf_v, &m->spf_tag);
     return m->spf_v.kind == MV_CONTINUE ? SMFIS_CONTINUE : milter_reply(ctx, c, &m->spf_v, "mail");
@@ -242,11 +253,15 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         }
     }
     if (c->m.nrcpt >= MILTER_MAX_RCPT
-        || (v = realloc(c->m.rcpt, (c->m.nrcpt + 1) * sizeof(*v))) == 0)
-        return SMFIS_CONTINUE;  /* not counted for quota at EOM; logged below */
+        || (v = realloc(c->m.rcpt, (c->m.nrcpt + 1) * sizeof(*v))) == 0) {
+        c->m.rcpt_unchecked++;  /* not checked for quota at EOM; logged there */
+        return SMFIS_CONTINUE;
+    }
     c->m.rcpt = v;
     if ((v[c->m.nrcpt] = strdup(rcpt)) != 0)
         c->m.nrcpt++;
+    else
+        c->m.rcpt_unchecked++;
     return SMFIS_CONTINUE;
 }
 

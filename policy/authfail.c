@@ -3,10 +3,11 @@
  *
  *   authfail_ip_normalize  client address text as the MTA and logs give it
  *   authfail_range         IP or CIDR -> first and last 16-byte address
+ *   authfail_covers_ipv4   does an IPv6 range hold every mapped IPv4 address?
  *   authfail_ban_length    ban_time * factor^(n-1), capped
  *   authfail_check         current ban, or a new one from the window
  *   authfail_record        one login attempt
- *   authfail_ban           a manual ban
+ *   authfail_ban           a manual ban (not of a range holding all of IPv4)
  *   authfail_unban         lift a ban and forget that IP's failures
  *   authfail_list          bans and failure counts
  *   authfail_prune         forget old attempts and long-expired bans
@@ -16,8 +17,8 @@
  * failures that made a ban are consumed by it: only failures after the
  * ban's created_at count towards the next one, which lasts factor times
  * longer (auth_ban.count remembers how many window bans that row had).
- * Times are epoch seconds from mx_now(), written with FROM_UNIXTIME on a
- * session in UTC.  Every statement is prepared; no input reaches SQL text.
+ * Times are epoch seconds from mx_now(), kept as DATETIME (UTC session)
+ * and converted by TIMESTAMPADD/TIMESTAMPDIFF, valid to the year 9999.  Every statement is prepared; no input reaches SQL text.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -26,7 +27,13 @@
 #include "authfail.h"
 #include "cidr.h"
 
-#define SQL_BAN_COLS "ban, UNIX_TIMESTAMP(until), `count`, UNIX_TIMESTAMP(created_at), reason"
+/* Epoch seconds <-> DATETIME by plain arithmetic on a UTC session:
+ * FROM_UNIXTIME and UNIX_TIMESTAMP stop at 2038-01-19 in MariaDB before
+ * 11.5 ("Truncated incorrect unixtime value"), DATETIME holds to 9999. */
+#define FROM_EPOCH(x) "TIMESTAMPADD(SECOND, " x ", '1970-01-01')"
+#define TO_EPOCH(x) "TIMESTAMPDIFF(SECOND, '1970-01-01', " x ")"
+
+#define SQL_BAN_COLS "ban, " TO_EPOCH("until") ", `count`, " TO_EPOCH("created_at") ", reason"
 
 static const char sql_ban_find[] =
     "SELECT " SQL_BAN_COLS " FROM auth_ban WHERE ip_from <= ? AND ip_to >= ?";
@@ -34,27 +41,27 @@ static const char sql_list_bans[] =
     "SELECT " SQL_BAN_COLS " FROM auth_ban ORDER BY until DESC LIMIT 10000";
 static const char sql_fail_count[] =
     "SELECT COUNT(*) FROM auth_attempt WHERE ip = ? AND success = 0 "
-    "AND attempted_at > FROM_UNIXTIME(?)";
+    "AND attempted_at > " FROM_EPOCH("?");
 static const char sql_ban_window[] =
     "INSERT INTO auth_ban (ban, ip_from, ip_to, reason, created_at, until, `count`) "
-    "VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), ?) ON DUPLICATE KEY UPDATE "
+    "VALUES (?, ?, ?, ?, " FROM_EPOCH("?") ", " FROM_EPOCH("?") ", ?) ON DUPLICATE KEY UPDATE "
     "reason = VALUES(reason), created_at = VALUES(created_at), until = VALUES(until), "
     "`count` = VALUES(`count`)";
 static const char sql_ban_manual[] =
     "INSERT INTO auth_ban (ban, ip_from, ip_to, reason, created_at, until, `count`) "
-    "VALUES (?, ?, ?, ?, FROM_UNIXTIME(?), FROM_UNIXTIME(?), 0) ON DUPLICATE KEY UPDATE "
+    "VALUES (?, ?, ?, ?, " FROM_EPOCH("?") ", " FROM_EPOCH("?") ", 0) ON DUPLICATE KEY UPDATE "
     "reason = VALUES(reason), created_at = VALUES(created_at), until = VALUES(until)";
 static const char sql_record[] =
     "INSERT INTO auth_attempt (ip, principal, protocol, success, attempted_at) "
-    "VALUES (?, ?, ?, ?, FROM_UNIXTIME(?))";
+    "VALUES (?, ?, ?, ?, " FROM_EPOCH("?") ")";
 static const char sql_unban[] = "DELETE FROM auth_ban WHERE ban = ?";
 static const char sql_forget[] = "DELETE FROM auth_attempt WHERE ip = ?";
 static const char sql_prune[] =
-    "DELETE FROM auth_attempt WHERE attempted_at < FROM_UNIXTIME(?) LIMIT 10000";
-static const char sql_prune_bans[] = "DELETE FROM auth_ban WHERE until < FROM_UNIXTIME(?)";
+    "DELETE FROM auth_attempt WHERE attempted_at < " FROM_EPOCH("?") " LIMIT 10000";
+static const char sql_prune_bans[] = "DELETE FROM auth_ban WHERE until < " FROM_EPOCH("?");
 static const char sql_list_fails[] =
-    "SELECT ip, COUNT(*), UNIX_TIMESTAMP(MAX(attempted_at)) FROM auth_attempt "
-    "WHERE success = 0 AND attempted_at > FROM_UNIXTIME(?) AND (? = '' OR ip = ?) "
+    "SELECT ip, COUNT(*), " TO_EPOCH("MAX(attempted_at)") " FROM auth_attempt "
+    "WHERE success = 0 AND attempted_at > " FROM_EPOCH("?") " AND (? = '' OR ip = ?) "
     "GROUP BY ip ORDER BY 2 DESC LIMIT 10000";
 
 int     authfail_ip_normalize(const char *in, char *out, size_t outlen)
@@ -238,6 +245,16 @@ int     authfail_record(struct pdb *db, const char *ip, const char *principal,
     return pdb_run(db, PDB_S_RECORD, sql_record, in, 5, 0, 0, 0, 0, 0);
 }
 
+int     authfail_covers_ipv4(const unsigned char from[16], const unsigned char to[16])
+{
+    static const unsigned char lo[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+    static const unsigned char hi[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff};
+
+    return memcmp(from, lo, 16) <= 0 && memcmp(to, hi, 16) >= 0 && memcmp(from, to, 16) != 0
+        && !(memcmp(from, lo, 16) == 0 && memcmp(to, hi, 16) == 0);
+}
+
 int     authfail_ban(struct pdb *db, const char *ip_or_cidr, long long seconds,
                      const char *reason, time_t now)
 {
@@ -251,6 +268,8 @@ int     authfail_ban(struct pdb *db, const char *ip_or_cidr, long long seconds,
 
     if (authfail_range(ip_or_cidr, norm, sizeof(norm), a, b) < 0)
         return -2;
+    if (strchr(norm, ':') && authfail_covers_ipv4(a, b))
+        return -3;
     in[0].len = strlen(norm);
     return pdb_run(db, PDB_S_BAN_MANUAL, sql_ban_manual, in, 6, 0, 0, 0, 0, 0);
 }

@@ -37,6 +37,10 @@ int     authfail_ip_normalize(const char *in, char *out, size_t outlen);
 int     authfail_range(const char *in, char *norm, size_t normlen,
                        unsigned char from[16], unsigned char to[16]);
 
+/* authfail_covers_ipv4 - does FROM..TO hold all of ::ffff:0:0/96 (where
+ * IPv4 is stored) and more?  True for ::/0 up to ::/80. */
+int     authfail_covers_ipv4(const unsigned char from[16], const unsigned char to[16]);
+
 /* authfail_ban_length - BASE * FACTOR^(N-1) seconds, capped */
 long long authfail_ban_length(long base, long factor, long n);
 
@@ -48,7 +52,9 @@ int     authfail_check(struct pdb *, const struct authfail_params *, const char 
 int     authfail_record(struct pdb *, const char *ip, const char *principal,
                         const char *protocol, int success, time_t now);
 
-/* authfail_ban - ban IP or CIDR for SECONDS with REASON */
+/* authfail_ban - ban IP or CIDR for SECONDS with REASON; -2 when it is
+ * not an address or prefix, -3 for an IPv6 prefix holding all of
+ * ::ffff:0:0/96 (::/0 .. ::/80): it would ban every IPv4 client too */
 int     authfail_ban(struct pdb *, const char *ip_or_cidr, long long seconds,
                      const char *reason, time_t now);
 

@@ -5,6 +5,7 @@
  *   cli_opt        one option's value
  *   cli_db         the quiet connection pool for a command
  *   cli_db_error   the one-line database message and its exit code
+ *   cli_db_error_on  the same, saying what failed
  *   cli_duration   "30m", "2h", "1d" -> seconds
  *   cli_json_str   a JSON string literal
  *   cli_init_db    create or upgrade the tables
@@ -77,10 +78,20 @@ struct pdb *cli_db(const struct cli *c)
 
 int     cli_db_error(const struct cli *c, struct pdb *db)
 {
-    fprintf(stderr, "%s: database %s: %s\n", c->prog,
-            pdb_is_down(db) ? "unreachable" : "error", pdb_error(db));
-    /* a statement the server refuses: a wrong quota_query, or no init-db */
-    return pdb_is_down(db) ? EX_UNAVAILABLE : EX_CONFIG;
+    return cli_db_error_on(c, db, 0);
+}
+
+int     cli_db_error_on(const struct cli *c, struct pdb *db, const char *what)
+{
+    int     refused = pdb_is_refused(db), down = pdb_is_down(db);
+
+    fprintf(stderr, "%s: %s%s%sdatabase %s: %s\n", c->prog, what ? "cannot " : "",
+            what ? what : "", what ? ": " : "",
+            refused ? "refused the login (check mysql_user, mysql_password, mysql_database)"
+            : down ? "unreachable" : "error", pdb_error(db));
+    /* refused login, a statement the server refuses (a wrong quota_query,
+     * no init-db): the configuration's fault; unreachable: try later */
+    return down && !refused ? EX_UNAVAILABLE : EX_CONFIG;
 }
 
 long long cli_duration(const char *s)
@@ -91,12 +102,12 @@ long long cli_duration(const char *s)
     static const long long mult[] = {1, 60, 3600, 86400, 604800};
     const char *u;
 
-    if (end == s || n < 0 || n > 100LL * 365 * 86400)
+    if (end == s || n < 0 || n > CLI_DURATION_MAX)
         return -1;
     if (*end == 0)
         return n;
-    if (end[1] != 0 || (u = strchr(units, *end)) == 0)
-        return -1;
+    if (end[1] != 0 || (u = strchr(units, *end)) == 0 || n > CLI_DURATION_MAX / mult[u - units])
+        return -1;                              /* "5000000w" is not 100 years */
     return n * mult[u - units];
 }
 

@@ -32,10 +32,18 @@ const char *cli_opt(const struct cli *, const char *name, const char *def);
 /* cli_db - the pool for command-line use (quiet); exits EX_OSERR on memory */
 struct pdb *cli_db(const struct cli *);
 
-/* cli_db_error - "database unreachable: ..." on stderr, EX_UNAVAILABLE */
+/* cli_db_error - "database unreachable: ..." on stderr and EX_UNAVAILABLE;
+ * EX_CONFIG when the server refused the login or the statement */
 int     cli_db_error(const struct cli *, struct pdb *);
 
-/* cli_duration - "90", "30m", "2h", "1d", "1w" -> seconds; -1 if not */
+/* cli_db_error_on - the same, naming what could not be done ("cannot
+ * WHAT: database error: ..."), so the server's text is never the only word */
+int     cli_db_error_on(const struct cli *, struct pdb *, const char *what);
+
+#define CLI_DURATION_MAX (100LL * 365 * 86400)
+
+/* cli_duration - "90", "30m", "2h", "1d", "1w" -> seconds, at most 100
+ * years (CLI_DURATION_MAX); -1 if not */
 long long cli_duration(const char *);
 
 /* cli_json_str - S as a JSON string */

@@ -106,20 +106,33 @@ static int do_ban(struct cli *c, struct pdb *db)
 {
     const char *f = cli_opt(c, "for", 0);
     long long secs = f ? cli_duration(f) : c->conf->authfail_ban_time;
+    time_t  now = mx_now();
+    char    t[32];
     int     rc;
 
     if (secs <= 0) {
         fprintf(stderr, "%s: bad duration \"%.40s\" (e.g. 3600, 30m, 2h, 1d)\n", c->prog, f);
         return EX_DATAERR;
     }
-    rc = authfail_ban(db, c->pos[0], secs, cli_opt(c, "reason", "manual ban"), mx_now());
+    rc = authfail_ban(db, c->pos[0], secs, cli_opt(c, "reason", "manual ban"), now);
     if (rc == -2) {
         fprintf(stderr, "%s: not an address or prefix: \"%.100s\"\n", c->prog, c->pos[0]);
         return EX_DATAERR;
     }
-    if (rc < 0)
-        return cli_db_error(c, db);
-    printf("banned %s for %lld s\n", c->pos[0], secs);
+    if (rc == -3) {
+        fprintf(stderr, "%s: refused: \"%.100s\" holds ::ffff:0:0/96, where IPv4 clients are "
+                "stored, so it would ban every IPv4 client too; ban 0.0.0.0/0 for IPv4 and "
+                "IPv6 prefixes that leave ::ffff:0:0/96 out\n", c->prog, c->pos[0]);
+        return EX_DATAERR;
+    }
+    if (rc < 0) {
+        char    what[200];
+
+        snprintf(what, sizeof(what), "store the ban of %.100s until %s", c->pos[0],
+                 iso(now + secs, t, sizeof(t)));
+        return cli_db_error_on(c, db, what);
+    }
+    printf("banned %s for %lld s, until %s\n", c->pos[0], secs, iso(now + secs, t, sizeof(t)));
     return 0;
 }
 
@@ -155,12 +168,27 @@ static int do_prune(struct cli *c, struct pdb *db)
     return 0;
 }
 
+/* check_db_error - the decision printed is authfail_db_error_action's, not
+ * the database's: say so, EX_UNAVAILABLE (EX_CONFIG for a refused login) */
+static int check_db_error(struct cli *c, struct policy *p, const char *ip)
+{
+    int     down, refused;
+    const char *why = policy_db_error(p, &down, &refused);
+
+    fprintf(stderr, "%s: cannot check %s: database %s: %.200s (the line above is "
+            "authfail_db_error_action = %s)\n", c->prog, ip,
+            refused ? "refused the login (check mysql_user, mysql_password, mysql_database)"
+            : down ? "unreachable" : "error", why, c->conf->authfail_db_error_action);
+    return down && !refused ? EX_UNAVAILABLE : EX_CONFIG;
+}
+
 /* do_check - the decision mxdock-milter takes at connect, through policy.h */
 static int do_check(struct cli *c)
 {
     char    norm[AUTHFAIL_IP_MAX];
     struct policy *p;
     struct policy_decision d;
+    int     rc;
 
     if (authfail_ip_normalize(c->pos[0], norm, sizeof(norm)) < 0) {
         fprintf(stderr, "%s: not an address: \"%.100s\"\n", c->prog, c->pos[0]);
@@ -176,8 +204,9 @@ static int do_check(struct cli *c)
     else
         printf("%s %s %s %s\n", d.action == POLICY_REJECT ? "reject" : "tempfail",
                d.rcode, d.xcode, d.text);
+    rc = d.db_error ? check_db_error(c, p, norm) : 0;
     policy_close(p);
-    return 0;
+    return rc;
 }
 
 int     cli_authfail(struct cli *c, int argc, char **argv)

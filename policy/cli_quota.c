@@ -8,6 +8,7 @@
  * set-usage writes mailbox_usage for the account that owns ADDRESS in the
  * documented schema (emails.name); other layouts feed their own table.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,13 +78,13 @@ static void show_json(const char *addr, const struct quota_info *qi,
 static int do_show(struct cli *c, struct pdb *db, const char *addr)
 {
     const char *sz = cli_opt(c, "size", "0");
-    char    rcode[4], xcode[16], *end;
-    unsigned long size = strtoul(sz, &end, 10);
+    char    rcode[4], xcode[16];
+    unsigned long size;
     struct quota_info qi;
     struct policy_decision d;
 
-    if (*sz == 0 || *end || *sz == '-') {
-        fprintf(stderr, "%s: bad size \"%.40s\"\n", c->prog, sz);
+    if (policy_parse_size(sz, &size) < 0) {
+        fprintf(stderr, "%s: bad size \"%.40s\" (bytes, 0 to %lu)\n", c->prog, sz, ULONG_MAX);
         return EX_DATAERR;
     }
     if (quota_parse_reply(c->conf->quota_reply, rcode, xcode) < 0) {
@@ -110,15 +111,18 @@ static int owner_row(void *ctx, const struct pdb_col *col, int n)
 
 static int do_set_usage(struct cli *c, struct pdb *db, const char *addr)
 {
-    char    name[256] = "", *end;
-    long long bytes = strtoll(c->pos[2], &end, 10);
+    char    name[256] = "";
+    unsigned long n;
+    long long bytes;
     struct pdb_val in[2] = {{PDB_TEXT, 0, addr, strlen(addr)}};
     struct pdb_col col = {.type = PDB_TEXT};
 
-    if (*c->pos[2] == 0 || *end || bytes < 0) {
-        fprintf(stderr, "%s: bad byte count \"%.40s\"\n", c->prog, c->pos[2]);
+    if (policy_parse_size(c->pos[2], &n) < 0 || n > LLONG_MAX) {
+        fprintf(stderr, "%s: bad byte count \"%.40s\" (0 to %lld)\n", c->prog, c->pos[2],
+                LLONG_MAX);
         return EX_DATAERR;
     }
+    bytes = (long long) n;
     if (pdb_run(db, -1, sql_owner, in, 1, &col, 1, owner_row, name, 0) < 0)
         return cli_db_error(c, db);
     if (name[0] == 0) {
@@ -176,12 +180,12 @@ int     cli_watch_log(struct cli *c, int argc, char **argv)
 /* probe_line - "connect IP", "rcpt ADDR [SIZE]" or "eom ADDR SIZE" */
 static void probe_line(struct policy *p, char *line)
 {
-    char    verb[16], arg[512];
+    char    verb[16], arg[512], sz[32] = "0";
     unsigned long size = 0;
     struct policy_decision d;
-    int     n = sscanf(line, "%15s %511s %lu", verb, arg, &size);
+    int     n = sscanf(line, "%15s %511s %31s", verb, arg, sz);
 
-    if (n < 2) {
+    if (n < 2 || policy_parse_size(sz, &size) < 0) {
         printf("error: want \"connect IP\", \"rcpt ADDR [SIZE]\" or \"eom ADDR SIZE\"\n");
         return;
     }

@@ -6,6 +6,7 @@
  *   pdb_run         one prepared statement: bind, execute, fetch rows
  *   pdb_error       the last error text (command-line use)
  *   pdb_is_down     is the database considered unreachable now?
+ *   pdb_is_refused  did it refuse our login (a configuration error)?
  *   pdb_thread_end  mysql_thread_end now (threads that exit get it anyway)
  *
  * A lost connection is dropped, every idle connection of the same
@@ -23,6 +24,7 @@
 
 #include <mariadb/mysql.h>
 #include <mariadb/errmsg.h>
+#include <mariadb/mysqld_error.h>
 
 #include "log.h"
 #include "pdb.h"
@@ -47,6 +49,7 @@ struct pdb {
     struct pdb_conn *conns;
     unsigned gen;               /* bumped when a connection is lost */
     int     down;
+    int     refused;            /* the last connect failed on login or database name */
     long long down_since, last_try;     /* monotonic ms */
     unsigned sql_logged;        /* slots whose SQL error was logged */
     char    err[256];
@@ -231,11 +234,21 @@ static void note_ok(struct pdb *db, int slot)
         db->down = 0;
         since = db->down_since;
     }
+    db->refused = 0;
     if (slot >= 0)
         db->sql_logged &= ~(1u << slot);
     pthread_mutex_unlock(&db->lock);
     if (since && !(db->flags & PDB_QUIET))
         mx_info("policy database reachable again after %lld ms", now_ms() - since);
+}
+
+/* login_refused - a connect error that is the configuration's fault: the
+ * server answered and refused the user, password or database name */
+static int login_refused(unsigned e)
+{
+    return e == ER_ACCESS_DENIED_ERROR || e == ER_DBACCESS_DENIED_ERROR
+        || e == ER_BAD_DB_ERROR || e == ER_ACCESS_DENIED_NO_PASSWORD_ERROR
+        || e == CR_AUTH_PLUGIN_CANNOT_LOAD;
 }
 
 /* connect_conn - open C->my; -1 with the reason noted */
@@ -270,8 +283,13 @@ static int connect_conn(struct pdb *db, struct pdb_conn *c)
                            db->port, sock, 0) == 0) {
         char    why[256];
 
+        unsigned e = mysql_errno(c->my);
+
         snprintf(why, sizeof(why), "connect to %s: %s", sock ? sock : host,
                  mysql_error(c->my));
+        pthread_mutex_lock(&db->lock);
+        db->refused = login_refused(e);
+        pthread_mutex_unlock(&db->lock);
         drop(c);
         note_error(db, -1, 1, why);
         return -1;
@@ -480,6 +498,16 @@ int     pdb_is_down(struct pdb *db)
     d = db->down;
     pthread_mutex_unlock(&db->lock);
     return d;
+}
+
+int     pdb_is_refused(struct pdb *db)
+{
+    int     r;
+
+    pthread_mutex_lock(&db->lock);
+    r = db->down && db->refused;
+    pthread_mutex_unlock(&db->lock);
+    return r;
 }
 
 void    pdb_thread_end(void)

@@ -66,6 +66,10 @@ const char *pdb_error(struct pdb *);
 /* pdb_is_down - is the database currently considered unreachable? */
 int     pdb_is_down(struct pdb *);
 
+/* pdb_is_refused - is it down because the server refused the login or the
+ * database name (access denied, unknown database): a configuration error? */
+int     pdb_is_refused(struct pdb *);
+
 /* pdb_thread_end - release this thread's client-library state */
 void    pdb_thread_end(void);
 

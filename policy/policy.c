@@ -7,12 +7,15 @@
  *   policy_connect          exempt, banned, or banned now by the window
  *   policy_rcpt/policy_eom  quota with the SIZE= hint / the real size
  *   policy_record_authfail  one failed or refused login
+ *   policy_parse_size       an ESMTP SIZE= value, strictly
+ *   policy_db_error         what the database said last
  *   policy_thread_end       mysql_thread_end for a milter thread
  *
  * Every function writes a complete decision and never fails the caller:
  * when the database is down the configured *_db_error_action answers
  * (tempfail = 451 4.3.0), and pdb logs the outage once.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -100,6 +103,7 @@ static void db_error(struct policy_decision *out, int tempfail)
         decide(out, POLICY_TEMPFAIL, "451", "4.3.0", "temporary policy failure, try again later");
     else
         decide(out, POLICY_CONTINUE, "", "", "");
+    out->db_error = 1;
 }
 
 void    policy_connect(struct policy *p, const char *ip, struct policy_decision *out)
@@ -165,6 +169,24 @@ void    policy_eom(struct policy *p, const char *rcpt, unsigned long msg_size,
     quota_check(p, rcpt, msg_size, "eom", out);
 }
 
+int     policy_parse_size(const char *s, unsigned long *out)
+{
+    unsigned long n = 0;
+    size_t  len = strspn(s, "0123456789");
+
+    if (len == 0 || len > 20 || s[len] != 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned) (s[i] - '0');
+
+        if (n > (ULONG_MAX - d) / 10)
+            return -1;
+        n = n * 10 + d;
+    }
+    *out = n;
+    return 0;
+}
+
 void    policy_record_authfail(struct policy *p, const char *ip, const char *principal,
                                const char *protocol)
 {
@@ -173,6 +195,13 @@ void    policy_record_authfail(struct policy *p, const char *ip, const char *pri
     if (authfail_record(p->db, ip, principal ? principal : "", protocol ? protocol : "smtp",
                         0, mx_now()) == -2)
         mx_warn("authfail: not an address: \"%.64s\"", ip);
+}
+
+const char *policy_db_error(struct policy *p, int *down, int *refused)
+{
+    *down = pdb_is_down(p->db);
+    *refused = pdb_is_refused(p->db);
+    return pdb_error(p->db);
 }
 
 void    policy_thread_end(void)

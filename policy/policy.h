@@ -19,6 +19,7 @@ struct policy_decision {
     char    xcode[16];          /* "4.2.2" ... */
     char    text[256];          /* reply text, no CR/LF; '%' not yet escaped */
     char    header[256];        /* optional header value to add (quota warning), "" = none */
+    int     db_error;           /* the database failed: ACTION is *_db_error_action's */
 };
 
 struct policy;
@@ -39,9 +40,19 @@ void    policy_rcpt(struct policy *, const char *rcpt, unsigned long size_hint,
 void    policy_eom(struct policy *, const char *rcpt, unsigned long msg_size,
                    struct policy_decision *out);
 
+/* policy_parse_size - an RFC 1870 size-value (1*20DIGIT) that fits an
+ * unsigned long into *OUT; -1 for anything else ("-1", "", "1e3", " 5",
+ * 99999999999999999999999) */
+int     policy_parse_size(const char *s, unsigned long *out);
+
 /* policy_record_authfail - count a failed or refused authentication */
 void    policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
                                const char *protocol);
+
+/* policy_db_error - the last database error text (single-threaded callers);
+ * *DOWN says it could not be reached, *REFUSED that it refused the login
+ * (a configuration error, as is a refused statement: neither set) */
+const char *policy_db_error(struct policy *, int *down, int *refused);
 
 void    policy_thread_end(void);
 

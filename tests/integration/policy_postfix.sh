@@ -95,6 +95,28 @@ h_has "SIZE= that would exceed: refused at RCPT" "$(smtp_py small@example.org SI
 h_has "SIZE= larger than the quota: 552 5.2.3" "$(smtp_py small@example.org SIZE=6000 100)" \
 	"RCPT 552 5.2.3 <small@example.org>: message larger than the mailbox quota"
 h_has "SIZE= that fits: accepted" "$(smtp_py small@example.org SIZE=1000 800)" "DATA 250"
+# A malformed SIZE= never reaches the milter through Postfix (it answers
+# 501 5.5.4 itself), so speak the milter protocol directly (issue 12.16):
+# "-1" or an overflowing value is ignored as a hint, not read as ULONG_MAX.
+milter_size() {  # milter_size SIZE_ARG RCPT - "continue" or the reply
+	PYTHONPATH="$H_TOP/tests/spf" python3 - "127.0.0.1:$MPORT" "$1" "$2" <<'PY'
+import struct, sys
+from milterclient import Milter, z
+m = Milter(sys.argv[1])
+m.negotiate()
+m.send('D', b'C' + z('j', 'mx.test.invalid', '{daemon_name}', 'smtpd'))
+r = m.step('C', z('client.invalid') + b'4' + struct.pack('!H', 25) + z('192.0.2.99'))
+r = r or m.step('H', z('client.invalid'))
+r = r or m.step('M', z('<alice@sender.test>', 'SIZE=' + sys.argv[2]))
+r = r or m.step('R', z('<%s>' % sys.argv[3]))
+print('continue' if r is None else ' '.join(r))
+m.close()
+PY
+}
+h_eq "milter: SIZE=6000 over the whole quota: 552" "$(milter_size 6000 small@example.org)" \
+	"y 552 5.2.3 <small@example.org>: message larger than the mailbox quota"
+h_eq "milter: SIZE=-1 ignored, not 552" "$(milter_size -1 small@example.org)" continue
+h_eq "milter: SIZE overflow ignored, not 552" "$(milter_size 99999999999999999999999 small@example.org)" continue
 # Needs mxdock-milter to pass the real size to policy_eom: Postfix sends no
 # {msg_size} macro, so the milter must count header and body bytes itself.
 out=$(smtp_py small@example.org "" 4500)
@@ -107,7 +129,7 @@ n0=$(postfix_count)
 out=$(smtp_py "small@example.org|bob@example.org" "" 4500 "two-rcpt-eom")
 h_has "two recipients, one over at end of data: accepted" "$out" "DATA 250"
 postfix_wait_delivered $((n0 + 1))
-h_has "  ... delivered to the other recipient" "$(grep -l 'two-rcpt-eom' "$SINK_DIR"/* | xargs cat)" \
+h_has "  ... delivered to the other recipient" "$(grep -l 'two-rcpt-eom' "$SINK_DIR"/* | xargs -r cat)" \
 	"X-Rcpt-Args: <bob@example.org>"
 h_has "  ... the over-quota recipient logged" "$(cat "$MILTER_LOG")" \
 	"<small@example.org>: mailbox full (452 4.2.2), delivered anyway"
@@ -117,8 +139,8 @@ n0=$(postfix_count)
 out=$(smtp_py "warn@example.org|bob@example.org" "" 200 "warn-eom")
 h_has "recipient at 95%: accepted" "$out" "DATA 250"
 postfix_wait_delivered $((n0 + 1))
-h_lacks "  ... no X-Quota-Warning header" "$(grep -l 'warn-eom' "$SINK_DIR"/* | xargs cat)" \
-	"X-Quota-Warning"
+m=$(grep -l 'warn-eom' "$SINK_DIR"/* | xargs -r cat)
+h_lacks "  ... no X-Quota-Warning header" "$m" "X-Quota-Warning"
 h_has "  ... a log line instead" "$(cat "$MILTER_LOG")" \
 	"quota warning: message"
 h_has "  ... with the percentage" "$(cat "$MILTER_LOG")" "<warn@example.org> is at 95%"
@@ -147,7 +169,6 @@ h_eq "watch-log recorded 10 failures" "$(mariadb_db mxdock "SELECT COUNT(*), MIN
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
 h_has "banned IP: 421 at connect" "$out" "421 4.7.0"
 h_lacks "banned IP: nothing queued" "$out" "Ok: queued"
-h_lacks "banned IP: no message queued" "$out" "Ok: queued"
 out=$(postfix_send --local-interface 127.0.0.3 --from alice@sender.test --to bob@example.org)
 h_has "another IP: accepted" "$out" "250 2.0.0 Ok: queued"
 h_has "milter logged the refusal" "$(cat "$MILTER_LOG")" "authfail: refused 127.0.0.2"

@@ -10,14 +10,14 @@
 
 mariadb_start() {
 	local d="$H/mariadb"
-	mkdir -p "$d"
+	mkdir -p "$d/tmp"
 	MYSQL_PORT=${MYSQL_PORT:-$(h_port)}
 	MYSQL_SOCKET="$d/mysqld.sock"
 	MYSQL_LOG="$d/mysqld.log"
 	MYSQL_PASSWORD_FILE="$d/password"
 	if [ ! -d "$d/data/mysql" ]; then
 		mariadb-install-db --no-defaults --user=root --datadir="$d/data" \
-			--auth-root-authentication-method=socket >"$d/install.log" 2>&1 || {
+			--auth-root-authentication-method=socket --tmpdir="$d/tmp" >"$d/install.log" 2>&1 || {
 			h_fail "mariadb-install-db (log: $d/install.log)" "failed" "ok"
 			return 1
 		}
@@ -43,7 +43,7 @@ mariadb_restart() {
 	mariadbd --no-defaults --user=root --datadir="$d/data" --socket="$MYSQL_SOCKET" \
 		--port="$MYSQL_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
 		--skip-log-bin --pid-file="$d/mysqld.pid" --log-error="$MYSQL_LOG" \
-		--innodb-buffer-pool-size=32M >/dev/null 2>&1 &
+		--innodb-buffer-pool-size=32M --tmpdir="$d/tmp" >/dev/null 2>&1 &
 	MYSQL_PID=$!
 	h_track $MYSQL_PID
 	h_wait "mariadbd ready (log: $MYSQL_LOG)" 30 \

@@ -94,6 +94,11 @@ static void test_decide(void)
         {"used + size == quota fits", 1, 1000, 600, 400, "452 4.2.2", POLICY_CONTINUE, ""},
         {"size > quota: 552 5.2.3", 1, 1000, 0, 1001, "452 4.2.2", POLICY_REJECT,
          "552 5.2.3 <a@b.example>: message larger than the mailbox quota"},
+        /* the boundaries a mutation of > into >= would move (issue 12) */
+        {"size == quota, nothing used: fits", 1, 1000, 0, 1000, "452 4.2.2", POLICY_CONTINUE,
+         ""},
+        {"usage exactly at quota_warn_percent: warns", 1, 1000, 900, 0, "452 4.2.2",
+         POLICY_CONTINUE, "<a@b.example> is at 90% of its mailbox quota"},
         {"warning above 90%", 1, 1000, 950, 0, "452 4.2.2", POLICY_CONTINUE,
          "<a@b.example> is at 95% of its mailbox quota"},
         {"no warning below 90%", 1, 1000, 899, 0, "452 4.2.2", POLICY_CONTINUE, ""},
@@ -117,6 +122,31 @@ static void test_decide(void)
     }
 }
 
+/* test_size - ESMTP SIZE= and byte counts: RFC 1870 size-value is
+ * 1*20DIGIT; nothing out of range is clamped (issue 12.16) */
+static void test_size(void)
+{
+    static const struct { const char *in; int rc; unsigned long want; } cases[] = {
+        {"0", 0, 0}, {"1000", 0, 1000}, {"18446744073709551615", 0, 18446744073709551615UL},
+        {"00000000000000000042", 0, 42},                /* 20 digits */
+        {"000000000000000000042", -1, 0},               /* 21 digits */
+        {"18446744073709551616", -1, 0},                /* ULONG_MAX + 1 */
+        {"99999999999999999999999", -1, 0}, {"-1", -1, 0}, {"+5", -1, 0}, {" 5", -1, 0},
+        {"5 ", -1, 0}, {"", -1, 0}, {"1e3", -1, 0}, {"0x10", -1, 0},
+    };
+    char    name[96];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned long got = 7;
+        int     rc = policy_parse_size(cases[i].in, &got);
+
+        snprintf(name, sizeof(name), "size \"%s\"", cases[i].in);
+        T_INT(name, rc, cases[i].rc);
+        if (cases[i].rc == 0)
+            T_INT(name, (long long) (got - cases[i].want), 0);
+    }
+}
+
 static void test_bans(void)
 {
     static const struct { long base, factor, n; long long want; } cases[] = {
@@ -131,6 +161,26 @@ static void test_bans(void)
                  cases[i].factor, cases[i].n);
         T_INT(name, authfail_ban_length(cases[i].base, cases[i].factor, cases[i].n),
               cases[i].want);
+    }
+}
+
+/* test_ipv4_cover - which IPv6 bans would also ban every IPv4 client (issue 12.13) */
+static void test_ipv4_cover(void)
+{
+    static const struct { const char *in; int want; } cases[] = {
+        {"::/0", 1}, {"::/1", 1}, {"::/80", 1},       /* hold ::ffff:0:0/96 and more */
+        {"::/81", 0}, {"::/96", 0},                    /* leave it out */
+        {"::ffff:0:0/96", 0},                          /* exactly IPv4: says so */
+        {"::ffff:192.0.2.0/120", 0}, {"2001:db8::/32", 0}, {"2000::/3", 0},
+        {"0.0.0.0/0", 0},                              /* IPv4 ranges never count */
+    };
+    char    out[AUTHFAIL_IP_MAX], name[96];
+    unsigned char a[16], b[16];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(name, sizeof(name), "covers all IPv4: \"%s\"", cases[i].in);
+        authfail_range(cases[i].in, out, sizeof(out), a, b);
+        T_INT(name, strchr(out, ':') != 0 && authfail_covers_ipv4(a, b), cases[i].want);
     }
 }
 
@@ -165,6 +215,7 @@ static void test_addresses(void)
     }
     authfail_range("192.0.2.7", out, sizeof(out), a, b);
     T_OK("IPv4 mapped into ::ffff:0:0/96", a[10] == 0xff && a[11] == 0xff && a[12] == 192);
+    test_ipv4_cover();
 }
 
 static void test_logscan(void)
@@ -258,6 +309,7 @@ int     main(void)
     test_normalize();
     test_reply();
     test_decide();
+    test_size();
     test_bans();
     test_addresses();
     test_logscan();
