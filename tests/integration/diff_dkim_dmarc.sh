@@ -14,6 +14,8 @@
 # it (case, reference, RFC section); every A-R value mxdock writes must
 # parse by RFC 8601 section 2.2.  Closing lines: the count of cases,
 # agreements (all three give the RFC's answer) and documented disagreements.
+# DIFF_DKIM_ENGINE=opendkim runs the milter on libopendkim instead of
+# mxdock's engine (diff_dkim_dmarc_opendkim.sh: both engines in make check).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$(dirname "$0")/../lib/pdns.sh"
 h_init diff_dkim_dmarc
@@ -56,6 +58,7 @@ dns_resolver = 127.0.0.1:$PDNS_DNS_PORT
 dns_timeout = 5s
 dkim_keydir = $H/dkim
 dmarc_check = yes
+dkim_engine = ${DIFF_DKIM_ENGINE:-mxdock}
 EOF
 mkdir -p "$H/dkim"
 "$BINDIR/mxdock-milter" -f -c "$H/mxdock.conf" >"$H/milter.log" 2>&1 &
