@@ -14,7 +14,7 @@
  * entries go first, then the one closest to expiry.  One mutex guards it;
  * the query itself runs outside the lock.
  *
- * Key records (3.6.1): v= when present is DKIM1; h= when present lists
+ * Key records (3.6.1): v= when present is DKIM1 and the first tag; h= when present lists
  * sha256; k= is rsa (default) or ed25519; s= when present holds * or
  * email; t= flags y (testing) and s (strict i=); p= present, empty when
  * revoked.  Several TXT records at the name are refused, as libopendkim
@@ -279,8 +279,8 @@ static void parse_record(const char *txt, struct dkim_eng_pubkey *out)
     v = tag(&t, "v", vb, sizeof(vb)), h = tag(&t, "h", hb, sizeof(hb));
     k = tag(&t, "k", kb, sizeof(kb)), s = tag(&t, "s", sb, sizeof(sb));
     p = tag(&t, "p", pb, sizeof(pb)), fl = tag(&t, "t", tb, sizeof(tb));
-    if (v && strcmp(v, "DKIM1") != 0)
-        snprintf(out->why, sizeof(out->why), "unknown key version");
+    if (v && (strcmp(v, "DKIM1") != 0 || strcmp(t.tag[0].name, "v") != 0))
+        snprintf(out->why, sizeof(out->why), "unknown key version");     /* v= first */
     else if (h && !list_has(h, "sha256"))
         snprintf(out->why, sizeof(out->why), "signature-key hash mismatch");
     else if (k && strcmp(k, "rsa") != 0 && strcmp(k, "ed25519") != 0)

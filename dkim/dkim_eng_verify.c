@@ -4,7 +4,8 @@
  *   dkim_eng_verify_new      one message
  *   dkim_eng_verify_header   keep one header
  *   dkim_eng_verify_eoh      parse the DKIM-Signature fields, set up one
- *                            body hash per (canonicalization, l=) in use
+ *                            body hash per (canonicalization, l=) in use,
+ *                            look the keys up (where libopendkim does)
  *   dkim_eng_verify_body     body chunks into those hashes
  *   dkim_eng_verify_eom      keys, header hashes, signatures: the results
  *   dkim_eng_verify_n/sig    the results, in the order of the fields
@@ -48,6 +49,7 @@ struct vsig {
     size_t  hidx;               /* the field among the headers */
     int     canon;              /* its body hash */
     char    idom[256];          /* domain of i=, "" when none */
+    struct dkim_eng_pubkey key; /* looked up at the end of the headers */
 };
 
 struct vcanon {
@@ -109,14 +111,14 @@ static int values(struct vsig *s, const struct dkim_tags *t)
     const char *l, *i;
 
     s->ed25519 = strcmp(s->out.a, "ed25519-sha256") == 0;
+    /* b= and bh= passed dkim_tags.c's base64 check; one that still does
+     * not decode (a length that is no multiple of 4) cannot match: a bad
+     * signature or body hash, as libopendkim (which decodes leniently) says */
     if (dkim_eng_tagstr(t, "b", buf, sizeof(buf)) == 0
         || (s->blen = dkim_b64_decode(buf, s->b, sizeof(s->b))) < 0)
-        return bad(s, DKIM_MSG_PERMERROR, "signature data corrupt");
-    if (s->blen == 0)
-        return bad(s, DKIM_MSG_PERMERROR, "signature data empty");
-    if (dkim_eng_tagstr(t, "bh", buf, sizeof(buf)) == 0
-        || dkim_b64_decode(buf, s->bh, sizeof(s->bh)) != 32)
-        return bad(s, DKIM_MSG_PERMERROR, "body hash corrupt");
+        s->blen = 0;
+    if (dkim_eng_tagstr(t, "bh", buf, sizeof(buf)) != 0)
+        (void) dkim_b64_decode(buf, s->bh, sizeof(s->bh));
     if (dkim_eng_tagstr(t, "h", buf, sizeof(buf)) == 0 || (s->h = strdup(buf)) == 0)
         return bad(s, DKIM_MSG_PERMERROR, "header list too long");
     l = dkim_eng_tagstr(t, "l", c, sizeof(c));
@@ -185,6 +187,10 @@ int     dkim_eng_verify_eoh(struct dkim_eng_verify *v)
             else
                 v->nextra++;
         }
+    for (size_t i = 0; i < v->nsig; i++)        /* keys now, as libopendkim: */
+        if (!v->sig[i].done)                    /* the milter's DNS budget */
+            dkim_eng_key_get(dkim_eng_keys_of(v->e), v->sig[i].out.s,   /* step "eoh" */
+                             v->sig[i].out.d, &v->sig[i].key);
     return 0;
 }
 
@@ -278,11 +284,10 @@ static int sig_ok(const struct vsig *s, const struct dkim_eng_pubkey *k, const u
 /* check - the result of one well-formed signature */
 static void check(struct dkim_eng_verify *v, struct vsig *s)
 {
-    struct dkim_eng_pubkey k;
+    const struct dkim_eng_pubkey k = s->key;
     unsigned char d[32];
     const struct vcanon *c = &v->canon[s->canon];
 
-    dkim_eng_key_get(dkim_eng_keys_of(v->e), s->out.s, s->out.d, &k);
     if (k.status != DKIM_KEY_OK)
         (void) bad(s, k.status == DKIM_KEY_TEMP ? DKIM_MSG_TEMPERROR : DKIM_MSG_PERMERROR, k.why);
     else if (k.ed25519 != s->ed25519)
@@ -301,7 +306,6 @@ static void check(struct dkim_eng_verify *v, struct vsig *s)
         (void) bad(s, DKIM_MSG_FAIL, "body hash mismatch");
     else
         s->out.res = DKIM_MSG_PASS;
-    EVP_PKEY_free(k.pkey);
 }
 
 int     dkim_eng_verify_eom(struct dkim_eng_verify *v, char *why, size_t whylen)
@@ -337,8 +341,10 @@ void    dkim_eng_verify_free(struct dkim_eng_verify *v)
 {
     if (v == 0)
         return;
-    for (size_t i = 0; i < v->nsig; i++)
+    for (size_t i = 0; i < v->nsig; i++) {
         free(v->sig[i].h);
+        EVP_PKEY_free(v->sig[i].key.pkey);
+    }
     free(v->sig);
     free(v->res);
     for (size_t i = 0; i < v->ncanon; i++)
