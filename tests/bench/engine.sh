@@ -16,7 +16,7 @@ for sel in $("$BINDIR/mxdock-dkim" -c "$T/c.conf" list "$D" | awk 'NR > 1 { prin
 	"$BINDIR/mxdock-dkim" -c "$T/c.conf" activate "$D" "$sel" >/dev/null
 done
 /usr/bin/python3 "$TOP/tests/dkim/corpus.py" "$T/corpus"
-echo "| message | operation | engine | CPU ms/signing | signings/s (1 core) |"
+echo "| message | operation | engine | CPU ms per message | messages/s (1 core) |"
 echo "|---|---|---|---:|---:|"
 for m in 2k 20k 200k; do
 	sed "s/@example.test/@$D/" "$T/corpus/$m.eml" >"$T/$m.eml"
