@@ -40,6 +40,7 @@ void    milter_msg_reset(struct milter_conn *c)
     }
     free(m->hdr);
     free(m->ours);
+    free(m->rb);
     dkim_msg_free(m->dm);
     if (m->ks)
         dkim_keyset_release(c->g->keys, m->ks);
@@ -150,15 +151,14 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
     if (m->dm == 0) {
         m->failed = 1;
         snprintf(m->failwhy, sizeof(m->failwhy), "%s", why);
-        return;
     }
-    for (size_t i = 0; i < m->nhdr; i++)
-        (void) dkim_msg_header(m->dm, m->hdr[i].name, m->hdr[i].value);
-    (void) dkim_msg_eoh(m->dm);
+    /* the header fields are fed by milter_feed_begin (rawbody.c) */
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
- * expects when SMFIP_HDR_LEADSPC was negotiated */
+ * expects when SMFIP_HDR_LEADSPC was negotiated.  Stalwart writes a value
+ * as it gets it (stalwart milter/message.rs:485-495): its folds need CRLF,
+ * or the message carries bare LFs and c=simple signatures break. */
 static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
                        const char *value)
 {
@@ -166,7 +166,13 @@ static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *na
 
     if (c->leadspc)
         sb_putc(&sb, ' ');
-    sb_puts(&sb, value);
+    for (const char *p = value; c->stalwart && *p; p++) {
+        if (*p == '\n' && (p == value || p[-1] != '\r'))
+            sb_putc(&sb, '\r');
+        sb_putc(&sb, *p);
+    }
+    if (!c->stalwart)
+        sb_puts(&sb, value);
     if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS)
         mx_warn("cannot add %s header", name);
     sb_free(&sb);
@@ -295,7 +301,8 @@ static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verd
 {
     struct policy_decision d;
     struct milter_verdict pv;
-    unsigned long bytes = c->m.bytes ? c->m.bytes + 2 : c->m.size_hint;     /* + blank line */
+    unsigned long seen = c->m.hbytes + c->m.bytes;
+    unsigned long bytes = seen ? seen + 2 : c->m.size_hint;     /* + blank line */
     size_t  over = 0;
 
     milter_verdict_set(&pv, MV_CONTINUE, "", "", "", "%s", "");
@@ -349,6 +356,7 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     sfsistat rc;
 
     milter_verdict_set(&v, MV_CONTINUE, "", "", "", "%s", "");
+    milter_feed_end(c);
     remove_ours(ctx, m);
     if (m->too_many_hdrs) {
         mx_warn("message %s: more than %d header fields: refused", qid ? qid : "-",
