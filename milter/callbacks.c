@@ -67,8 +67,6 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = *pf3 = 0;
-    if (!(f1 & SMFIP_HDR_LEADSPC))
-        mx_warn("MTA cannot keep the leading space of headers: signatures may break");
     if (c) {
         c->nr = *pf1 & NR_WANTED;
         c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
@@ -115,6 +113,8 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     c->internal = hostaddr == 0 || cidr_list_match_sa(c->g->internal, hostaddr);
     snprintf(c->daemon, sizeof(c->daemon), "%s", daemon ? daemon : "");
     c->stalwart = milter_is_stalwart(c->daemon);
+    if (!c->leadspc && !c->stalwart)    /* Stalwart: the raw block (rawbody.c) */
+        mx_warn("MTA cannot keep the leading space of headers: signatures may break");
     if (c->g->policy && c->ip[0]) {
         policy_connect(c->g->policy, c->ip, &c->refusal);
         /* smfi_setreply does not work at connect: answer at HELO or MAIL */

@@ -87,10 +87,18 @@ sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_v
                 v->rcode, v->xcode, text);
         return SMFIS_CONTINUE;
     }
-    /* libmilter drops a 4xx with REJECT or a 5xx with TEMPFAIL */
+    /* every refusal carries a code and text: without one Stalwart answers
+     * 503 5.5.3 (inbound/mod.rs:104) and Sendmail a generic reply.
+     * libmilter drops a 4xx with REJECT or a 5xx with TEMPFAIL. */
     ok = v->rcode[0] == (v->kind == MV_REJECT ? '5' : '4');
-    if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS)
-        mx_warn("%s: reply %s %s not accepted by libmilter", step, v->rcode, v->xcode);
+    if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS) {
+        mx_warn("%s: reply %s %s not accepted by libmilter: a generic one sent", step,
+                v->rcode, v->xcode);
+        if (v->kind == MV_REJECT)
+            (void) smfi_setreply(ctx, "550", "5.7.1", "Refused by local policy");
+        else
+            (void) smfi_setreply(ctx, "451", "4.3.0", "Try again later");
+    }
     if (strcmp(step, "eom") != 0)
         log_message(c, "-", "-", 0, milter_kind_name(v->kind));
     return v->kind == MV_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
