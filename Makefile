@@ -115,7 +115,8 @@ DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
 	publicsuffix libxml2-utils jq strace \
-	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux
+	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux \
+	m4 python3-dkim
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not
