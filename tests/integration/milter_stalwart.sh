@@ -86,6 +86,15 @@ h_eq "internal host: two DKIM-Signature insertions" \
 h_has "start: milter_sign_daemons Stalwart warned" "$(cat "$MILTER_LOG")" \
 	"is Stalwart's {daemon_name}, the same on every listener: ignored"
 
+# a header block longer than one 65,535-byte BODY chunk (client.rs:22) and
+# a 100 kB body: the block is held across chunks, then cut
+{ printf 'X-Pad-%03d: %0100d\n' $(seq 1 700 | sed 's/$/ 0/'); sed '/^$/q' "$H/msg.eml"
+  for i in $(seq 1 1000); do printf 'line %04d of a long body, %080d\n' "$i" 0; done; } >"$H/long.eml"
+out=$(stalwart --ip 192.0.2.20 --auth alice --from "alice@$D" --rcpt bob@example.org \
+	--msg "$H/long.eml" --out "$H/long-signed.eml")
+h_eq "long: mailauth passes both" "$(milter_mailauth "$H/long-signed.eml" 192.0.2.20 \
+	client.example "alice@$D" | grep -c "^dkim pass $D")" 2
+
 # 2. the queued message sent in from outside (192.0.2.10: not in the SPF
 #    record, spf_fail_action = tag) with a forged A-R carrying our id
 { echo "Authentication-Results: $AUTHSERV; dkim=pass header.d=forged.example"
