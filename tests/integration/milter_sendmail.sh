@@ -1,7 +1,8 @@
 #!/bin/bash
 # milter_sendmail.sh - mxdock-milter behind a real Sendmail 8.17 (issue 14;
 # tests/lib/sendmail.sh; its milter line is docs/MILTER.md's, word for word):
-#   - mail from an internal client (127.0.0.1) is delivered with two
+#   - mail of an authenticated sender (AUTH PLAIN, {auth_authen} at MAIL; the
+#     client is not in milter_internal_hosts) is delivered with two
 #     signatures, rsa-sha256 and ed25519-sha256, that mailauth passes;
 #   - that message sent in again from outside (127.0.0.2): one A-R with
 #     dkim=pass for both;
@@ -26,7 +27,7 @@ AUTHSERV=mx.sendmail.test
 milter_scratch_conf "$AUTHSERV" || { h_done; exit 1; }
 mariadb_start || { h_done; exit 1; }
 cat >>"$C" <<EOF
-milter_internal_hosts = 127.0.0.1/32
+milter_internal_hosts = 10.99.0.0/16
 dkim_fail_action = tag
 spf_fail_action = tag
 dmarc_quarantine_action = tag
@@ -46,19 +47,22 @@ mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('
 	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('full', 100000, NOW());"
 
 milter_start "$C" || { h_done; exit 1; }
+sendmail_sasl alice 'sendmail test secret'
 sendmail_start "$MILTER_PORT" || { h_done; exit 1; }
 h_has "sendmail.cf has docs/MILTER.md's milter line" "$(cat "$SENDMAIL_DIR/sendmail.mc")" \
 	"INPUT_MAIL_FILTER(\`mxdock', \`S=inet:$MILTER_PORT@127.0.0.1, F=T, T=S:30s;R:60s;E:5m')"
 
-# 1. internal: signed twice, mailauth passes both
-sendmail_send --from "alice@$D" --to bob@example.org --h-From "Alice <alice@$D>" \
+AUTH=(--auth PLAIN --auth-user alice --auth-password 'sendmail test secret')
+# 1. authenticated: signed twice, mailauth passes both
+sendmail_send "${AUTH[@]}" --from "alice@$D" --to bob@example.org --h-From "Alice <alice@$D>" \
 	--h-Subject "through Sendmail" --body "Signed behind a real Sendmail." >"$H/send-1.txt"
 delivered 1
 postfix_message 1 >"$H/signed.eml"
-h_eq "internal: two DKIM-Signature headers" "$(grep -c '^DKIM-Signature:' "$H/signed.eml")" 2
+h_has "authenticated: AUTH accepted" "$(cat "$H/send-1.txt")" "235 2.0.0"
+h_eq "authenticated: two DKIM-Signature headers" "$(grep -c '^DKIM-Signature:' "$H/signed.eml")" 2
 ma=$(milter_mailauth "$H/signed.eml" 127.0.0.1 localhost "alice@$D")
-h_eq "internal: mailauth passes rsa-sha256" "$(grep -c "^dkim pass $D .* rsa-sha256" <<<"$ma")" 1
-h_eq "internal: mailauth passes ed25519-sha256" \
+h_eq "authenticated: mailauth passes rsa-sha256" "$(grep -c "^dkim pass $D .* rsa-sha256" <<<"$ma")" 1
+h_eq "authenticated: mailauth passes ed25519-sha256" \
 	"$(grep -c "^dkim pass $D .* ed25519-sha256" <<<"$ma")" 1
 
 # 2. the delivered message sent in from outside
@@ -89,7 +93,7 @@ h_lacks "ban: nothing queued" "$out" "queued"
 #    reloads (SIGUSR1) every 0.3 s
 pids=
 for i in $(seq 1 24); do
-	sendmail_send --from "alice@$D" --to "load$i@example.org" --h-From "Alice <alice@$D>" \
+	sendmail_send "${AUTH[@]}" --from "alice@$D" --to "load$i@example.org" --h-From "Alice <alice@$D>" \
 		--h-Subject "load $i" --body "load $i" >"$H/load-$i.txt" &
 	pids="$pids $!"
 	[ $((i % 4)) -eq 0 ] || continue

@@ -11,6 +11,9 @@
 #                               SENDMAIL_PID, SENDMAIL_TRAFFIC (-X record),
 #                               SINK_DIR; POSTFIX_DIR = SENDMAIL_DIR so that
 #                               postfix_wait_delivered / postfix_message work
+#   sendmail_sasl USER PASS     (before sendmail_start) AUTH PLAIN/LOGIN for
+#                               USER from a Cyrus sasldb; Sendmail then sends
+#                               {auth_authen} = USER at MAIL
 #   sendmail_send ARGS...       swaks to it; prints the transcript
 #
 # The milter lines of the .mc are read from docs/MILTER.md's Sendmail
@@ -22,6 +25,25 @@
 # resolv.conf (127.0.0.1) and nsswitch.conf bind-mounted, visible to it
 # alone, so no query leaves the machine.  /usr/sbin/sendmail (Postfix's) is
 # never run.  Sendmail is stopped on exit (its pid).
+
+sendmail_sasl() {
+	SENDMAIL_SASL_USER=$1
+	SENDMAIL_SASL_PASS=$2
+}
+
+# sendmail_write_sasl - Sendmail.conf and the sasldb, in a directory that
+# its namespace sees as /usr/lib/sasl2 (Cyrus SASL's config path)
+sendmail_write_sasl() {
+	local d=$1
+	mkdir -p "$d/sasl2"
+	cp -p /usr/lib/sasl2/* "$d/sasl2/" 2>/dev/null
+	[ -n "$SENDMAIL_SASL_USER" ] || return 0
+	printf '%s\n' "pwcheck_method: auxprop" "auxprop_plugin: sasldb" \
+		"sasldb_path: $d/sasl2/sasldb2" "mech_list: PLAIN LOGIN" >"$d/sasl2/Sendmail.conf"
+	printf '%s' "$SENDMAIL_SASL_PASS" |
+		saslpasswd2 -p -c -f "$d/sasl2/sasldb2" -u mx.sendmail.test "$SENDMAIL_SASL_USER"
+	chmod 600 "$d/sasl2/sasldb2"
+}
 
 sendmail_root() {
 	local cache="${BUILDDIR:-$H_TOP/build}/sendmail" deb
@@ -65,9 +87,16 @@ FEATURE(\`no_default_msa')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
 DAEMON_OPTIONS(\`Port=$SENDMAIL_PORT, Addr=127.0.0.1, Name=MTA')dnl
 $(sendmail_milter_lines "$milter")
+$(sendmail_auth_lines)
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOF
+}
+
+sendmail_auth_lines() {
+	[ -n "$SENDMAIL_SASL_USER" ] || return 0
+	echo "define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl"
+	echo "TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl"
 }
 
 # sendmail_write_ns - the files its namespace sees instead of the host's
@@ -83,6 +112,7 @@ sendmail_write_ns() {
 mount --bind "$d/hosts" /etc/hosts &&
 mount --bind "$d/resolv.conf" /etc/resolv.conf &&
 mount --bind "$d/nsswitch.conf" /etc/nsswitch.conf &&
+mount --bind "$d/sasl2" /usr/lib/sasl2 &&
 hostname mx.sendmail.test || exit 71
 exec "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" -C "$d/sendmail.cf" -bD -q30s \\
 	-X "$SENDMAIL_TRAFFIC"
@@ -103,6 +133,7 @@ sendmail_start() {
 	mkdir -p "$d/queue" "$SINK_DIR" && chmod 700 "$d/queue" && chown postfix "$SINK_DIR"
 	postfix_sink || return 1
 	sendmail_write_ns "$d"
+	sendmail_write_sasl "$d"
 	h_on_exit "kill \$(head -1 '$d/sendmail.pid' 2>/dev/null) 2>/dev/null"
 	for try in 1 2 3; do
 		SENDMAIL_PORT=$(h_port)
