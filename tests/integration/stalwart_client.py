@@ -307,9 +307,11 @@ class Session:
                 c.write(b'T')
                 if not c.has(NR_DATA):
                     chk(c.action())
-            fields, _ = parse(self.raw)
+            fields, body = parse(self.raw)
             chk(c.headers((text(n), text(v)) for n, v in fields))    # message.rs:264-272
-            chk(c.body(self.raw))                                    # message.rs:275-276
+            # message.rs:275-276: the whole raw message; --body-only is NOT
+            # Stalwart: it checks the milter's fallback for other bodies
+            chk(c.body(body if a.body_only else self.raw))
             return c.mods
         finally:
             try:
@@ -343,6 +345,7 @@ def main():
     p.add_argument('--rcpt', action='append', default=[])
     p.add_argument('--msg')
     p.add_argument('--out')
+    p.add_argument('--body-only', action='store_true')
     a = p.parse_args()
     a.stages = a.stages.split(',')
     raw = b''
