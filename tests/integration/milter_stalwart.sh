@@ -121,6 +121,17 @@ h_has "inbound: dmarc=pass" "$ar" "dmarc=pass"
 h_lacks "inbound: forged A-R removed" "$ar" "forged.example"
 h_lacks "inbound: not signed (milter_sign_daemons Stalwart ignored)" "$out" "DKIM-Signature"
 
+# a signature from outside: dkimpy signs c=simple/simple (the header values
+# with their inner and trailing white space), mxdock behind Stalwart checks it
+rkey=$(ls "$H"/dkim/$D/*r.pem | head -1); rsel=$(basename "$rkey" .pem)
+/usr/bin/python3 "$H_TOP/tests/integration/dkimpy_verify.py" --sign "$H/msg.eml" "$D" "$rsel" \
+	"$rkey" >"$H/outside.eml" 2>"$H/outside.err"
+h_has "outside signer: dkimpy signed c=simple/simple" "$(cat "$H/outside.eml")" "c=simple/simple"
+out=$(stalwart --ip 192.0.2.10 --from "alice@$D" --rcpt bob@example.org \
+	--msg "$H/outside.eml" --out "$H/outside-verified.eml")
+h_has "outside signer: mxdock says dkim=pass" "$(tr -d '\r\n' <"$H/outside-verified.eml")" \
+	"dkim=pass (2048-bit key) header.d=$D header.s=$rsel"
+
 # 3. quota, rcpt in the stage list: one RCPT of two refused, on its own
 #    connection replaying the accepted one; the message goes to bob
 out=$(stalwart --stages rcpt,data --ip 192.0.2.10 --from "alice@$D" --rcpt "bob@$D" \

@@ -2,9 +2,10 @@
 # the milter, and an smtp-sink that captures what it delivers (source after
 # harness.sh and postfix.sh, whose sink helpers it reuses).
 #
-#   sendmail_start MILTER_PORT  fetch and unpack sendmail-bin and sendmail-cf
-#                               once (cached under $BUILDDIR/sendmail: never
-#                               installed, since sendmail-bin conflicts with
+#   sendmail_start MILTER_PORT  fetch sendmail-bin and sendmail-cf once
+#                               (cached in $BUILDDIR/sendmail-debs), unpack
+#                               them into the scratch directory (never
+#                               installed: sendmail-bin conflicts with
 #                               Postfix), build a .cf with m4 and start
 #                               Sendmail as root in the foreground.  Sets
 #                               SENDMAIL_PORT (127.0.0.1), SENDMAIL_DIR,
@@ -45,14 +46,19 @@ sendmail_write_sasl() {
 	chmod 600 "$d/sasl2/sasldb2"
 }
 
+# sendmail_root - the .debs cached in $BUILDDIR/sendmail-debs (only .deb
+# files there: the Makefile reads every *.d under build/ as dependencies,
+# and the package holds etc/init.d), unpacked into the scratch directory
 sendmail_root() {
-	local cache="${BUILDDIR:-$H_TOP/build}/sendmail" deb
-	SENDMAIL_ROOT="$cache/root"
-	[ -x "$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail" ] && return 0
-	mkdir -p "$cache/debs" || return 1
-	(cd "$cache/debs" && apt-get download sendmail-bin sendmail-cf) >"$cache/download.log" 2>&1 ||
-		{ h_fail "apt-get download sendmail-bin sendmail-cf" "$(tail -1 "$cache/download.log")" "downloaded"; return 1; }
-	for deb in "$cache"/debs/*.deb; do
+	local cache="${BUILDDIR:-$H_TOP/build}/sendmail-debs" deb
+	SENDMAIL_ROOT="$SENDMAIL_DIR/root"
+	mkdir -p "$cache" || return 1
+	if ! ls "$cache"/sendmail-bin_*.deb "$cache"/sendmail-cf_*.deb >/dev/null 2>&1; then
+		(cd "$cache" && apt-get download sendmail-bin sendmail-cf) >"$SENDMAIL_DIR/download.log" 2>&1 ||
+			{ h_fail "apt-get download sendmail-bin sendmail-cf" \
+				"$(tail -1 "$SENDMAIL_DIR/download.log")" "downloaded"; return 1; }
+	fi
+	for deb in "$cache"/sendmail-bin_*.deb "$cache"/sendmail-cf_*.deb; do
 		dpkg -x "$deb" "$SENDMAIL_ROOT" || return 1
 	done
 }
@@ -129,8 +135,8 @@ sendmail_start() {
 	POSTFIX_DIR=$d
 	SINK_DIR="$d/sink"
 	SENDMAIL_TRAFFIC="$d/traffic.log"
-	sendmail_root || return 1
-	mkdir -p "$d/queue" "$SINK_DIR" && chmod 700 "$d/queue" && chown postfix "$SINK_DIR"
+	mkdir -p "$d/queue" "$SINK_DIR" && sendmail_root || return 1
+	chmod 700 "$d/queue" && chown postfix "$SINK_DIR" || return 1
 	postfix_sink || return 1
 	sendmail_write_ns "$d"
 	sendmail_write_sasl "$d"
