@@ -6,16 +6,25 @@
 # {daemon_name} "Stalwart v0.16.18", and the WHOLE raw message as the body.
 # No Stalwart package in Debian 12, so the client is the simulation.
 #   - an authenticated sender ({auth_authen} at MAIL, from a client that is
-#     not internal) gets two signatures, c=simple/simple, that mailauth and
-#     dkimpy verify as pass on the message Stalwart would queue;
+#     not internal) gets two signatures (relaxed/simple) that mailauth and
+#     dkimpy verify as pass on the message Stalwart would queue, also with a
+#     77 kB header block and a 100 kB body (several BODY chunks); an
+#     internal host is signed without AUTH; milter_sign_daemons naming
+#     Stalwart is warned about and ignored;
 #   - that message sent in again from outside: dkim=pass twice, spf=fail,
 #     dmarc=pass in one A-R; a forged A-R with our authserv-id removed;
+#     a c=simple/simple signature made by dkimpy verifies in mxdock;
+#   - a second milter signing simple/simple: its RSA signature passes in
+#     mailauth and dkimpy (header bytes as written, not the trimmed values);
 #   - quota: with rcpt in the stages one RCPT of two is refused 452 4.2.2;
 #     with the default data only, the replayed RCPT refuses the message;
+#     the size is counted once (a message that fits is not refused);
 #   - a banned client is refused 421 4.7.0 at the connect stage;
-#   - every refusal carries mxdock's code and text (never 503 5.5.3).
-# On main before issue 14 the signatures fail (body hash of the whole raw
-# message) and verification says dkim=fail.
+#   - every refusal carries mxdock's code and text (never 503 5.5.3);
+#   - a body that is not the raw message (--body-only) is hashed as sent.
+# On main before issue 14 (001537b) 17 of 35 checks fail: every signature
+# made or checked behind Stalwart fails (body hash over the whole raw
+# message), the size is counted twice, Stalwart's daemon name signs inbound.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
