@@ -127,7 +127,7 @@ DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev
 DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
-	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev \
+	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev m4 \
 	python3-spf python3-yaml python3-dkim python3-cryptography spfquery openssl curl \
 	iproute2 util-linux
 DEBS = $(DEB_BUILD) $(DEB_TEST)
