@@ -51,7 +51,7 @@ LIBDMARC  = $(BUILDDIR)/libmxdmarc.a
 LDLIBS_CONF   = -lidn2 -lresolv
 LDLIBS_DKIM   = -lopendkim -lssl -lcrypto -ljansson
 LDLIBS_PDNS   = -lcurl -ljansson
-LDLIBS_POLICY = -lmariadb -lz -lpsl
+LDLIBS_POLICY = -lmariadb -lz -lpsl -lmicrohttpd -ljansson -lcrypto
 LDLIBS_MILTER = -lmilter -lspf2 -lpsl -lresolv -lpthread
 
 PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy
@@ -110,12 +110,13 @@ unit: $(UNIT_BINS) $(BUILDDIR)/tests/dmarccheck
 # ---- packages ------------------------------------------------------------
 DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
 	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev \
-	libpsl-dev zlib1g-dev
+	libpsl-dev zlib1g-dev libmicrohttpd-dev
 DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
 	publicsuffix libxml2-utils jq strace \
-	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux
+	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux \
+	dovecot-core dovecot-imapd
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not

@@ -8,6 +8,7 @@
  *   policy_rcpt/policy_eom  quota with the SIZE= hint / the real size
  *   policy_record_authfail  one failed or refused login
  *   policy_thread_end       mysql_thread_end for a milter thread
+ *   policy_db_ping          is the database answering (serve's /health)
  *
  * Every function writes a complete decision and never fails the caller:
  * when the database is down the configured *_db_error_action answers
@@ -100,6 +101,7 @@ static void db_error(struct policy_decision *out, int tempfail)
         decide(out, POLICY_TEMPFAIL, "451", "4.3.0", "temporary policy failure, try again later");
     else
         decide(out, POLICY_CONTINUE, "", "", "");
+    out->db_error = 1;
 }
 
 void    policy_connect(struct policy *p, const char *ip, struct policy_decision *out)
@@ -116,6 +118,7 @@ void    policy_connect(struct policy *p, const char *ip, struct policy_decision 
         db_error(out, p->authfail_tempfail);
         return;
     }
+    out->failures = v.failures;
     if (!v.banned)
         return;
     if (v.new_ban)
@@ -123,6 +126,7 @@ void    policy_connect(struct policy *p, const char *ip, struct policy_decision 
                 v.ban, v.until - mx_now(), v.failures);
     mx_info("authfail: refused %s (ban %s)", addr, v.ban);
     decide(out, POLICY_TEMPFAIL, "421", "4.7.0", "too many failed authentication attempts");
+    out->failures = v.failures;
 }
 
 /* quota_check - the common part of policy_rcpt and policy_eom */
@@ -165,17 +169,30 @@ void    policy_eom(struct policy *p, const char *rcpt, unsigned long msg_size,
     quota_check(p, rcpt, msg_size, "eom", out);
 }
 
-void    policy_record_authfail(struct policy *p, const char *ip, const char *principal,
+int     policy_record_authfail(struct policy *p, const char *ip, const char *principal,
                                const char *protocol)
 {
+    int     rc;
+
     if (p == 0 || !p->authfail_on || ip == 0)
-        return;
-    if (authfail_record(p->db, ip, principal ? principal : "", protocol ? protocol : "smtp",
-                        0, mx_now()) == -2)
+        return 0;
+    rc = authfail_record(p->db, ip, principal ? principal : "", protocol ? protocol : "smtp",
+                         0, mx_now());
+    if (rc == -2)
         mx_warn("authfail: not an address: \"%.64s\"", ip);
+    return rc;
 }
 
 void    policy_thread_end(void)
 {
     pdb_thread_end();
+}
+
+int     policy_db_ping(struct policy *p)
+{
+    struct pdb_col one[1] = {{.type = PDB_INT}};
+
+    if (p == 0)
+        return -1;
+    return pdb_run(p->db, -1, "SELECT 1", 0, 0, one, 1, 0, 0, 0);
 }

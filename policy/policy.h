@@ -19,6 +19,8 @@ struct policy_decision {
     char    xcode[16];          /* "4.2.2" ... */
     char    text[256];          /* reply text, no CR/LF; '%' not yet escaped */
     char    header[256];        /* optional header value to add (quota warning), "" = none */
+    long    failures;           /* policy_connect: failures counted in the window */
+    int     db_error;           /* the database did not answer: *_db_error_action decided */
 };
 
 struct policy;
@@ -39,10 +41,14 @@ void    policy_rcpt(struct policy *, const char *rcpt, unsigned long size_hint,
 void    policy_eom(struct policy *, const char *rcpt, unsigned long msg_size,
                    struct policy_decision *out);
 
-/* policy_record_authfail - count a failed or refused authentication */
-void    policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
+/* policy_record_authfail - count a failed or refused authentication;
+ * 0, -1 when the database did not take it, -2 when CLIENT_IP is no address */
+int     policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
                                const char *protocol);
 
 void    policy_thread_end(void);
+
+/* policy_db_ping - 0 when the database answers, -1 when not (health checks) */
+int     policy_db_ping(struct policy *);
 
 #endif
