@@ -75,8 +75,12 @@ struct http_conn *http_conns_add(struct http_conns *, int fd);
 void    http_conns_remove(struct http_conns *, struct http_conn *);
 void    http_conns_touch(struct http_conns *, struct http_conn *);
 
-/* http_conns_sweep - shut down connections busy longer than LIMIT seconds;
- * returns how many */
+/* http_conns_replying - an answer is about to be queued on C; -1 when the
+ * sweep answered it already (then queue nothing) */
+int     http_conns_replying(struct http_conns *, struct http_conn *c);
+
+/* http_conns_sweep - answer 408 and shut down connections busy longer than
+ * LIMIT seconds; returns how many got the 408 */
 int     http_conns_sweep(struct http_conns *, double limit);
 
 /* http_deny_log - may a 401 for CLIENT be logged now (once a minute per

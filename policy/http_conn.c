@@ -9,10 +9,17 @@
  *   http_now             monotonic seconds
  *
  * libmicrohttpd bounds idle time, not the time of a request a client
- * trickles in byte by byte; the sweep bounds that.  It only calls
- * shutdown(2) on a descriptor still registered: libmicrohttpd tells us
- * (http_conns_remove) before it closes one, under the same lock, so a
- * reused descriptor number is never touched.
+ * trickles in byte by byte; the sweep bounds that.  A connection busy
+ * past the bound whose request has no answer queued gets a fixed
+ * "408 Request Timeout" written and its sending side shut; a second later
+ * its receiving side too, so libmicrohttpd closes it (the second lets the
+ * client read the 408 before a reset could discard it).  libmicrohttpd
+ * answers only once the whole request is in, so this is the one way to
+ * answer a client that never finishes.  The sweep touches only
+ * descriptors still registered: libmicrohttpd tells us (http_conns_remove)
+ * before it closes one, under the same lock, so a reused descriptor
+ * number is never touched; and an answer is queued (http_conns_replying)
+ * only on a connection the sweep has not answered.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -147,9 +154,15 @@ int     http_listen_open(const struct http_listen *l, int backlog, char *why, si
 struct http_conn {
     int     fd;
     double  since;              /* accepted, or its last answer sent */
-    int     cut;                /* shut down by a sweep already */
+    double  cut_at;             /* when the sweep answered it */
+    int     cut;                /* 1: 408 sent, 2: shut down */
+    int     replying;           /* an answer is queued for its request */
     struct http_conn *prev, *next;
 };
+
+static const char late[] = "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
+    "Content-Type: application/json\r\nContent-Length: 34\r\n\r\n"
+    "{\"error\":\"request took too long\"}";
 
 struct http_conns {
     pthread_mutex_t lock;
@@ -213,7 +226,23 @@ void    http_conns_touch(struct http_conns *cs, struct http_conn *c)
         return;
     pthread_mutex_lock(&cs->lock);
     c->since = http_now();
+    c->replying = 0;
     pthread_mutex_unlock(&cs->lock);
+}
+
+int     http_conns_replying(struct http_conns *cs, struct http_conn *c)
+{
+    int     ok = 1;
+
+    if (c == 0)
+        return 0;
+    pthread_mutex_lock(&cs->lock);
+    if (c->cut)
+        ok = 0;
+    else
+        c->replying = 1;
+    pthread_mutex_unlock(&cs->lock);
+    return ok ? 0 : -1;
 }
 
 int     http_conns_sweep(struct http_conns *cs, double limit)
@@ -222,12 +251,18 @@ int     http_conns_sweep(struct http_conns *cs, double limit)
     int     n = 0;
 
     pthread_mutex_lock(&cs->lock);
-    for (struct http_conn *c = cs->head; c; c = c->next)
+    for (struct http_conn *c = cs->head; c; c = c->next) {
         if (!c->cut && now - c->since > limit) {
-            shutdown(c->fd, SHUT_RDWR);
+            if (!c->replying && send(c->fd, late, sizeof(late) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+                n++;
+            shutdown(c->fd, SHUT_WR);
             c->cut = 1;
-            n++;
+            c->cut_at = now;
+        } else if (c->cut == 1 && now - c->cut_at >= 1) {
+            shutdown(c->fd, SHUT_RD);
+            c->cut = 2;
         }
+    }
     pthread_mutex_unlock(&cs->lock);
     return n;
 }

@@ -8,13 +8,16 @@
  *                     on_done/on_conn: free a request, track connections
  *
  * Bounds: policy_http_max_body per body (Content-Length over it: 413
- * before a byte is read; a chunked body that grows over it: 413), all
- * bodies in flight together at most 32 of those (503 beyond), headers
- * within libmicrohttpd's 16 KB connection memory (larger: its 431),
- * policy_http_max_connections, and policy_http_timeout for each request:
- * a body still arriving after it gets 408, a connection busy longer is
- * shut down by the sweep in the main loop (http_conn.c), an idle
- * keep-alive connection is closed by libmicrohttpd.
+ * before a byte is read; a chunked body that grows over it: the rest is
+ * read and dropped, then 413), all bodies in flight together at most 32
+ * of those (503 beyond), headers within libmicrohttpd's 16 KB connection
+ * memory (larger: its 431), policy_http_max_connections, and
+ * policy_http_timeout for each request: a request complete after it gets
+ * 408, one still incomplete gets 408 from the sweep in the main loop
+ * (http_conn.c), an idle keep-alive connection is closed by
+ * libmicrohttpd.  libmicrohttpd sends an answer queued before the body is
+ * read only after reading the rest of it, and loses track of a chunked
+ * body then: so past the headers a refusal waits for the body's end.
  *
  * Secrets: the token and the webhook key are read from their files at
  * start; they and the bodies (Dovecot's pwhash) are never logged, and a
@@ -22,6 +25,7 @@
  * bounded and come once a minute per client and code.
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <signal.h>
@@ -47,6 +51,8 @@ struct req {
     char   *body;
     size_t  len, cap;
     int     answered;           /* a response is queued */
+    int     refused;            /* the code to answer at the body's end */
+    const char *why;            /* ... and why */
     char    client[64];
 };
 
@@ -84,9 +90,13 @@ static enum MHD_Result respond(struct http_ctx *h, struct MHD_Connection *conn, 
                                int code, const char *body, size_t len, const char *ctype,
                                const char *why)
 {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     struct MHD_Response *resp;
     enum MHD_Result rc;
 
+    if (http_conns_replying(h->conns, ci ? ci->socket_context : 0) < 0)
+        return MHD_NO;                  /* the sweep answered 408 already */
     resp = MHD_create_response_from_buffer(len, (void *) body, MHD_RESPMEM_MUST_COPY);
     if (resp == 0)
         return MHD_NO;
@@ -231,25 +241,32 @@ static enum MHD_Result begin(struct http_ctx *h, struct MHD_Connection *conn, co
     return MHD_YES;
 }
 
-/* take - one piece of the body, within the bounds */
-static enum MHD_Result take(struct http_ctx *h, struct MHD_Connection *conn, struct req *r,
-                            const char *data, size_t *size)
+/* take - one piece of the body, within the bounds; past one, the rest is
+ * dropped and the refusal answered at the end */
+static enum MHD_Result take(struct http_ctx *h, struct req *r, const char *data, size_t *size)
 {
     size_t  n = *size, cap = r->cap ? r->cap : 1024;
     char   *grown;
 
     *size = 0;
-    if (http_now() - r->start > (double) h->timeout)
-        return refuse(h, conn, r, 408, error_text(408), "body still arriving after policy_http_timeout");
-    if (r->len + n > (size_t) h->max_body)
-        return refuse(h, conn, r, 413, error_text(413), "body larger than policy_http_max_body");
+    if (r->refused)
+        return MHD_YES;
+    if (http_now() - r->start > (double) h->timeout) {
+        r->refused = 408, r->why = "body still arriving after policy_http_timeout";
+        return MHD_YES;
+    }
+    if (r->len + n > (size_t) h->max_body) {
+        r->refused = 413, r->why = "body larger than policy_http_max_body";
+        return MHD_YES;
+    }
     while (cap < r->len + n + 1)
         cap *= 2;
     if (cap > r->cap) {
         if (__atomic_add_fetch(&h->body_held, (long) (cap - r->cap), __ATOMIC_RELAXED) > h->body_budget
             || (grown = realloc(r->body, cap)) == 0) {
             __atomic_sub_fetch(&h->body_held, (long) (cap - r->cap), __ATOMIC_RELAXED);
-            return refuse(h, conn, r, 503, error_text(503), "bodies in flight over their budget");
+            r->refused = 503, r->why = "bodies in flight over their budget";
+            return MHD_YES;
         }
         r->body = grown;
         r->cap = cap;
@@ -279,6 +296,10 @@ static enum MHD_Result finish(struct http_ctx *h, struct MHD_Connection *conn, s
     struct http_answer a = {.code = 200};
     const char *body = r->body ? r->body : "";
 
+    if (r->refused)
+        return refuse(h, conn, r, r->refused, error_text(r->refused), r->why);
+    if (http_now() - r->start > (double) h->timeout)
+        return refuse(h, conn, r, 408, error_text(408), "request complete after policy_http_timeout");
     switch (r->ep) {
     case HTTP_EP_ALLOW:
     case HTTP_EP_REPORT:
@@ -318,7 +339,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*size)
-        return take(h, conn, r, data, size);
+        return take(h, r, data, size);
     return finish(h, conn, r);
 }
 
@@ -455,20 +476,27 @@ static struct MHD_Daemon *start(struct http_ctx *h, const struct mx_conf *c, int
                             MHD_OPTION_END);
 }
 
-/* run - wait for SIGTERM or SIGINT, sweeping once a second */
+/* run - wait for SIGTERM or SIGINT, sweeping once a second; every few
+ * seconds hand the memory a burst of connections left free back to the
+ * system (the worker threads' malloc arenas keep it otherwise) */
 static void run(struct http_ctx *h, const sigset_t *set)
 {
     struct timespec second = {1, 0};
     int     sig, cut;
 
-    for (;;) {
+    for (unsigned long tick = 1;; tick++) {
+        if (tick % 5 == 0)
+            malloc_trim(0);
         sig = sigtimedwait(set, 0, &second);
         if (sig == SIGTERM || sig == SIGINT)
             return;
         if (sig == SIGHUP)
             mx_info("serve: SIGHUP ignored; restart serve to read changed files");
-        if ((cut = http_conns_sweep(h->conns, (double) h->timeout + 1)) > 0)
-            mx_warn("serve: closed %d connection(s) busy longer than policy_http_timeout", cut);
+        if ((cut = http_conns_sweep(h->conns, (double) h->timeout + 1)) > 0) {
+            for (int i = 0; i < cut; i++)
+                http_metrics_request(h->metrics, HTTP_EP_OTHER, 408, (double) h->timeout + 1);
+            mx_warn("serve: 408 to %d connection(s) busy longer than policy_http_timeout", cut);
+        }
     }
 }
 
