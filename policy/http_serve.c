@@ -500,16 +500,12 @@ static void run(struct http_ctx *h, const sigset_t *set)
     }
 }
 
-/* listen_on - parse and open policy_http_listen; -1 after a message */
-static int listen_on(const struct mx_conf *c, struct http_listen *l)
+/* listen_on - open the parsed policy_http_listen; -1 after a message */
+static int listen_on(const struct mx_conf *c, const struct http_listen *l)
 {
     char    why[200];
     int     fd;
 
-    if (http_listen_parse(c->policy_http_listen, l, why, sizeof(why)) < 0) {
-        fprintf(stderr, "mxdock-policy: policy_http_listen: %s\n", why);
-        return -1;
-    }
     if ((fd = http_listen_open(l, 511, why, sizeof(why))) < 0)
         fprintf(stderr, "mxdock-policy: cannot listen on %.100s: %s\n", c->policy_http_listen, why);
     return fd;
@@ -521,6 +517,7 @@ int     http_serve_main(const struct mx_conf *c, int argc, char **argv)
     struct http_listen l;
     struct MHD_Daemon *d;
     sigset_t set;
+    char    why[200];
     int     fd, fg = argc == 1 && strcmp(argv[0], "-f") == 0;
 
     if (argc > 1 || (argc == 1 && !fg)) {
@@ -529,6 +526,10 @@ int     http_serve_main(const struct mx_conf *c, int argc, char **argv)
     }
     if (!c->authfail_enable) {
         fprintf(stderr, "mxdock-policy: serve needs authfail_enable = yes\n");
+        return EX_CONFIG;
+    }
+    if (http_listen_parse(c->policy_http_listen, &l, why, sizeof(why)) < 0) {
+        fprintf(stderr, "mxdock-policy: policy_http_listen: %s\n", why);
         return EX_CONFIG;
     }
     mx_log_init("mxdock-policy", fg, "mail");
