@@ -116,7 +116,7 @@ DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
 	publicsuffix libxml2-utils jq strace \
 	python3-spf python3-yaml spfquery openssl curl iproute2 util-linux \
-	dovecot-core dovecot-imapd
+	dovecot-core dovecot-imapd python3-prometheus-client
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not

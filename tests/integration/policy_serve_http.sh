@@ -172,8 +172,30 @@ for i in $(seq 20); do
 	curl -s --interface 127.0.0.20 -o /dev/null -d '{}' "$U/dovecot/policy?command=allow"
 done
 h_eq "20 requests without the token: one 401 line" "$(grep -c 'serve: 401 to 127.0.0.20: ' "$H/serve.log")" 1
-h_has "metrics: requests by endpoint and code" "$(curl -s -H "$AUTH" "$U/metrics")" \
-	'mxdock_policy_http_requests_total{endpoint="dovecot_allow",code="413"} 2'
+# /metrics read by an independent parser (Debian python3-prometheus-client)
+curl -s -H "$AUTH" "$U/metrics" >"$H/metrics.txt"
+out=$(/usr/bin/python3 - "$H/metrics.txt" <<'PY' 2>&1
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fam = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+def val(name, sample, **labels):
+    for s in fam[name].samples:
+        if s.name == sample and all(s.labels.get(k) == v for k, v in labels.items()):
+            return s.value
+    return None
+print("types", fam["mxdock_policy_http_requests"].type, fam["mxdock_policy_http_request_duration_seconds"].type)
+print("413", int(val("mxdock_policy_http_requests", "mxdock_policy_http_requests_total", endpoint="dovecot_allow", code="413")))
+print("inf=count", val("mxdock_policy_http_request_duration_seconds", "mxdock_policy_http_request_duration_seconds_bucket", endpoint="dovecot_allow", le="+Inf")
+      == val("mxdock_policy_http_request_duration_seconds", "mxdock_policy_http_request_duration_seconds_count", endpoint="dovecot_allow"))
+print("refuse", int(val("mxdock_policy_decisions", "mxdock_policy_decisions_total", decision="refuse")))
+print("stalwart", int(val("mxdock_policy_failures_recorded", "mxdock_policy_failures_recorded_total", source="stalwart")))
+PY
+)
+h_has "metrics parse as Prometheus text: counter and histogram" "$out" "types counter histogram"
+h_has "  ... 2 allow requests answered 413 (10 MB bodies)" "$out" "413 2"
+h_has "  ... histogram +Inf bucket = count" "$out" "inf=count True"
+h_has "  ... both refusals counted" "$out" "refuse 2"
+h_has "  ... 10 failures recorded from Stalwart" "$out" "stalwart 10"
 
 # ---- the database hung, stopped, back ------------------------------------------------
 P authfail ban 127.0.0.7 --for=1h >/dev/null
