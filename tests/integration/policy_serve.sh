@@ -12,6 +12,8 @@
 #   - an SMTP connection from 127.0.0.3 to the MX gets 421 4.7.0 (the milter);
 #   - 127.0.0.4 logs in; a second Dovecot and a second serve refuse
 #     127.0.0.3 too; allow records nothing, refusals are not counted again;
+#   - the second serve (policy_http_delay_from = 5) makes Dovecot wait 2 s
+#     before a login from an address with 6 failures;
 #   - `authfail unban 127.0.0.3`: both Dovecots let it in again;
 #   - a ban made by watch-log (Postfix log lines) refuses Dovecot logins;
 #   - Dovecot's pwhash values appear in neither serve's log nor the database.
@@ -40,6 +42,7 @@ P init-db >/dev/null
 fails() { mariadb_db mxdock "SELECT COUNT(*) FROM auth_attempt WHERE ip='$1' $2" | tail -1; }
 
 cp "$C" "$H/serve2.conf"
+printf 'policy_http_delay_from = 5\npolicy_http_delay_max = 2s\n' >>"$H/serve2.conf"
 serve_start "$C" "$H/serve1.log" || { h_done; exit 1; }
 S1_URL=$SERVE_URL
 dovecot_user user@example.org right-password
@@ -104,6 +107,19 @@ h_eq "second Dovecot: 127.0.0.4 logs in" "$(imap 127.0.0.4 "$D2_PORT" right-pass
 h_has "  ... the second serve answered it" "$(cat "$H/serve2.log")" "refused 127.0.0.3"
 h_eq "allow records nothing (still 11 failures, no successes)" \
 	"$(mariadb_db mxdock "SELECT COUNT(*) FROM auth_attempt" | tail -1)" 11
+
+# the second serve slows an address near its limit (delay from 5 failures,
+# 2 s at 6): Dovecot waits before checking the password
+for i in $(seq 6); do imap 127.0.0.12 "$D1_PORT" "wrong-$i" >/dev/null; done
+secs() { local t0 t1; t0=$(date +%s%N); "$@" >"$H/timed.out"; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
+ms=$(secs imap 127.0.0.12 "$D2_PORT" right-password)
+h_eq "6 failures, second Dovecot: the right password logs in" "$(cat "$H/timed.out")" "OK"
+if [ "$ms" -ge 2000 ]; then h_ok "  ... after Dovecot waited the 2 s serve asked for ($ms ms)"
+else h_fail "  ... after Dovecot waited 2 s" "$ms ms" ">= 2000 ms"; fi
+ms=$(secs imap 127.0.0.12 "$D1_PORT" right-password)
+if [ "$ms" -lt 1500 ]; then h_ok "  ... the first Dovecot (its serve does not slow) did not wait ($ms ms)"
+else h_fail "  ... the first Dovecot did not wait" "$ms ms" "< 1500 ms"; fi
+mariadb_db mxdock "DELETE FROM auth_attempt WHERE ip='127.0.0.12'"
 
 P authfail unban 127.0.0.3 >/dev/null
 h_eq "after unban: 127.0.0.3 logs in (first Dovecot)" "$(imap 127.0.0.3 "$D1_PORT" right-password)" "OK"

@@ -38,6 +38,7 @@ P() { "$BINDIR/mxdock-policy" -c "$C" "$@"; }
 P init-db >/dev/null
 fails() { mariadb_db mxdock "SELECT COUNT(*) FROM auth_attempt WHERE ip='$1'" | tail -1; }
 sed 's/^mysql_timeout.*/mysql_timeout = 1s\nauthfail_db_error_action = tempfail/' "$C" >"$H/tempfail.conf"
+printf 'policy_http_delay_from = 3\npolicy_http_delay_max = 4s\n' >>"$H/tempfail.conf"
 serve_start "$H/tempfail.conf" "$H/serve-tempfail.log" || { h_done; exit 1; }
 T_URL=$SERVE_URL
 serve_start "$C" "$H/serve.log" || { h_done; exit 1; }
@@ -103,6 +104,19 @@ report ',"success":false,"policy_reject":false' >/dev/null
 h_eq "success false, no tried_password (Dovecot 2.3.19): counted" "$(fails 127.0.0.10)" 1
 out=$(req POST "/dovecot/policy?command=report" -H "$AUTH" -d '{"remote":"127.0.0.10","success":"no"}')
 expect "success not a boolean" "$out" 400 1
+
+# ---- slowing an address near its limit (the second serve: delay from 3, max 4 s) -----
+delays=""
+for i in 1 2 3 4 5 6; do
+	req POST "/dovecot/policy?command=report" -H "$AUTH" \
+		-d '{"remote":"127.0.0.11","success":false,"policy_reject":false}' >/dev/null
+	delays="$delays $(curl -s -H "$AUTH" -d '{"remote":"127.0.0.11"}' "$T_URL/dovecot/policy?command=allow")"
+done
+h_eq "allow near the limit: 1 s at 3 failures, doubling, at most 4 s" "$delays" \
+	' {"status":0} {"status":0} {"status":1} {"status":2} {"status":4} {"status":4}'
+h_has "  ... not on the serve without policy_http_delay_from" "$(allow 127.0.0.11)" '{"status":0}'
+h_has "  ... counted as delay decisions" "$(curl -s -H "$AUTH" "$T_URL/metrics")" \
+	'mxdock_policy_decisions_total{decision="delay"} 4'
 
 # ---- hostile HTTP ------------------------------------------------------------------
 slow() {  # slow N - N clients trickling a body, one byte a second
