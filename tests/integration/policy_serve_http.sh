@@ -7,7 +7,7 @@
 #     other event types are ignored and counted;
 #   - hostile HTTP: malformed JSON, a 10 MB body (announced and chunked),
 #     500 slow clients, a missing or wrong token, a wrong method, an unknown
-#     path: each 4xx within its bound, the server alive and answering during
+#     path, a huge header or URL: each 4xx within its bound, the server alive and answering during
 #     the flood, its memory back to its level, a 401 logged once a minute;
 #   - the database hung (SIGSTOP) and stopped: allow answers per
 #     authfail_db_error_action (accept on one serve, tempfail on another)
@@ -168,6 +168,9 @@ expect "missing token on /metrics" "$(req GET /metrics)" 401 1
 expect "wrong method (GET the policy)" "$(req GET "/dovecot/policy?command=allow" -H "$AUTH")" 405 1
 expect "wrong method (POST /health)" "$(req POST /health -d x)" 405 1
 expect "unknown path" "$(req GET /admin)" 404 1
+big=$(head -c 20000 /dev/zero | tr '\0' 'a')
+expect "a 20 kB header (libmicrohttpd's own answer)" "$(req POST "/dovecot/policy?command=allow" -H "$AUTH" -H "X-Big: $big" -d '{}')" 431 1
+expect "a 20 kB URL" "$(req POST "/dovecot/policy?command=allow&x=$big" -H "$AUTH" -d '{}')" 414 1
 slow 500 >"$H/slow.out" &
 slow_pid=$!
 sleep 1.5
