@@ -165,6 +165,9 @@ bench: deps bench-deps all $(BENCH_BINS)
 	{ printf '\n## 10. DNS hooks: 1,000 mail domains (pdns-hooks/bench-dns.sh 1000)\n\n'; \
 	  printf 'One run; target: create = 1 request, unchanged sync = 1 GET and no PATCH.\n\n```\n'; \
 	  cat $(BUILDDIR)/bench-dns.txt; printf '```\n'; } >>docs/PERFORMANCE.md
+	BINDIR=$(abspath $(BINDIR)) tests/bench/serve.sh 5 >$(BUILDDIR)/bench-serve.txt
+	{ printf '\n## 11. Dovecot allow decisions through mxdock-policy serve (tests/bench/serve.sh 5)\n\n'; \
+	  cat $(BUILDDIR)/bench-serve.txt; } >>docs/PERFORMANCE.md
 
 # soak: issue 5's 10,000 messages and 100 reloads with the milter built
 # with ASan (tests/soak.sh; a few minutes, so not part of make check)
