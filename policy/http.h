@@ -7,7 +7,8 @@
  *   POST /stalwart/events                       Stalwart's telemetry webhook
  *   GET  /health, GET /metrics                  database state, Prometheus
  *
- * Internal to policy/: http_serve.c (the daemon and routing), http_conn.c
+ * Internal to policy/: http_main.c (start, run, stop), http_serve.c (the
+ * libmicrohttpd handlers: routing, bounds, answers), http_conn.c
  * (listen address, connection deadlines, rate-limited 401 log lines),
  * http_dovecot.c, http_stalwart.c, http_metrics.c.
  *
@@ -154,7 +155,13 @@ void    http_seen_free(struct http_seen *);
 void    http_stalwart(struct http_ctx *, const char *sig, const char *body, size_t len,
                       struct http_answer *);
 
-/* ---- http_serve.c -------------------------------------------------------- */
+/* ---- http_serve.c, http_main.c -------------------------------------------- */
+
+struct MHD_Daemon;
+
+/* http_daemon_start - libmicrohttpd answering on the listening socket FD
+ * with H; NULL when it does not start */
+struct MHD_Daemon *http_daemon_start(struct http_ctx *h, const struct mx_conf *c, int fd);
 
 /* http_serve_main - mxdock-policy serve [-f]: runs until SIGTERM/SIGINT;
  * an exit code from <sysexits.h> */

@@ -8,6 +8,7 @@ POLICY_SRCS = \
 	policy/dmarc_report_out.c \
 	policy/http_conn.c \
 	policy/http_dovecot.c \
+	policy/http_main.c \
 	policy/http_metrics.c \
 	policy/http_serve.c \
 	policy/http_stalwart.c \
