@@ -217,7 +217,7 @@ h_has "  ... 10 failures recorded from Stalwart" "$out" "stalwart 10"
 # ---- the database hung, stopped, back ------------------------------------------------
 P authfail ban 127.0.0.7 --for=1h >/dev/null
 h_has "banned: refused (accept serve)" "$(allow 127.0.0.7)" '"status":-1'
-kill -STOP "$MYSQL_PID"
+mariadb_freeze
 out=$(allow 127.0.0.7)
 expect "database hung, authfail_db_error_action = accept: allowed" "$out" 200 1.5 '{"status":0}'
 out=$(curl -s -w ' %{time_total}' -H "$AUTH" -d '{"remote":"127.0.0.7"}' "$T_URL/dovecot/policy?command=allow")
