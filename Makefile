@@ -254,7 +254,8 @@ package: package-deps
 	lintian --fail-on error,warning $(PKGDIR)/mxdock_*.deb
 
 package-check: package
-	PKGDIR=$(abspath $(PKGDIR)) tests/integration/pkg_install.sh
+	PKGDIR=$(abspath $(PKGDIR)) BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) \
+		tests/run pkg_
 
 clean:
 	rm -rf build bin
