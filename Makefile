@@ -240,6 +240,7 @@ install-extra:
 
 # ---- Debian package (docs/PACKAGING.md) ------------------------------------
 DEB_PKG = debhelper devscripts dpkg-dev fakeroot lintian groff man-db systemd adduser
+DEB_TEST += systemd groff-base     # pkg_units.sh and pkg_man.sh run in make check
 PKGDIR ?= build/pkg
 package-deps:
 	$(call install_debs,$(DEB_PKG) $(DEB_BUILD))

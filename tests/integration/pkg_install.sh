@@ -77,6 +77,8 @@ for u in mxdock-milter.service mxdock-dkim-tick.service mxdock-dkim-tick.timer \
 	mxdock-policy-watch.service mxdock-policy-serve.service; do
 	[ -f /lib/systemd/system/$u ] && h_ok "unit $u installed" || h_fail "unit $u" missing installed
 done
+out=$(cd /lib/systemd/system && systemd-analyze verify mxdock-*.service mxdock-*.timer 2>&1)
+h_eq "systemd-analyze verify of the installed units" "$out" ""
 h_has "bash completion knows the dkim verbs" \
 	"$(bash -c 'source /usr/share/bash-completion/bash_completion 2>/dev/null;
 		source /usr/share/bash-completion/completions/mxdock-dkim;
