@@ -122,22 +122,60 @@ sel=$(as_unit /usr/sbin/mxdock-dkim keygen $DOM 2>&1 | awk '{ print $1 }' | cut 
 as_unit /usr/sbin/mxdock-dkim activate $DOM "$sel" >"$H/activate.log" 2>&1
 h_eq "keygen + activate as $user" "$?" 0
 h_eq "key store entry owned by mxdock" "$(stat -c '%U' /var/lib/mxdock/dkim/$DOM 2>&1)" mxdock
-# shellcheck disable=SC2086 # ExecStart is split into words as systemd does
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${unit_env[@]}" \
-	setpriv --reuid="$user" --regid="$user" --init-groups -- $exec_start >"$H/milter.log" 2>&1 &
-MPID=$!      # env, then setpriv, then the milter: one process, exec'd in turn
-h_track "$MPID"
+# start_milter - ExecStart as User= with Environment= (no systemd as PID 1);
+# MPID is the milter (env, then setpriv, then the milter: one process)
+start_milter() {
+	# shellcheck disable=SC2086 # ExecStart is split into words, as systemd does
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${unit_env[@]}" \
+		setpriv --reuid="$user" --regid="$user" --init-groups -- $exec_start \
+		>>"$H/milter.log" 2>&1 &
+	MPID=$!
+	h_track "$MPID"
+}
+# send N SUBJECT - one message of alice@$DOM; prints it delivered, unfolded
+send() {
+	postfix_send --from "alice@$DOM" --to bob@example.org --h-From "Alice <alice@$DOM>" \
+		--h-Subject "$2" --body "Through the packaged milter." >"$H/send-$1.txt"
+	postfix_wait_delivered "$1" && postfix_message_with "$2" | sed ':a;N;$!ba;s/\n[ \t]\+/ /g'
+}
+start_milter
 h_wait "packaged milter listens on 127.0.0.1:$MPORT" 20 \
 	bash -c "exec 3<>/dev/tcp/127.0.0.1/$MPORT"
 h_eq "milter runs as $user" "$(ps -o user=,comm= -p "$MPID" 2>&1 | tr -s ' ')" "$user mxdock-milter"
 postfix_start "inet:127.0.0.1:$MPORT" || { h_done; exit 1; }
-postfix_send --from "alice@$DOM" --to bob@example.org --h-From "Alice <alice@$DOM>" \
-	--h-Subject "packaged" --body "Through the packaged milter." >"$H/send.txt"
-postfix_wait_delivered 1 && msg=$(postfix_message 1 | sed ':a;N;$!ba;s/\n[ \t]\+/ /g')
+msg=$(send 1 "packaged one")
 h_has "message signed by the packaged milter" "$msg" "d=$DOM; s=$sel;"
-kill -USR1 "$MPID"
+h_has "over-signed with the default headers" "$msg" "Message-Id:from:to:subject:date;"
+
+# ExecReload as the unit has it, $MAINPID = the milter
+echo "dkim_oversign_headers = from" >>/etc/mxdock/mxdock.conf
+reload=$(sed -n 's/^ExecReload=//p' $UNIT)
+${reload//\$MAINPID/$MPID}
+h_wait "ExecReload reloads the configuration" 10 grep -q "configuration 2 loaded" "$H/milter.log"
+msg=$(send 2 "packaged two")
+h_has "the reloaded configuration is used" "$msg" "Message-Id:from;"
+kill -TERM "$MPID"
+h_wait "milter stops on SIGTERM" 15 bash -c "! kill -0 $MPID"
+
+# the socket inside Postfix's chroot, as docs/PACKAGING.md says: a
+# directory mxdock:postfix 0750 in the queue directory, Postfix's smtpd
+# chrooted there naming it relative to the queue directory
+QD=$POSTFIX_DIR/queue
+install -d -o mxdock -g postfix -m 0750 "$QD/mxdock"
+cat >>/etc/mxdock/mxdock.conf <<CONF
+milter_socket = unix:$QD/mxdock/milter.sock
+milter_socket_mode = 0666
+CONF
+sed -i '/^milter_socket = inet:/d' /etc/mxdock/mxdock.conf
+start_milter
+h_wait "packaged milter makes its unix socket" 20 test -S "$QD/mxdock/milter.sock"
+sed -i "s/^\(127.0.0.1:$POSTFIX_PORT inet n - \)n/\1y/" "$POSTFIX_DIR/conf/master.cf"
+postconf -c "$POSTFIX_DIR/conf" -e 'smtpd_milters = unix:mxdock/milter.sock'
+postfix -c "$POSTFIX_DIR/conf" reload >/dev/null 2>&1
 sleep 1
-h_eq "SIGUSR1 (ExecReload) leaves it running" "$(kill -0 "$MPID" 2>&1 && echo alive)" alive
+h_has "scratch smtpd is chrooted" "$(postconf -c "$POSTFIX_DIR/conf" -F "127.0.0.1:$POSTFIX_PORT/inet/chroot" 2>&1)" "= y"
+msg=$(send 3 "packaged three")
+h_has "signed through the socket in the chroot" "$msg" "d=$DOM; s=$sel;"
 kill -TERM "$MPID"
 h_wait "milter stops on SIGTERM" 15 bash -c "! kill -0 $MPID"
 
