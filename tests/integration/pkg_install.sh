@@ -62,6 +62,7 @@ for p in milter dns dkim policy; do
 done
 h_eq "mxdock.conf owner and mode" "$(stat -c '%a %U:%G' /etc/mxdock/mxdock.conf 2>&1)" \
 	"640 root:mxdock"
+h_eq "/etc/mxdock owner and mode" "$(stat -c '%a %U:%G' /etc/mxdock 2>&1)" "750 root:mxdock"
 h_has "mxdock.conf is a conffile" "$(dpkg-query -W -f='${Conffiles}' mxdock)" \
 	"/etc/mxdock/mxdock.conf "
 h_eq "/var/lib/mxdock owner and mode" "$(stat -c '%a %U:%G' /var/lib/mxdock 2>&1)" \
