@@ -59,6 +59,10 @@ uid=$(cut -d: -f3 <<<"$pw")
 h_eq "mxdock has no login shell" "$(cut -d: -f7 <<<"$pw")" "/usr/sbin/nologin"
 for p in milter dns dkim policy; do
 	h_eq "/usr/sbin/mxdock-$p" "$(stat -c '%a %U' /usr/sbin/mxdock-$p 2>&1)" "755 root"
+	# hardening=+all: each of these must say yes (devscripts' hardening-check)
+	h_eq "mxdock-$p hardened" "$(hardening-check /usr/sbin/mxdock-$p 2>&1 |
+		grep -E '^ (Position Independent|Stack protected|Fortify|Read-only reloc|Immediate)' |
+		grep -vc ': yes')" 0
 done
 h_eq "mxdock.conf owner and mode" "$(stat -c '%a %U:%G' /etc/mxdock/mxdock.conf 2>&1)" \
 	"640 root:mxdock"
