@@ -26,53 +26,25 @@
 
 #include "conf.h"
 #include "cidr.h"
+#include "dnsq.h"
 #include "fileio.h"
 
 #define FIELD_STR(c, r) ((char **) ((char *) (c) + (r)->offset))
 #define FIELD_LONG(c, r) ((long *) ((char *) (c) + (r)->offset))
+#define CONF_LINE_MAX 4094
 
-/* check_server - "", "IP", "IPv4:PORT", "IPv6" or "[IPv6]:PORT" */
+int     conf_skip_secrets;
+
+/* check_server - "", or what dnsq_parse_server takes: "IP", "IPv4:PORT",
+ * "IPv6", "[IPv6]" or "[IPv6]:PORT" */
 static int check_server(const char *v, char *why, size_t whylen)
 {
-    char    host[INET6_ADDRSTRLEN + 2], *end;
-    const char *port = "", *h = v;
-    unsigned char addr[16];
-    size_t  hl;
-    long    p;
+    struct sockaddr_storage ss;
+    socklen_t len;
 
-    if (*v == 0)
+    if (*v == 0 || dnsq_parse_server(v, &ss, &len) == 0)
         return 0;
-    if (*v == '[') {                            /* [IPv6] or [IPv6]:PORT */
-        const char *close = strchr(v, ']');
-
-        if (close == 0 || (close[1] != 0 && close[1] != ':'))
-            goto bad;
-        h = v + 1;
-        hl = (size_t) (close - h);
-        port = close[1] ? close + 2 : "";
-    } else if (strchr(v, ':') != strrchr(v, ':')) {
-        hl = strlen(v);                         /* bare IPv6, no port */
-    } else {
-        hl = strcspn(v, ":");
-        port = v[hl] == ':' ? v + hl + 1 : "";
-        if (v[hl] == ':' && *port == 0)
-            goto bad;
-    }
-    if (hl == 0 || hl >= sizeof(host))
-        goto bad;
-    memcpy(host, h, hl);
-    host[hl] = 0;
-    if (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1)
-        goto bad;
-    if (*port) {
-        errno = 0;
-        p = strtol(port, &end, 10);
-        if (errno || *end || p < 1 || p > 65535)
-            goto bad;
-    }
-    return 0;
-bad:
-    snprintf(why, whylen, "\"%.60s\" is not IP, IP:PORT or [IPv6]:PORT", v);
+    snprintf(why, whylen, "\"%.60s\" is not IP, IPv4:PORT or [IPv6]:PORT", v);
     return -1;
 }
 
@@ -340,11 +312,53 @@ static int parse_line(struct mx_conf *c, char *line, const char *path, int linen
     return 0;
 }
 
+/* load_secrets - the secret files this program uses (conf_skip_secrets) */
+static int load_secrets(struct mx_conf *c, const char *path, char *err, size_t errlen)
+{
+    int     milter = conf_skip_secrets & CONF_SECRETS_MILTER;
+    int     db = !milter || c->quota_enable || c->authfail_enable || c->dmarc_report_enable;
+
+    if (!milter && apply_secret_file(c->pdns_api_key_file, &c->pdns_api_key,
+                                     "pdns_api_key_file", path, err, errlen) < 0)
+        return -1;
+    if (db && apply_secret_file(c->mysql_password_file, &c->mysql_password,
+                                "mysql_password_file", path, err, errlen) < 0)
+        return -1;
+    return 0;
+}
+
+/* read_lines - every line of FP through parse_line; 0, or -1 with ERR.  A
+ * NUL byte is named as such (fgets would take it for the end of the line). */
+static int read_lines(struct mx_conf *c, FILE *fp, const char *path, unsigned char *seen,
+                      char *err, size_t errlen)
+{
+    char   *line = 0;
+    size_t  cap = 0;
+    ssize_t n;
+    int     lineno = 0, rc = 0;
+
+    while (rc == 0 && (n = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        if (memchr(line, 0, (size_t) n) != 0)
+            rc = -1, snprintf(err, errlen, "%s:%d: NUL byte in the line (a binary file?)",
+                              path, lineno);
+        else if ((size_t) n - (line[n - 1] == '\n') > CONF_LINE_MAX)
+            rc = -1, snprintf(err, errlen, "%s:%d: line longer than %d bytes", path, lineno,
+                              CONF_LINE_MAX);
+        else
+            rc = parse_line(c, line, path, lineno, seen, err, errlen);
+    }
+    if (rc == 0 && ferror(fp))
+        rc = -1, snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    if (line)
+        explicit_bzero(line, cap);
+    free(line);
+    return rc;
+}
+
 struct mx_conf *conf_load(const char *path, char *err, size_t errlen)
 {
     FILE   *fp;
-    char    line[4096];
-    int     lineno = 0;
     struct mx_conf *c;
     unsigned char *seen;
 
@@ -360,32 +374,15 @@ struct mx_conf *conf_load(const char *path, char *err, size_t errlen)
     }
     free(c->path);
     c->path = strdup(path);
-    while (fgets(line, sizeof(line), fp)) {
-        lineno++;
-        if (strchr(line, '\n') == 0 && !feof(fp)) {
-            snprintf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno,
-                     sizeof(line) - 2);
-            goto fail;
-        }
-        if (parse_line(c, line, path, lineno, seen, err, errlen) < 0)
-            goto fail;
-    }
-    if (ferror(fp)) {
-        snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+    if (read_lines(c, fp, path, seen, err, errlen) < 0)
         goto fail;
-    }
-    if (apply_secret_file(c->pdns_api_key_file, &c->pdns_api_key, "pdns_api_key_file",
-                          path, err, errlen) < 0
-        || apply_secret_file(c->mysql_password_file, &c->mysql_password,
-                             "mysql_password_file", path, err, errlen) < 0)
+    if (load_secrets(c, path, err, errlen) < 0)
         goto fail;
-    explicit_bzero(line, sizeof(line));
     fclose(fp);
     free(seen);
     return c;
 
 fail:
-    explicit_bzero(line, sizeof(line));
     fclose(fp);
     free(seen);
     conf_free(c);

@@ -27,7 +27,7 @@ enum conf_type {
     CONF_DURATION,  /* seconds, with optional s/m/h/d/w suffix; min..max */
     CONF_CIDRLIST,  /* comma list of addresses or prefixes */
     CONF_SECRET,    /* like STR, but never printed */
-    CONF_SERVER,    /* empty, IP, IPv4:PORT or [IPv6]:PORT */
+    CONF_SERVER,    /* empty, IP, IPv4:PORT, [IPv6] or [IPv6]:PORT */
     CONF_IPV4,      /* empty or one IPv4 address */
     CONF_IPV6,      /* empty or one IPv6 address */
     CONF_MODE       /* octal file mode, e.g. 0660 */
@@ -50,6 +50,7 @@ struct mx_conf {
     char   *dns_check_server;
     char   *dns_resolver;
     long    dns_timeout;
+    long    milter_dns_budget;  /* seconds for all lookups of one message */
     char   *dns_publish;
     long    dns_apex_address;
     char   *dns_soa_edit_api;
@@ -156,6 +157,14 @@ extern const size_t conf_table_len;
 /* conf_load - read and validate PATH; on error write one line to ERR
  * (file, line, key, what) and return NULL.  Caller frees with conf_free. */
 struct mx_conf *conf_load(const char *path, char *err, size_t errlen);
+
+/* conf_skip_secrets - set once at start, before any thread, by a program
+ * that uses only some secrets: CONF_SECRETS_MILTER reads neither
+ * pdns_api_key_file (the milter never calls PowerDNS) nor, when quota,
+ * authfail and DMARC reports are all off, mysql_password_file.  A secret
+ * not read is not checked either (its mode, its presence). */
+#define CONF_SECRETS_MILTER 1
+extern int conf_skip_secrets;
 
 /* conf_defaults - a configuration made of the defaults only. */
 struct mx_conf *conf_defaults(void);

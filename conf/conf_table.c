@@ -44,6 +44,8 @@ const struct conf_row conf_table[] = {
      "IP or IP:PORT for the milter's SPF/DKIM lookups; empty = system resolver"},
     {"dns_timeout", CONF_DURATION, OFF(dns_timeout), "5s", 1, 60, 0,
      "timeout of one DNS query"},
+    {"milter_dns_budget", CONF_DURATION, OFF(milter_dns_budget), "20s", 1, 240, 0,
+     "time all DNS lookups of one message may take together (SPF, DKIM keys, DMARC)"},
     {"dns_publish", CONF_LIST, OFF(dns_publish),
      "soa, ns, a, mx, spf, dkim, dmarc, tlsrpt, mta-sts, srv, autoconfig", 0, 0, PUBLISH,
      "record groups mxdock publishes"},

@@ -5,10 +5,11 @@
  *   dnsq_free   free what dnsq_query returned
  *
  * Used to see what an authoritative server publishes (mxdock-dns check,
- * DKIM activation and rotation).  With a server given, the query goes to
- * that IPv4 address and port only, with RD off; with none, to the system
- * resolver.  Types it does not know come in RFC 3597 form.  res_nsend falls back to TCP on a truncated answer, so large
- * RSA DKIM TXT records come back whole.
+ * DKIM activation and rotation).  With a server given ("IP", "IPv4:PORT",
+ * "[IPv6]:PORT"), the query goes to that address and port only, with RD
+ * off, through dnsq_send (dnsq_send.c); with none, to the system resolver.
+ * Types it does not know come in RFC 3597 form.  Both fall back to TCP on
+ * a truncated answer, so large RSA DKIM TXT records come back whole.
  *
  * Ownership: the record array and its strings are the caller's, freed with
  * dnsq_free().  Diagnostics: -1 with a one-line reason in WHY.
@@ -26,30 +27,6 @@
 #include "strbuf.h"
 
 #define DNSQ_BUFSIZE 65535
-
-int     dnsq_parse_server(const char *server, struct sockaddr_in *sin)
-{
-    char    host[64];
-    const char *colon = strrchr(server, ':');
-    size_t  hl = colon ? (size_t) (colon - server) : strlen(server);
-    long    port = 53;
-
-    if (hl == 0 || hl >= sizeof host)
-        return -1;
-    memcpy(host, server, hl);
-    host[hl] = 0;
-    if (colon) {
-        char   *end;
-
-        port = strtol(colon + 1, &end, 10);
-        if (*end || port < 1 || port > 65535)
-            return -1;
-    }
-    memset(sin, 0, sizeof *sin);
-    sin->sin_family = AF_INET;
-    sin->sin_port = htons((unsigned short) port);
-    return inet_pton(AF_INET, host, &sin->sin_addr) == 1 ? 0 : -1;
-}
 
 /* put_name - an uncompressed domain name at *P, with trailing dot. */
 static int put_name(ns_msg *msg, const unsigned char *p, struct strbuf *out)
@@ -212,12 +189,9 @@ static int collect(ns_msg *msg, int type, char ***rrs, size_t *n,
     return (int) *n;
 }
 
-/* setup - a resolver state aimed at SERVER (when set), RD off there. */
-static int setup(res_state st, const char *server, int timeout,
-                 char *why, size_t whylen)
+/* setup - a resolver state: RD off when a SERVER is asked directly */
+static int setup(res_state st, const char *server, int timeout, char *why, size_t whylen)
 {
-    struct sockaddr_in sin;
-
     memset(st, 0, sizeof *st);
     if (res_ninit(st) < 0) {
         snprintf(why, whylen, "cannot initialise the resolver");
@@ -226,25 +200,15 @@ static int setup(res_state st, const char *server, int timeout,
     st->retrans = timeout > 0 ? timeout : 5;
     st->retry = 1;
     st->options |= RES_USE_EDNS0;
-    if (server && *server) {
-        if (dnsq_parse_server(server, &sin) < 0) {
-            snprintf(why, whylen, "bad server address \"%.80s\" (want IPv4 or IPv4:PORT)",
-                     server);
-            res_nclose(st);
-            return -1;
-        }
-        st->nsaddr_list[0] = sin;
-        st->nscount = 1;
+    if (server && *server)
         st->options &= ~(unsigned long) (RES_RECURSE | RES_DNSRCH | RES_DEFNAMES);
-    }
     return 0;
 }
 
-/* send_query - res_nsend, telling a REFUSED/SERVFAIL answer (which glibc
- * reports as a timeout after trying the next server) from silence: -2 when
- * ANS holds an answer to our query with an error rcode, -1 on no answer. */
-static int send_query(res_state st, const unsigned char *query, int qlen,
-                      unsigned char *ans)
+/* send_system - res_nsend to the system resolver, telling a REFUSED/SERVFAIL
+ * answer (which glibc reports as a timeout after trying the next server)
+ * from silence: ANS then holds that answer, and its length is returned */
+static int send_system(res_state st, const unsigned char *query, int qlen, unsigned char *ans)
 {
     int     alen;
 
@@ -252,8 +216,31 @@ static int send_query(res_state st, const unsigned char *query, int qlen,
     if ((alen = res_nsend(st, query, qlen, ans, DNSQ_BUFSIZE)) >= 0)
         return alen;
     if (ans[0] == query[0] && ans[1] == query[1] && (ans[2] & 0x80) && (ans[3] & 0x0f))
-        return -2;
+        return NS_HFIXEDSZ;
     return -1;
+}
+
+/* ask - QUERY to SERVER (dnsq_send: IPv4 or IPv6, the thread's budget) or
+ * to the system resolver; the answer's length, or -1 with WHY */
+static int ask(res_state st, const char *server, int timeout, const unsigned char *query,
+               int qlen, unsigned char *ans, char *why, size_t whylen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int     alen;
+
+    if (server && *server && dnsq_parse_server(server, &ss, &sl) < 0) {
+        snprintf(why, whylen, "bad server address \"%.80s\" (want IP, IPv4:PORT or "
+                 "[IPv6]:PORT)", server);
+        return -1;
+    }
+    alen = server && *server ? dnsq_send(&ss, sl, query, qlen, ans, DNSQ_BUFSIZE, timeout)
+        : send_system(st, query, qlen, ans);
+    if (alen < 0)
+        snprintf(why, whylen, "no answer from %s (%s)",
+                 server && *server ? server : "the system resolver",
+                 errno == ECONNREFUSED ? "connection refused" : "timeout");
+    return alen;
 }
 
 int     dnsq_query(const char *server, const char *name, int type, int timeout,
@@ -278,13 +265,10 @@ int     dnsq_query(const char *server, const char *name, int type, int timeout,
                         query, sizeof query);
     if (qlen < 0) {
         snprintf(why, whylen, "cannot make a query for \"%.100s\"", name);
-    } else if ((alen = send_query(&st, query, qlen, ans)) < 0) {
-        if (alen == -2)
-            rcode_why(ans[3] & 0x0f, why, whylen);
-        else
-            snprintf(why, whylen, "no answer from %s (%s)",
-                     server && *server ? server : "the system resolver",
-                     errno == ECONNREFUSED ? "connection refused" : "timeout");
+    } else if ((alen = ask(&st, server, timeout, query, qlen, ans, why, whylen)) < 0) {
+        ;                                       /* WHY says it */
+    } else if (alen == NS_HFIXEDSZ && (ans[3] & 0x0f)) {
+        rcode_why(ans[3] & 0x0f, why, whylen);
     } else if (ns_initparse(ans, alen, &msg) < 0) {
         snprintf(why, whylen, "unparseable answer");
     } else if ((rcode = ns_msg_getflag(msg, ns_f_rcode)) == ns_r_nxdomain) {

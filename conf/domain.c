@@ -3,6 +3,7 @@
  *
  *   mx_domain_normalize   user input -> lowercase A-label name, or a reason
  *   mx_domain_within      suffix test on label boundaries
+ *   mx_shown              untrusted text made printable for a one-line message
  *
  * Non-ASCII names are converted with libidn2 (IDNA2008, transitional off).
  */
@@ -68,6 +69,29 @@ static int check_labels(const char *name, char *why, size_t whylen)
     return 0;
 }
 
+/* check_alabels - every "xn--" label must be valid punycode of a valid
+ * IDNA2008 label: decoded and encoded again, it comes back the same */
+static int check_alabels(const char *name, char *why, size_t whylen)
+{
+    char   *u = 0, *a = 0;
+    int     rc, found = 0;
+
+    for (const char *p = name; p; p = (p = strchr(p, '.')) ? p + 1 : 0)
+        found |= strncasecmp(p, "xn--", 4) == 0;
+    if (!found)
+        return 0;
+    if ((rc = idn2_to_unicode_8z8z(name, &u, 0)) == IDN2_OK)
+        rc = idn2_to_ascii_8z(u, &a, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+    if (rc == IDN2_OK && strcasecmp(a, name) != 0)
+        rc = IDN2_PUNYCODE_BAD_INPUT;
+    if (rc != IDN2_OK)
+        snprintf(why, whylen, "an xn-- label is not a valid internationalised name: %s",
+                 idn2_strerror(rc));
+    idn2_free(u);
+    idn2_free(a);
+    return rc == IDN2_OK ? 0 : -1;
+}
+
 int     mx_domain_normalize(const char *in, char *out, size_t outlen,
                             char *why, size_t whylen)
 {
@@ -112,7 +136,7 @@ int     mx_domain_normalize(const char *in, char *out, size_t outlen,
         snprintf(why, whylen, "name of %zu bytes (at most 253)", n);
         return -1;
     }
-    if (check_labels(buf, why, whylen) < 0)
+    if (check_labels(buf, why, whylen) < 0 || check_alabels(buf, why, whylen) < 0)
         return -1;
     if (n >= outlen) {
         snprintf(why, whylen, "name too long");
@@ -130,4 +154,23 @@ int     mx_domain_within(const char *name, const char *zone)
     if (nl < zl || strcasecmp(name + nl - zl, zone) != 0)
         return 0;
     return nl == zl || name[nl - zl - 1] == '.';
+}
+
+const char *mx_shown(const char *in, char *out, size_t outlen)
+{
+    size_t  n = 0;
+
+    for (const unsigned char *p = (const unsigned char *) in; *p; p++) {
+        int     ctl = *p < 0x20 || *p == 0x7f;
+
+        if (n + (ctl ? 4 : 1) >= outlen)
+            break;
+        if (ctl)
+            n += (size_t) snprintf(out + n, outlen - n, "\\x%02x", *p);
+        else
+            out[n++] = (char) *p;
+    }
+    if (outlen)
+        out[n < outlen ? n : outlen - 1] = 0;
+    return out;
 }

@@ -16,4 +16,8 @@ int     mx_domain_normalize(const char *in, char *out, size_t outlen,
 /* mx_domain_within - is NAME equal to or below ZONE (both normalised)? */
 int     mx_domain_within(const char *name, const char *zone);
 
+/* mx_shown - IN with control characters (newline, NUL...) written as \xHH,
+ * cut to fit OUTLEN, so a message about it stays one line; returns OUT */
+const char *mx_shown(const char *in, char *out, size_t outlen);
+
 #endif

@@ -30,8 +30,9 @@ int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, si
         return -1;
     }
     if (st.st_mode & (S_IROTH | S_IWOTH)) {
-        snprintf(why, whylen, "%.200s is readable or writable by others (mode %03o); "
-                 "chmod o-rw it", file, (unsigned) (st.st_mode & 0777));
+        snprintf(why, whylen, "%.200s has mode %04o: readable or writable by others; "
+                 "accepted are owner and group only, e.g. 0600 or 0640 (chmod o-rw)",
+                 file, (unsigned) (st.st_mode & 07777));
         close(fd);
         return -1;
     }

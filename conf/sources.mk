@@ -4,6 +4,7 @@ CONF_SRCS = \
 	conf/conf_table.c \
 	conf/cidr.c \
 	conf/dnsq.c \
+	conf/dnsq_send.c \
 	conf/domain.c \
 	conf/fileio.c \
 	conf/log.c \

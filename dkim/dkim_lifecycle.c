@@ -3,7 +3,8 @@
  * retired -> deleted, and automatic rotation.
  *
  *   dkim_store_published  is a selector's TXT served by the authoritative
- *                         servers?  (conf/dnsq, no recursion)
+ *                         servers, at every IPv4 and IPv6 address of each?
+ *                         (conf/dnsq, no recursion)
  *   dkim_store_tick       advance one domain at a given time
  *
  * Time comes from the caller (mx_now(), which honours $MXDOCK_NOW), so a
@@ -66,27 +67,37 @@ static int served_by(const struct mx_conf *conf, const char *server, const char 
     return found;
 }
 
-/* served_by_host - every IPv4 address of name server HOST serves it */
+/* served_by_host - every address of name server HOST, IPv4 and IPv6,
+ * serves it; an IPv6-only name server is asked as "[IPv6]" */
 static int served_by_host(const struct mx_conf *conf, const char *host, const char *name,
                           const char *want, char *why, size_t whylen)
 {
     struct addrinfo hints, *res, *ai;
-    char    ip[INET_ADDRSTRLEN];
+    char    ip[INET6_ADDRSTRLEN], server[INET6_ADDRSTRLEN + 2];
     int     ok = 1, any = 0;
 
     memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_INET;
+    hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
     if (getaddrinfo(host, 0, &hints, &res) != 0) {
         snprintf(why, whylen, "cannot resolve name server %.100s", host);
         return 0;
     }
     for (ai = res; ai && ok; ai = ai->ai_next) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *) ai->ai_addr)->sin_addr, ip, sizeof(ip));
+        const void *addr = ai->ai_family == AF_INET6
+            ? (const void *) &((struct sockaddr_in6 *) ai->ai_addr)->sin6_addr
+            : (const void *) &((struct sockaddr_in *) ai->ai_addr)->sin_addr;
+
+        if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            || inet_ntop(ai->ai_family, addr, ip, sizeof(ip)) == 0)
+            continue;
+        snprintf(server, sizeof(server), ai->ai_family == AF_INET6 ? "[%s]" : "%s", ip);
         any = 1;
-        ok = served_by(conf, ip, name, want, why, whylen);
+        ok = served_by(conf, server, name, want, why, whylen);
     }
     freeaddrinfo(res);
+    if (ok && !any)
+        snprintf(why, whylen, "name server %.100s has no IPv4 or IPv6 address", host);
     return ok && any;
 }
 
@@ -119,12 +130,29 @@ static void note(struct strbuf *report, const char *domain, const struct dkim_se
     sb_printf(report, "%s: %s (%s) %s\n", domain, sel->name, dkim_alg_name(sel->alg), what);
 }
 
+/* note_retired - a report line for each selector named in LIST (" a b") */
+static void note_retired(struct strbuf *report, struct dkim_domain *dom, const char *list)
+{
+    char    name[64];
+    int     n;
+
+    while (sscanf(list, " %63s%n", name, &n) == 1) {
+        list += n;
+        for (size_t i = 0; i < dom->n; i++)
+            if (strcmp(dom->sel[i].name, name) == 0)
+                note(report, dom->domain, &dom->sel[i], "-> retiring");
+    }
+}
+
 /* activate_seen - per algorithm, the newest pending key seen in DNS goes
- * active.  Counts the pending keys not seen. */
+ * active; the keys dkim_update_activate retires (the active one, older
+ * pending ones) are reported, a newer pending key not seen yet stays
+ * pending.  Counts the pending keys not seen. */
 static int activate_seen(const struct mx_conf *conf, struct dkim_domain *dom, time_t now,
                          struct strbuf *report, int *unseen)
 {
     struct dkim_selector *best[2] = {0, 0};
+    struct strbuf retired = STRBUF_INIT;
     char    why[300];
     int     changed = 0;
 
@@ -142,14 +170,13 @@ static int activate_seen(const struct mx_conf *conf, struct dkim_domain *dom, ti
     }
     for (int a = 0; a < 2; a++)
         if (best[a]) {
-            for (size_t i = 0; i < dom->n; i++)
-                if ((int) dom->sel[i].alg == a && &dom->sel[i] != best[a]
-                    && (dom->sel[i].state == DKIM_ACTIVE || dom->sel[i].state == DKIM_PENDING))
-                    note(report, dom->domain, &dom->sel[i], "-> retiring");
-            dkim_update_activate(dom, best[a], now, 0);
+            sb_reset(&retired);
+            dkim_update_activate(dom, best[a], now, &retired);
+            note_retired(report, dom, sb_str(&retired));
             note(report, dom->domain, best[a], "seen in DNS -> active");
             changed = 1;
         }
+    sb_free(&retired);
     return changed;
 }
 

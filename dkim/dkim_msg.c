@@ -8,9 +8,13 @@
  *   dkim_msg_eom               sign or verify; results by index afterwards
  *
  * Signing with several keys uses one libopendkim handle per key: the
- * library signs with exactly one key per handle.  Verification keeps at most
- * dkim_max_signatures signatures (a prescreen callback marks the others
- * ignored) and reports rsa-sha1 signatures as "policy" without checking them.
+ * library signs with exactly one key per handle.  Verification first checks
+ * the tags of every DKIM-Signature itself (dkim_tags.c): at most
+ * dkim_max_signatures signatures are judged, counted over every signature
+ * (junk included), those past it are only counted; a signature whose tags
+ * fail gets its result from the table in docs/MILTER.md (syntax: neutral,
+ * unusable: permerror, rsa-sha1: policy) and libopendkim never looks its
+ * key up (the prescreen callback marks it ignored, matched by its b=).
  *
  * Ownership: everything returned by dkim_msg_sighdr/dkim_msg_sig belongs to
  * the struct dkim_msg and dies with dkim_msg_free().
@@ -25,6 +29,7 @@
 #include <opendkim/dkim.h>
 
 #include "dkim_msg.h"
+#include "dkim_tags.h"
 #include "log.h"
 
 #define MSG_MAXKEYS 8
@@ -37,6 +42,15 @@ struct dkim_msg_lib {
     dkim_canon_t bcanon;
 };
 
+/* One DKIM-Signature as dkim_tags_parse saw it, and the library's copy. */
+struct presig {
+    enum dkim_tags_st st;
+    char    why[64];
+    char    d[254], s[64], a[24], b8[9];
+    uint64_t bhash;
+    DKIM_SIGINFO *lib;          /* matched by b= in prescreen; NULL = none */
+};
+
 struct dkim_msg {
     struct dkim_msg_lib *ml;
     int     signing;
@@ -45,6 +59,8 @@ struct dkim_msg {
     char   *sighdr[MSG_MAXKEYS];
     size_t  nsig;
     struct dkim_msg_sig *sig;
+    size_t  npre, nextra;       /* signatures judged; past the limit */
+    struct presig *pre;         /* dkim_max_signatures of them */
 };
 
 /* list_to_array - a conf comma list as the NULL-terminated vector the
@@ -78,20 +94,34 @@ static void parse_canon(const char *text, dkim_canon_t *h, dkim_canon_t *b)
     *b = slash && strcmp(slash + 1, "simple") == 0 ? DKIM_CANON_SIMPLE : DKIM_CANON_RELAXED;
 }
 
-/* prescreen - ignore rsa-sha1 and everything past dkim_max_signatures */
+/* match_pre - the first unmatched presig with good tags and the b= of SIG */
+static struct presig *match_pre(struct dkim_msg *m, DKIM_SIGINFO *sig)
+{
+    const unsigned char *b = dkim_sig_gettagvalue(sig, 0, (unsigned char *) "b");
+    uint64_t h;
+
+    if (m == 0 || b == 0)
+        return 0;
+    h = dkim_tags_bhash((const char *) b, strlen((const char *) b));
+    for (size_t i = 0; i < m->npre; i++)
+        if (m->pre[i].st == DKIM_TAGS_OK && m->pre[i].lib == 0 && m->pre[i].bhash == h)
+            return &m->pre[i];
+    return 0;
+}
+
+/* prescreen - verify only the signatures whose tags passed dkim_tags_parse
+ * within dkim_max_signatures; ignore the rest (no key lookup) */
 static DKIM_CBSTAT prescreen(DKIM *dkim, DKIM_SIGINFO **sigs, int nsigs)
 {
     struct dkim_msg *m = dkim_get_user_context(dkim);
-    int     kept = 0;
 
     for (int i = 0; i < nsigs; i++) {
-        dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
+        struct presig *p = match_pre(m, sigs[i]);
 
-        (void) dkim_sig_getsignalg(sigs[i], &alg);
-        if (alg == DKIM_SIGN_RSASHA1 || (m && kept >= m->ml->max_sigs))
-            dkim_sig_ignore(sigs[i]);
+        if (p)
+            p->lib = sigs[i];
         else
-            kept++;
+            dkim_sig_ignore(sigs[i]);
     }
     return DKIM_CBSTAT_CONTINUE;
 }
@@ -209,14 +239,41 @@ struct dkim_msg *dkim_msg_verify_new(struct dkim_msg_lib *ml, const char *jobid,
         return 0;
     }
     m->ml = ml;
+    if ((m->pre = calloc((size_t) ml->max_sigs, sizeof(*m->pre))) == 0) {
+        snprintf(why, whylen, "out of memory");
+        free(m);
+        return 0;
+    }
     if ((m->h[0] = dkim_verify(ml->lib, (const unsigned char *) jobid, NULL, &st)) == 0) {
         snprintf(why, whylen, "dkim_verify: %s", dkim_getresultstr(st));
+        free(m->pre);
         free(m);
         return 0;
     }
     m->n = 1;
     dkim_set_user_context(m->h[0], m);
     return m;
+}
+
+/* pre_add - judge the tags of one DKIM-Signature being verified, or count
+ * it past dkim_max_signatures */
+static void pre_add(struct dkim_msg *m, const char *value)
+{
+    struct dkim_tags t;
+    struct presig *p;
+
+    if (m->npre >= (size_t) m->ml->max_sigs) {
+        m->nextra++;
+        return;
+    }
+    p = &m->pre[m->npre++];
+    p->st = dkim_tags_parse(value, time(NULL), &t);
+    snprintf(p->why, sizeof(p->why), "%s", t.why);
+    snprintf(p->d, sizeof(p->d), "%s", t.d);
+    snprintf(p->s, sizeof(p->s), "%s", t.s);
+    snprintf(p->a, sizeof(p->a), "%s", t.a);
+    snprintf(p->b8, sizeof(p->b8), "%s", t.b8);
+    p->bhash = t.bhash;
 }
 
 /* dkim_msg_header - "NAME:VALUE" to every handle.  The library wants CRLF
@@ -239,6 +296,8 @@ int     dkim_msg_header(struct dkim_msg *m, const char *name, const char *value)
         line[o++] = value[i];
     }
     line[o] = 0;
+    if (!m->signing && strcasecmp(name, "DKIM-Signature") == 0)
+        pre_add(m, value);
     for (size_t i = 0; i < m->n; i++)
         if (dkim_header(m->h[i], (unsigned char *) line, o) != DKIM_STAT_OK)
             rc = -1;            /* a malformed header: the result will say so */
@@ -320,40 +379,38 @@ static enum dkim_msg_res sig_error_res(int err, int bh)
     }
 }
 
-static const char *alg_text(dkim_alg_t alg)
+/* tags_res - the result of a signature whose tags did not pass */
+static enum dkim_msg_res tags_res(enum dkim_tags_st st)
 {
-    return alg == DKIM_SIGN_RSASHA1 ? "rsa-sha1" : alg == DKIM_SIGN_RSASHA256 ? "rsa-sha256"
-        : alg == DKIM_SIGN_ED25519SHA256 ? "ed25519-sha256" : "unknown";
+    return st == DKIM_TAGS_REFUSED ? DKIM_MSG_POLICY : st == DKIM_TAGS_SYNTAX ? DKIM_MSG_NEUTRAL
+        : DKIM_MSG_PERMERROR;
 }
 
-/* sig_describe - fill OUT from one library signature */
-static void sig_describe(DKIM *h, DKIM_SIGINFO *sig, dkim_alg_t alg, struct dkim_msg_sig *out)
+/* sig_describe - fill OUT from one judged signature P: its tags, and the
+ * library's verdict when the tags passed */
+static void sig_describe(DKIM *h, const struct presig *p, struct dkim_msg_sig *out)
 {
-    unsigned int flags = dkim_sig_getflags(sig);
+    DKIM_SIGINFO *sig = p->lib;
     unsigned int bits = 0;
-    const unsigned char *s;
-    size_t  o = 0;
 
     memset(out, 0, sizeof(*out));
-    snprintf(out->d, sizeof(out->d), "%s", (s = dkim_sig_getdomain(sig)) ? (const char *) s : "");
-    snprintf(out->s, sizeof(out->s), "%s", (s = dkim_sig_getselector(sig)) ? (const char *) s : "");
-    snprintf(out->a, sizeof(out->a), "%s", alg_text(alg));
-    for (s = dkim_sig_gettagvalue(sig, 0, (unsigned char *) "b"); s && *s && o < 8; s++)
-        if (!isspace(*s))
-            out->b[o++] = (char) *s;
-    if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
-        out->bits = (int) bits;
-    if (out->bits == 0 && alg == DKIM_SIGN_ED25519SHA256)
-        out->bits = 256;        /* the library reports no size for Ed25519 */
-    if (alg == DKIM_SIGN_RSASHA1) {
-        out->res = DKIM_MSG_POLICY;
-        snprintf(out->why, sizeof(out->why), "rsa-sha1 not accepted");
+    snprintf(out->d, sizeof(out->d), "%s", p->d);
+    snprintf(out->s, sizeof(out->s), "%s", p->s);
+    snprintf(out->a, sizeof(out->a), "%s", p->a);
+    snprintf(out->b, sizeof(out->b), "%s", p->b8);
+    if (p->st != DKIM_TAGS_OK || sig == 0) {
+        out->res = p->st != DKIM_TAGS_OK ? tags_res(p->st) : DKIM_MSG_PERMERROR;
+        snprintf(out->why, sizeof(out->why), "%s", sig ? p->why : p->st != DKIM_TAGS_OK
+                 ? p->why : "signature not accepted by the verifier");
         return;
     }
-    if (!(flags & DKIM_SIGFLAG_PROCESSED))
+    if (!(dkim_sig_getflags(sig) & DKIM_SIGFLAG_PROCESSED))
         (void) dkim_sig_process(h, sig);
-    flags = dkim_sig_getflags(sig);
-    if ((flags & DKIM_SIGFLAG_PASSED) && dkim_sig_getbh(sig) == DKIM_SIGBH_MATCH) {
+    if (dkim_sig_getkeysize(sig, &bits) == DKIM_STAT_OK)
+        out->bits = (int) bits;
+    if (out->bits == 0 && strcmp(p->a, "ed25519-sha256") == 0)
+        out->bits = 256;        /* the library reports no size for Ed25519 */
+    if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_PASSED) && dkim_sig_getbh(sig) == DKIM_SIGBH_MATCH) {
         out->res = DKIM_MSG_PASS;
         return;
     }
@@ -365,28 +422,20 @@ static void sig_describe(DKIM *h, DKIM_SIGINFO *sig, dkim_alg_t alg, struct dkim
 
 static int verify_eom(struct dkim_msg *m, char *why, size_t whylen)
 {
-    DKIM_SIGINFO **sigs = 0;
-    int     nsigs = 0;
     DKIM_STAT st = dkim_eom(m->h[0], NULL);
 
     if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL) {
         snprintf(why, whylen, "verifying: %s", dkim_getresultstr(st));
         return -1;
     }
-    if (dkim_getsiglist(m->h[0], &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
+    if (m->npre == 0)
         return 0;
-    if ((m->sig = calloc((size_t) nsigs, sizeof(*m->sig))) == 0) {
+    if ((m->sig = calloc(m->npre, sizeof(*m->sig))) == 0) {
         snprintf(why, whylen, "out of memory");
         return -1;
     }
-    for (int i = 0; i < nsigs; i++) {
-        dkim_alg_t alg = DKIM_SIGN_UNKNOWN;
-
-        (void) dkim_sig_getsignalg(sigs[i], &alg);
-        if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) && alg != DKIM_SIGN_RSASHA1)
-            continue;           /* past dkim_max_signatures */
-        sig_describe(m->h[0], sigs[i], alg, &m->sig[m->nsig++]);
-    }
+    for (size_t i = 0; i < m->npre; i++)
+        sig_describe(m->h[0], &m->pre[i], &m->sig[m->nsig++]);
     return 0;
 }
 
@@ -410,6 +459,11 @@ size_t  dkim_msg_nsig(const struct dkim_msg *m)
     return m->nsig;
 }
 
+size_t  dkim_msg_nextra(const struct dkim_msg *m)
+{
+    return m->nextra;
+}
+
 const struct dkim_msg_sig *dkim_msg_sig(const struct dkim_msg *m, size_t i)
 {
     return i < m->nsig ? &m->sig[i] : 0;
@@ -424,6 +478,7 @@ void    dkim_msg_free(struct dkim_msg *m)
         free(m->sighdr[i]);
     }
     free(m->sig);
+    free(m->pre);
     free(m);
 }
 

@@ -30,10 +30,10 @@ struct dkim_msg_sig {
     enum dkim_msg_res res;
     char    d[256];             /* signing domain */
     char    s[64];              /* selector */
-    char    a[24];              /* "rsa-sha256", "ed25519-sha256", "rsa-sha1" */
+    char    a[24];              /* "rsa-sha256", "ed25519-sha256", "rsa-sha1"; "" = unknown */
     char    b[16];              /* first 8 characters of b= */
     int     bits;               /* key size, 0 when unknown */
-    char    why[64];            /* short reason when not pass */
+    char    why[64];            /* short reason when not pass (fixed text) */
 };
 
 /* One signing key: PEM text read once per keyring load. */
@@ -52,6 +52,8 @@ struct dkim_keyset {
     long    mtime_ns;           /* its nanoseconds and inode: a rewrite in the */
     unsigned long ino;          /* same second is a new file (atomic rename) */
     int     refs;               /* guarded by the keyring lock */
+    char    broken[320];        /* why the store's keys could not all be used
+                                 * (file and reason); "" = none was refused */
 };
 
 struct dkim_msg_lib;
@@ -90,9 +92,12 @@ int     dkim_msg_eom(struct dkim_msg *, char *why, size_t whylen);
 size_t  dkim_msg_nsighdr(const struct dkim_msg *);
 const char *dkim_msg_sighdr(const struct dkim_msg *, size_t i);
 
-/* Verification results, in the order of the signatures in the message. */
+/* Verification results, in the order of the signatures in the message:
+ * the first dkim_max_signatures of them; dkim_msg_nextra() counts the
+ * DKIM-Signature fields past that limit (not judged). */
 size_t  dkim_msg_nsig(const struct dkim_msg *);
 const struct dkim_msg_sig *dkim_msg_sig(const struct dkim_msg *, size_t i);
+size_t  dkim_msg_nextra(const struct dkim_msg *);
 
 void    dkim_msg_free(struct dkim_msg *);
 const char *dkim_msg_res_name(enum dkim_msg_res);
@@ -106,14 +111,16 @@ void   *dkim_msg_dns_plug(void *libopendkim, const char *server, long timeout,
 void    dkim_msg_dns_free(void *);
 
 /* dkim_keyring_new - active keys of every domain in the store of C (C must
- * outlive the keyring).  Domains whose keys cannot be read are logged and
- * left out.  Never NULL except on memory exhaustion. */
+ * outlive the keyring).  Keys that cannot be read are logged, left out and
+ * remembered as the domain's broken reason.  Never NULL except on memory exhaustion. */
 struct dkim_keyring *dkim_keyring_new(const struct mx_conf *c);
 void    dkim_keyring_free(struct dkim_keyring *);
 
 /* dkim_keyring_get - the keyset of DOMAIN (normalised), reloaded first when
- * DIR/DOMAIN/state changed since it was loaded; NULL when the domain has no
- * active key.  Thread-safe.  Release with dkim_keyset_release(). */
+ * DIR/DOMAIN/state changed since it was loaded: a set with active keys, or
+ * one whose keys could not all be read (ks->broken says why; ks->n may be
+ * 0); NULL when the domain has no active key and nothing was refused.
+ * Thread-safe.  Release with dkim_keyset_release(). */
 struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *, const char *domain);
 void    dkim_keyset_release(struct dkim_keyring *, struct dkim_keyset *);
 

@@ -1,14 +1,16 @@
 /*
- * dkim_msg_dns.c - the resolver libopendkim uses for key queries: libresolv
- * pointed at dns_resolver ("IP" or "IP:PORT"), so tests can aim the milter at
- * a scratch PowerDNS on a non-default port.
+ * dkim_msg_dns.c - the resolver libopendkim uses for key queries: dnsq_send
+ * to dns_resolver ("IP", "IPv4:PORT", "[IPv6]:PORT"; empty = the system's
+ * first nameserver), so tests can aim the milter at a scratch PowerDNS on a
+ * non-default port, and every query ends within dns_timeout and what is
+ * left of the message's time budget (milter_dns_budget, dnsq.h).
  *
  *   dkim_msg_dns_plug   install start/waitreply/cancel on a DKIM_LIB
  *   dkim_msg_dns_free   free the service object (after dkim_close)
  *
- * A query runs to completion in the start callback (res_nsend on a res_state
- * of its own, so threads never share resolver state); waitreply only hands
- * the stored outcome over.  The full answer is given to the library even
+ * A query runs to completion in the start callback (dnsq_send; a res_state
+ * of its own only to make the query, so threads share nothing); waitreply
+ * only hands the stored outcome over.  The full answer is given to the library even
  * for NXDOMAIN, which is how it tells "no key" from "query failed".
  *
  * Ownership: the query handle is freed by the cancel callback, which the
@@ -29,8 +31,8 @@
 #include "dkim_msg.h"
 
 struct dns_service {
-    int     has_server;
-    struct sockaddr_in sa;
+    struct sockaddr_storage ss; /* dns_resolver, or the system's first */
+    socklen_t len;
     int     timeout;
 };
 
@@ -53,21 +55,14 @@ static int dns_start(void *srv, int type, unsigned char *query, unsigned char *b
         return -1;
     memset(&rs, 0, sizeof(rs));
     if (res_ninit(&rs) == 0) {
-        if (s->has_server) {
-            rs.nscount = 1;
-            rs.nsaddr_list[0] = s->sa;
-        }
-        rs.retrans = s->timeout > 1 ? s->timeout / 2 : 1;
-        rs.retry = 2;
         qlen = res_nmkquery(&rs, QUERY, (const char *) query, C_IN, type, NULL, 0, NULL,
                             pkt, sizeof(pkt));
         if (qlen > 0)
-            alen = res_nsend(&rs, pkt, qlen, buf, (int) buflen);
+            alen = dnsq_send(&s->ss, s->len, pkt, qlen, buf, (int) buflen, s->timeout);
         res_nclose(&rs);
     }
     q->status = alen > 0 ? DKIM_DNS_SUCCESS : DKIM_DNS_ERROR;
-    /* res_nsend returns the full length of a TCP answer it truncated */
-    q->len = alen > 0 ? ((size_t) alen < buflen ? (size_t) alen : buflen) : 0;
+    q->len = alen > 0 ? (size_t) alen : 0;
     *qh = q;
     return 0;
 }
@@ -114,12 +109,14 @@ void   *dkim_msg_dns_plug(void *libopendkim, const char *server, long timeout,
     }
     s->timeout = (int) (timeout > 0 ? timeout : 5);
     if (server && *server) {
-        if (dnsq_parse_server(server, &s->sa) != 0) {
-            snprintf(why, whylen, "dns_resolver: not IPv4 IP or IP:PORT: %.100s", server);
+        if (dnsq_parse_server(server, &s->ss, &s->len) != 0) {
+            snprintf(why, whylen, "dns_resolver: not IP, IPv4:PORT or [IPv6]:PORT: %.100s",
+                     server);
             free(s);
             return 0;
         }
-        s->has_server = 1;
+    } else {
+        dnsq_system_server(&s->ss, &s->len);
     }
     (void) dkim_dns_set_query_service(lib, s);
     dkim_dns_set_query_start(lib, dns_start);

@@ -18,7 +18,9 @@
  * sign for costs one stat().
  *
  * Ownership: keysets belong to the keyring; callers hold references.
- * Diagnostics: unreadable keys are logged with mx_warn and left out.
+ * Diagnostics: unreadable keys are logged with mx_warn and left out; the
+ * keyset remembers why (ks->broken), so that the milter applies
+ * dkim_on_key_error instead of taking the domain for one without keys.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -88,6 +90,7 @@ static void add_key(const struct mx_conf *c, struct dkim_keyset *ks,
         || sb_failed(&sb) || (pem = strdup(sb_str(&sb))) == 0) {
         mx_warn("dkim key %s/%s: cannot read: %s", ks->domain, sel->name,
                 why[0] ? why : "out of memory");
+        snprintf(ks->broken, sizeof(ks->broken), "%s", why[0] ? why : "out of memory");
         dkim_key_pem_free(&sb);
         return;
     }
@@ -113,6 +116,7 @@ static struct dkim_keyset *keyset_load(const struct mx_conf *c, const char *doma
         return ks;
     if (dkim_store_load(c, domain, &d, why, sizeof(why)) != 0) {
         mx_warn("dkim keys of %.100s: %s", domain, why);
+        snprintf(ks->broken, sizeof(ks->broken), "%s", why);
         return ks;
     }
     if ((ks->keys = calloc(d->n ? d->n : 1, sizeof(*ks->keys))) == 0) {
@@ -223,7 +227,7 @@ struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *kr, const char *domain
             put(kr, ks);
         i = find(kr, domain);
     }
-    ks = i >= 0 && kr->sets[i]->n > 0 ? kr->sets[i] : 0;
+    ks = i >= 0 && (kr->sets[i]->n > 0 || kr->sets[i]->broken[0]) ? kr->sets[i] : 0;
     if (ks)
         ks->refs++;
     pthread_mutex_unlock(&kr->lock);

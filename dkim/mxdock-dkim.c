@@ -35,8 +35,23 @@
 #include "fileio.h"
 
 static const char *prog = "mxdock-dkim";
-static const char *const verbs[] = {"keygen", "dns", "list", "activate", "retire", "rotate",
-                                    "tick", "import", 0};
+/* the verbs, with how many arguments each takes: checked before the
+ * configuration is read, so a usage error is named even without one */
+static const struct verb {
+    const char *name;
+    int     min, max;
+    const char *want;
+} verbs[] = {
+    {"keygen", 1, 1, "keygen wants DOMAIN"},
+    {"dns", 1, 1, "dns wants DOMAIN"},
+    {"list", 0, 1, "list wants at most one DOMAIN"},
+    {"activate", 2, 2, "activate wants DOMAIN SELECTOR"},
+    {"retire", 2, 2, "retire wants DOMAIN SELECTOR"},
+    {"rotate", 1, 1, "rotate wants DOMAIN"},
+    {"tick", 0, 0, "tick takes no arguments"},
+    {"import", 2, 2, "import wants KEYTABLE SIGNINGTABLE"},
+    {0, 0, 0, 0},
+};
 
 static void usage(FILE *fp)
 {
@@ -88,7 +103,10 @@ static int parse_args(int argc, char **argv, struct args *a)
         else if (strcmp(s, "--json") == 0)
             a->json = 1;
         else if (s[0] == '-' && s[1] != 0) {
-            fprintf(stderr, "%s: unknown option \"%.60s\" (try %s --help)\n", prog, s, prog);
+            char    shown[80];
+
+            fprintf(stderr, "%s: unknown option \"%s\" (try %s --help)\n", prog,
+                    mx_shown(s, shown, sizeof(shown)), prog);
             return -1;
         } else if (a->npos < 4)
             a->pos[a->npos++] = s;
@@ -101,10 +119,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 /* want_domain - normalise a DOMAIN argument into OUT */
 static int want_domain(const char *in, char *out, size_t outlen)
 {
-    char    why[200];
+    char    why[200], shown[128];
 
     if (mx_domain_normalize(in, out, outlen, why, sizeof(why)) < 0) {
-        fprintf(stderr, "%s: bad domain \"%.100s\": %s\n", prog, in, why);
+        fprintf(stderr, "%s: bad domain \"%s\": %s\n", prog, mx_shown(in, shown, sizeof(shown)),
+                why);
         return -1;
     }
     return 0;
@@ -185,12 +204,8 @@ static int cmd_keygen(const struct mx_conf *conf, const struct args *a)
     struct dkim_domain *before, *after;
     long    bits = 0;
 
-    if (a->npos != 1)
-        return bad_usage("keygen wants DOMAIN");
-    if (a->algorithm && strcmp(a->algorithm, "ed25519") && strcmp(a->algorithm, "rsa"))
-        return bad_usage("--algorithm is ed25519 or rsa");
-    if (a->bits && ((bits = strtol(a->bits, &end, 10)) < 1024 || bits > 4096 || *end))
-        return bad_usage("--bits wants an RSA key size in 1024..4096");
+    if (a->bits)
+        bits = strtol(a->bits, &end, 10);       /* checked by usage_check */
     if (want_domain(a->pos[0], domain, sizeof(domain)) < 0)
         return EX_DATAERR;
     if ((before = load(conf, domain)) == 0)
@@ -441,6 +456,31 @@ static int cmd_import(const struct mx_conf *conf, const struct args *a)
     return EX_OK;
 }
 
+/* usage_check - VERB's argument count and options, before any config */
+static int usage_check(const char *verb, const struct args *a)
+{
+    const struct verb *v = verbs;
+    long    bits;
+    char   *end;
+
+    while (v->name && strcmp(v->name, verb) != 0)
+        v++;
+    if (v->name == 0) {
+        char    shown[64];
+
+        fprintf(stderr, "%s: unknown verb \"%s\" (try %s --help)\n", prog,
+                mx_shown(verb, shown, sizeof(shown)), prog);
+        return EX_USAGE;
+    }
+    if (a->npos < v->min || a->npos > v->max)
+        return bad_usage(v->want);
+    if (a->algorithm && strcmp(a->algorithm, "ed25519") && strcmp(a->algorithm, "rsa"))
+        return bad_usage("--algorithm is ed25519 or rsa");
+    if (a->bits && ((bits = strtol(a->bits, &end, 10)) < 1024 || bits > 4096 || *end))
+        return bad_usage("--bits wants an RSA key size in 1024..4096");
+    return 0;
+}
+
 int     main(int argc, char **argv)
 {
     const char *conf_opt = 0, *verb;
@@ -451,22 +491,25 @@ int     main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
             return usage(stdout), EX_OK;
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             conf_opt = argv[++i];
-        else
-            return bad_usage(strcmp(argv[i], "-c") ? "unknown option" : "-c wants FILE");
+        } else if (strcmp(argv[i], "-c") == 0) {
+            return bad_usage("-c wants FILE");
+        } else {
+            char    shown[80];
+
+            fprintf(stderr, "%s: unknown option \"%s\" (try %s --help)\n", prog,
+                    mx_shown(argv[i], shown, sizeof(shown)), prog);
+            return EX_USAGE;
+        }
     }
     if (i >= argc)
         return bad_usage("no verb");
     verb = argv[i++];
     if (parse_args(argc - i, argv + i, &a) < 0)
         return EX_USAGE;
-    for (rc = 0; verbs[rc] && strcmp(verbs[rc], verb); rc++)
-        ;
-    if (verbs[rc] == 0) {
-        fprintf(stderr, "%s: unknown verb \"%.40s\" (try %s --help)\n", prog, verb, prog);
-        return EX_USAGE;
-    }
+    if ((rc = usage_check(verb, &a)) != 0)
+        return rc;
     conf = conf_load_or_exit(prog, conf_opt);
     umask(077);
     if (strcmp(verb, "keygen") == 0)

@@ -8,6 +8,7 @@ DKIM_SRCS = \
 	dkim/dkim_msg_dns.c \
 	dkim/dkim_msg_keys.c \
 	dkim/dkim_state.c \
+	dkim/dkim_tags.c \
 	dkim/dkim_store.c \
 	dkim/dkim_txt.c \
 	dkim/dkim_update.c

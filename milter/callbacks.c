@@ -202,7 +202,9 @@ static sfsistat spf_step(SMFICTX *ctx, struct milter_conn *c)
 
     if (!spf_wanted(c))
         return SMFIS_CONTINUE;
+    milter_dns_enter(c);
     mxspf_check(c->g->spf, c->ip, c->helo, m->mail_from, c->g->authserv_id, &m->spf);
+    milter_dns_leave(c, "mail");
     m->spf_done = 1;
     milter_decide_spf(c->g->conf, &m->spf, c->ip, &m->spf_v, &m->spf_tag);
     return m->spf_v.kind == MV_CONTINUE ? SMFIS_CONTINUE : milter_reply(ctx, c, &m->spf_v, "mail");

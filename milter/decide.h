@@ -83,8 +83,29 @@ const char *milter_parent_domain(const char *domain);
  * AUTHSERV_ID as its authserv-id? (RFC 8601 5: such headers are removed) */
 int     milter_is_our_ar(const char *value, const char *authserv_id);
 
+/* MILTER_AR_MAX - the size our Authentication-Results value stays under
+ * (libmilter carries at most 64 KB per packet; Postfix's header_size_limit
+ * is 100 KB) */
+#define MILTER_AR_MAX 16384
+
+struct milter_ar_in {
+    const char *authserv_id;
+    const char *auth_user;      /* NULL/"" = not authenticated; never shown */
+    const struct mxspf_answer *spf;     /* NULL = not checked */
+    int     dkim_checked;       /* verification ran */
+    const struct dkim_msg_sig *sigs;
+    size_t  n;                  /* results in SIGS */
+    size_t  nextra;             /* signatures past dkim_max_signatures */
+    const char *dmarc;          /* DMARC's resinfo; NULL or "" = none */
+};
+
+/* milter_ar_write - the Authentication-Results value (without the name)
+ * of IN, under MILTER_AR_MAX bytes; DKIM results that do not fit are
+ * counted in one comment */
+void    milter_ar_write(struct strbuf *out, const struct milter_ar_in *in);
+
 /* milter_ar_build - the Authentication-Results value (without the name):
- * "ID; auth=pass smtp.auth=U; spf=...; dkim=... (2048-bit key) header.d=..."
+ * "ID; auth=pass; spf=...; dkim=... (2048-bit key) header.d=..."
  * AUTH_USER NULL/"" = not authenticated; SPF NULL = not checked; SIGS with
  * DKIM_CHECKED = verification ran (n == 0 gives dkim=none). */
 void    milter_ar_build(struct strbuf *out, const char *authserv_id, const char *auth_user,

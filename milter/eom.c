@@ -9,11 +9,20 @@
  *                       policy_eom, the verdict
  *   milter_reply        one place that answers (escaping, dry run, log)
  *   milter_msg_reset    free the per-message state
+ *   milter_dns_enter, milter_dns_leave  the message's DNS time budget
+ *
+ * DNS: the lookups of a message (SPF at MAIL, DKIM keys at end of header,
+ * DMARC at end of message)
+ * share one time budget, milter_dns_budget (milter_dns_enter/leave); what
+ * is asked after it ran out is a temporary error, so the configured
+ * temperror actions answer before the MTA's own milter timeout.
  *
  * Failure policy (docs/MILTER.md): a signing failure follows
  * dkim_on_key_error (accept unsigned, or tempfail 451 4.3.0); any other
- * internal error answers tempfail 451 4.3.0; more than MILTER_MAX_HDRS
- * header fields 552 5.3.4; nothing exits the process.
+ * internal error answers tempfail 451 4.3.0, and so does an
+ * Authentication-Results the MTA refuses (a judged message never leaves
+ * without it); more than MILTER_MAX_HDRS header fields 552 5.3.4;
+ * nothing exits the process.
  * DMARC is evaluated only for mail that is not trusted and whose DKIM
  * verification ran; its verdict merges with the others (reject > tempfail
  * > continue), its quarantine and tag are applied here.
@@ -24,8 +33,25 @@
 #include <strings.h>
 
 #include "dmarc_glue.h"
+#include "dnsq.h"
 #include "log.h"
 #include "session.h"
+
+void    milter_dns_enter(struct milter_conn *c)
+{
+    dnsq_budget_enter(c->g->conf->milter_dns_budget * 1000 - c->m.dns_ms);
+}
+
+void    milter_dns_leave(struct milter_conn *c, const char *step)
+{
+    int     out = dnsq_budget_ran_out();
+    long    spent = c->m.dns_ms;
+
+    c->m.dns_ms += dnsq_budget_leave();
+    if (out && spent < c->g->conf->milter_dns_budget * 1000)
+        mx_warn("DNS lookups stopped at %s: milter_dns_budget of %lds spent; "
+                "lookups left are temporary errors", step, c->g->conf->milter_dns_budget);
+}
 
 void    milter_msg_reset(struct milter_conn *c)
 {
@@ -125,6 +151,33 @@ static size_t find_from(struct milter_msg *m)
     return n;
 }
 
+/* key_error - the From domain's keys could not all be read: with
+ * dkim_on_key_error = tempfail the message fails (451 4.3.0, logged at end
+ * of message with the file and reason); with accept it is signed with the
+ * keys left, or sent unsigned when none is left.  -1 = do not sign. */
+static int key_error(struct milter_conn *c, const char *qid)
+{
+    struct milter_msg *m = &c->m;
+    const struct dkim_keyset *ks = m->ks;
+
+    if (ks->broken[0] == 0)
+        return 0;
+    if (strcmp(c->g->conf->dkim_on_key_error, "tempfail") == 0) {
+        m->failed = 1;
+        snprintf(m->failwhy, sizeof(m->failwhy), "dkim keys of %.100s: %.250s (dkim_on_key_error = "
+                 "tempfail)", ks->domain, ks->broken);
+    } else if (ks->n == 0) {
+        mx_warn("message %s: dkim keys of %s: %s: sent unsigned (dkim_on_key_error = accept)",
+                qid ? qid : "-", ks->domain, ks->broken);
+    }
+    if (m->failed || ks->n == 0) {
+        dkim_keyset_release(c->g->keys, m->ks);
+        m->ks = 0;
+        return -1;
+    }
+    return 0;
+}
+
 void    milter_begin_body(struct milter_conn *c, const char *qid)
 {
     struct milter_msg *m = &c->m;
@@ -140,7 +193,7 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
             m->sender_bad = 1;
             return;
         }
-        if ((m->ks = sign_keys(c)) == 0)
+        if ((m->ks = sign_keys(c)) == 0 || key_error(c, qid) != 0)
             return;
         m->signing = 1;
         m->dm = dkim_msg_sign_new(c->g->dlib, qid ? qid : "-", m->ks, why, sizeof(why));
@@ -154,22 +207,28 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
     }
     for (size_t i = 0; i < m->nhdr; i++)
         (void) dkim_msg_header(m->dm, m->hdr[i].name, m->hdr[i].value);
+    milter_dns_enter(c);                /* libopendkim asks for keys here */
     (void) dkim_msg_eoh(m->dm);
+    milter_dns_leave(c, "eoh");
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
- * expects when SMFIP_HDR_LEADSPC was negotiated */
-static void add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
-                       const char *value)
+ * expects when SMFIP_HDR_LEADSPC was negotiated; -1 when it failed */
+static int add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
+                      const char *value)
 {
     struct strbuf sb = STRBUF_INIT;
+    int     rc = 0;
 
     if (c->leadspc)
         sb_putc(&sb, ' ');
     sb_puts(&sb, value);
-    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS)
-        mx_warn("cannot add %s header", name);
+    if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS) {
+        mx_warn("cannot add %s header (%zu bytes)", name, strlen(value));
+        rc = -1;
+    }
     sb_free(&sb);
+    return rc;
 }
 
 /* remove_ours - incoming A-R headers with our authserv-id (RFC 8601 5);
@@ -222,27 +281,39 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
     snprintf(log, loglen, "%s", n ? "" : "none");
     for (size_t i = 0; i < n && o < loglen; i++, o = strlen(log))
         snprintf(log + o, loglen - o, "%s%s", i ? "," : "", dkim_msg_res_name(dkim_msg_sig(c->m.dm, i)->res));
+    if (dkim_msg_nextra(c->m.dm) && (o = strlen(log)) < loglen)  /* past dkim_max_signatures */
+        snprintf(log + o, loglen - o, ",+%zu", dkim_msg_nextra(c->m.dm));
     return tag;
 }
 
 /* add_results - Received-SPF, then Authentication-Results above it, with
- * the dmarc= resinfo DMARC (NULL = not evaluated) */
-static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc)
+ * the dmarc= resinfo DMARC (NULL = not evaluated).  A message we judged
+ * never leaves without our verdict: when the A-R cannot be added (it is
+ * bounded by MILTER_AR_MAX, so only the MTA or memory can refuse it) the
+ * answer is tempfail 451 4.3.0. */
+static void add_results(SMFICTX *ctx, struct milter_conn *c, int dkim_tag, const char *dmarc,
+                        struct milter_verdict *v)
 {
     struct milter_msg *m = &c->m;
     struct strbuf ar = STRBUF_INIT;
     int     spf = m->spf_done && m->spf_tag;
     int     dkim = dkim_tag && m->dm && !m->signing;
+    struct milter_ar_in in = {c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
+        dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
+        dkim ? dkim_msg_nextra(m->dm) : 0, dmarc};
 
     if (!spf && !dkim && !m->auth[0] && !dmarc)
         return;
     if (spf && m->spf.received_spf[0])
-        add_header(ctx, c, "Received-SPF", m->spf.received_spf);
-    milter_ar_build_dmarc(&ar, c->g->authserv_id, m->auth, spf ? &m->spf : 0, dkim,
-                          dkim ? dkim_msg_sig(m->dm, 0) : 0, dkim ? dkim_msg_nsig(m->dm) : 0,
-                          dmarc);
-    if (!sb_failed(&ar))
-        add_header(ctx, c, "Authentication-Results", sb_str(&ar));
+        (void) add_header(ctx, c, "Received-SPF", m->spf.received_spf);
+    milter_ar_write(&ar, &in);
+    if (sb_failed(&ar) || add_header(ctx, c, "Authentication-Results", sb_str(&ar)) != 0) {
+        struct milter_verdict tv;
+
+        milter_verdict_set(&tv, MV_TEMPFAIL, "451", "4.3.0", "no-ar", "%s",
+                           "Cannot record the authentication results, try again later");
+        milter_verdict_merge(v, &tv);
+    }
     sb_free(&ar);
 }
 
@@ -359,8 +430,8 @@ static void sender_refusal(struct milter_conn *c, struct milter_verdict *v)
                            "is not yours", m->from_domain);
     } else {
         mx_warn("user %.100s: no single From address: %.100s", m->auth, m->from_why);
-        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "%s",
-                           "Exactly one From address is required");
+        milter_verdict_set(v, MV_REJECT, "553", "5.7.1", "sender", "Exactly one From address "
+                           "with a domain name is required: %.200s", m->from_why);
     }
     if (c->g->policy && !c->g->conf->milter_dry_run)
         policy_record_authfail(c->g->policy, c->ip, m->auth, "smtp");
@@ -392,11 +463,13 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     } else if (m->signing) {
         sign_finish(ctx, c, &v, dkimlog, sizeof(dkimlog));
     } else if (m->dm) {
+        milter_dns_enter(c);                    /* key and policy lookups */
         if ((dkim_tag = verify_finish(c, &v, dkimlog, sizeof(dkimlog))) >= 0)
             dmarc = dmarc_eval(c, &dm);
+        milter_dns_leave(c, "eom");
         dkim_tag = dkim_tag > 0;
     }
-    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0);
+    add_results(ctx, c, dkim_tag, dmarc ? dm.r.ar : 0, &v);
     if (dmarc) {
         dmarc_apply(ctx, c, &dm);
         milter_verdict_merge(&v, &dm.v);

@@ -2,18 +2,25 @@
  * mxdock-milter - DKIM signing and verification, SPF, quota and auth-attempt
  * policy for Postfix, Sendmail and Stalwart, as one libmilter daemon.
  *
- *   mxdock-milter [-c FILE] [-f] [-t] [-h]
+ *   mxdock-milter [-c FILE] [-f] [-t] [-h|--help]
  *
  * -f stays in the foreground and logs to stderr; -t checks the configuration
  * and exits (0, or EX_CONFIG with the loader's line).  The socket is opened
  * as the starting user, then the daemon switches to milter_user.  SIGUSR1
  * reloads configuration and keys; SIGTERM and SIGHUP stop it (libmilter).
  *
- * Diagnostics: start-up problems exit with a sysexits code and one line.
+ * The configuration path is made absolute at start (the daemon changes to
+ * "/", and SIGUSR1 reads it again).  Only the secrets the milter uses are
+ * read (conf_skip_secrets): never pdns_api_key_file.
+ *
+ * Diagnostics: start-up problems exit with a sysexits code and one line;
+ * usage errors come first, before any configuration is read; -h is not an
+ * error (exit 0).  Running as root without milter_user is a warning.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -27,6 +34,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "domain.h"
 #include "gen.h"
 #include "log.h"
 #include "session.h"
@@ -52,13 +60,62 @@ const char *__asan_default_options(void)
 
 static const char *conf_file;   /* the -c FILE, or NULL: conf_path() decides */
 
-static void usage(int code)
+static void usage(void)
 {
-    fprintf(code ? stderr : stdout, "usage: mxdock-milter [-c FILE] [-f] [-t] [-h]\n"
-            "  -c FILE  configuration (default $MXDOCK_CONF or %s)\n"
-            "  -f       foreground, log to stderr\n"
-            "  -t       check the configuration and exit\n", MX_CONF_DEFAULT_PATH);
-    exit(code);
+    printf("usage: mxdock-milter [-c FILE] [-f] [-t] [-h|--help]\n"
+           "  -c FILE  configuration (default $MXDOCK_CONF or %s)\n"
+           "  -f       foreground, log to stderr\n"
+           "  -t       check the configuration and exit\n"
+           "  -h       this text\n", MX_CONF_DEFAULT_PATH);
+    exit(0);
+}
+
+/* bad_usage - one line naming the argument, EX_USAGE */
+static void bad_usage(const char *what, const char *arg)
+{
+    char    shown[80];
+
+    fprintf(stderr, "mxdock-milter: %s \"%s\" (try mxdock-milter -h)\n", what,
+            mx_shown(arg, shown, sizeof(shown)));
+    exit(EX_USAGE);
+}
+
+/* parse_args - options into *CONF, *FG, *TEST; exits on -h or bad usage */
+static void parse_args(int argc, char **argv, int *fg, int *test)
+{
+    int     ch;
+
+    opterr = 0;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (strcmp(argv[i], "--help") == 0)
+            usage();
+        else if (strncmp(argv[i], "--", 2) == 0)
+            bad_usage("unknown option", argv[i]);
+    while ((ch = getopt(argc, argv, "c:fth")) != -1) {
+        switch (ch) {
+        case 'c': conf_file = optarg; break;
+        case 'f': *fg = 1; break;
+        case 't': *test = 1; break;
+        case 'h': usage(); break;
+        default:
+            if (optopt == 'c')
+                bad_usage("a FILE must follow", "-c");
+            bad_usage("unknown option", (char[]) {'-', (char) optopt, 0});
+        }
+    }
+    if (optind != argc)
+        bad_usage("unexpected argument", argv[optind]);
+}
+
+/* absolute_conf - the configuration path made absolute, so that reloads
+ * after daemonize's chdir("/") read the same file (static buffer: once) */
+static void absolute_conf(void)
+{
+    static char abs[PATH_MAX];
+    const char *p = conf_path(conf_file);
+
+    if (p[0] != '/' && realpath(p, abs) != 0)
+        conf_file = abs;
 }
 
 /* reload_thread - SIGUSR1: a new generation, or a warning and the old one.
@@ -193,8 +250,21 @@ static int start(struct milter_gen *g, int foreground)
         mx_fatal(EX_NOUSER, "milter_user %s: no such user", c->milter_user);
     if (smfi_register(milter_desc) != MI_SUCCESS)
         mx_fatal(EX_SOFTWARE, "smfi_register failed");
-    if (smfi_setconn(c->milter_socket) != MI_SUCCESS || smfi_opensocket(1) != MI_SUCCESS)
-        mx_fatal(EX_UNAVAILABLE, "cannot open milter_socket %s", c->milter_socket);
+    if (smfi_setconn(c->milter_socket) != MI_SUCCESS)
+        mx_fatal(EX_CONFIG, "milter_socket %s: not a socket libmilter understands",
+                 c->milter_socket);
+    errno = 0;
+    if (smfi_opensocket(1) != MI_SUCCESS) {
+        int     e = errno;
+
+        mx_fatal(e == EADDRINUSE || e == EADDRNOTAVAIL ? EX_UNAVAILABLE
+                 : e == EACCES || e == EPERM ? EX_NOPERM : EX_OSERR,
+                 "cannot open milter_socket %s: %s", c->milter_socket,
+                 e ? strerror(e) : "libmilter gave no reason");
+    }
+    if (pw == 0 && geteuid() == 0)
+        mx_warn("running as root: milter_user is empty; set it to a service user "
+                "(the socket is opened as root, then the milter switches to it)");
     nodelay_listener();
     socket_perms(c, pw);
     if (!foreground)
@@ -235,19 +305,11 @@ int     main(int argc, char **argv)
     struct milter_gen *g;
     char    why[512];
     char   *pidfile;
-    int     ch, foreground = 0, test = 0, rc;
+    int     foreground = 0, test = 0, rc;
 
-    while ((ch = getopt(argc, argv, "c:fth")) != -1) {
-        switch (ch) {
-        case 'c': conf_file = optarg; break;
-        case 'f': foreground = 1; break;
-        case 't': test = 1; break;
-        case 'h': usage(0); break;
-        default: usage(EX_USAGE);
-        }
-    }
-    if (optind != argc)
-        usage(EX_USAGE);
+    parse_args(argc, argv, &foreground, &test);
+    absolute_conf();
+    conf_skip_secrets = CONF_SECRETS_MILTER;
     mx_log_init("mxdock-milter", 1, "mail");
     block_signals();
     if ((g = milter_gen_build(conf_path(conf_file), why, sizeof(why))) == 0

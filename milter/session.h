@@ -52,8 +52,9 @@ struct milter_msg {
     int     signing;
     int     sender_bad;         /* milter_sender_check refused it */
     int     over_quota;         /* recipients over quota at end of message */
+    long    dns_ms;             /* DNS lookup time spent (milter_dns_budget) */
     int     failed;             /* internal error seen: the failure policy */
-    char    failwhy[128];
+    char    failwhy[400];      /* one log line: file and reason */
 };
 
 struct milter_conn {
@@ -68,6 +69,12 @@ struct milter_conn {
     struct policy_decision refusal;
     struct milter_msg m;
 };
+
+/* milter_dns_enter - the thread's lookups end by what is left of the
+ * message's milter_dns_budget; milter_dns_leave counts the time spent and
+ * logs once when the budget ran out (STEP names the step) */
+void    milter_dns_enter(struct milter_conn *c);
+void    milter_dns_leave(struct milter_conn *c, const char *step);
 
 /* milter_msg_reset - free and clear the per-message part */
 void    milter_msg_reset(struct milter_conn *c);

@@ -3,7 +3,9 @@
  *
  *   cmd_check            every expected record: ok / missing / stale /
  *                        error; unchecked (not a failure) for types it
- *                        cannot compare
+ *                        cannot compare; spf-uncovered when the SPF served
+ *                        (an administrator's edit) no longer lets the
+ *                        mail host send
  *   cmd_mta_sts_policy   print the MTA-STS policy of a domain
  *   dns_mta_sts_write    write it where the web server serves it
  *   dns_dkim_activate    first keys served by every name server (the rule
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 
@@ -88,6 +91,87 @@ static const char *verdict(const struct pdns_rrset *want, char **got, size_t n, 
     return found == want->n && (subset || n == want->n) ? "ok" : "stale";
 }
 
+/* in_net - ADDR inside NET ("192.0.2.0/24", "2001:db8::1"), family AF. */
+static int in_net(int af, const char *net, const char *addr)
+{
+    unsigned char n[16], a[16];
+    char    buf[64];
+    const char *slash = strchr(net, '/');
+    int     bits = af == AF_INET ? 32 : 128, len = bits / 8;
+
+    snprintf(buf, sizeof buf, "%.*s", slash ? (int) (slash - net) : (int) strlen(net), net);
+    if (slash)
+        bits = atoi(slash + 1);
+    if (!*addr || inet_pton(af, buf, n) != 1 || inet_pton(af, addr, a) != 1 || bits < 0
+        || bits > len * 8)
+        return 0;
+    for (int i = 0; i < len && bits > 0; i++, bits -= 8) {
+        unsigned char m = (unsigned char) (bits >= 8 ? 0xff : 0xff << (8 - bits));
+
+        if ((n[i] & m) != (a[i] & m))
+            return 0;
+    }
+    return 1;
+}
+
+/* spf_covers - does SPF (joined text) pass mail from the mail host M of
+ * domain D (addresses from the configuration)?  1 yes, 0 no, -1 cannot
+ * tell (include, redirect, exists, ptr: other domains decide). */
+static int spf_covers(const struct mx_conf *conf, const char *spf, const char *d, const char *m)
+{
+    char    buf[1024], *save, *t;
+    int     unknown = 0;
+
+    snprintf(buf, sizeof buf, "%s", spf);
+    for (t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        int     pass = *t != '-' && *t != '~' && *t != '?';
+
+        t += *t == '+' || *t == '-' || *t == '~' || *t == '?';
+        if (!strncasecmp(t, "include:", 8) || !strncasecmp(t, "redirect=", 9)
+            || !strncasecmp(t, "exists:", 7) || !strncasecmp(t, "ptr", 3))
+            unknown = 1;
+        else if (!pass)
+            continue;
+        else if (!strcasecmp(t, "mx") || !strncasecmp(t, "mx/", 3)
+                 || (!strncasecmp(t, "mx:", 3) && !strcasecmp(t + 3, d))
+                 || !strcasecmp(t, "all")
+                 || (!strncasecmp(t, "a:", 2) && !strcasecmp(t + 2, m))
+                 || (!strcasecmp(t, "a") && !strcasecmp(d, m))
+                 || (!strncasecmp(t, "ip4:", 4) && in_net(AF_INET, t + 4, conf->dns_server_ipv4))
+                 || (!strncasecmp(t, "ip6:", 4) && in_net(AF_INET6, t + 4, conf->dns_server_ipv6)))
+            return 1;
+    }
+    return unknown ? -1 : 0;
+}
+
+/* spf_line - for the apex TXT: an "spf-uncovered" line (returns 1) when
+ * the SPF served no longer lets the mail host send. */
+static int spf_line(const struct cli *c, const struct pdns_rrset *rs, char **got, size_t n)
+{
+    char    d[300], m[300], fam[32];
+    int     spf = 0;
+
+    snprintf(d, sizeof d, "%s", rs->name);
+    if (strcmp(rs->type, "TXT") || strlen(d) < 2 || strchr(d, '_'))
+        return 0;
+    d[strlen(d) - 1] = 0;               /* no trailing dot */
+    if (pdns_mail_host(c->conf, d, m, sizeof m) < 0)
+        return 0;
+    for (size_t i = 0; i < rs->n; i++) {
+        pdns_txt_family(rs->rec[i], fam, sizeof fam);
+        spf |= !strcmp(fam, "v=spf1");
+    }
+    for (size_t i = 0; spf && i < n; i++) {
+        pdns_txt_family(got[i], fam, sizeof fam);
+        if (!strcmp(fam, "v=spf1") && spf_covers(c->conf, got[i], d, m) == 0) {
+            printf("spf-uncovered\t%s\tTXT\t\"%.300s\" does not let %s send\n", rs->name,
+                   got[i], m);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* check_one - one rrset on one server; 1 when not ok. */
 static int check_one(const struct cli *c, const char *server, const struct pdns_rrset *rs)
 {
@@ -109,6 +193,10 @@ static int check_one(const struct cli *c, const char *server, const struct pdns_
         return 1;
     }
     v = verdict(rs, got, n, subset);
+    if (strcmp(v, "ok") && spf_line(c, rs, got, n)) {
+        dnsq_free(got, n);
+        return 1;
+    }
     printf("%s\t%s\t%s", v, rs->name, rs->type);
     if (strcmp(v, "ok")) {
         struct strbuf g = STRBUF_INIT, w = STRBUF_INIT;

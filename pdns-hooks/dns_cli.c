@@ -185,10 +185,12 @@ static int model_inputs(const struct cli *c, const char *domain, const char *tmp
                         size_t hexlen)
 {
     char    why[300];
+    int     rc;
 
-    if (tmpl && dns_template_load(c->conf, tmpl, domain, recs, &in->ntmpl, why, sizeof why) < 0) {
+    if (tmpl && (rc = dns_template_load(c->conf, tmpl, domain, recs, &in->ntmpl, why,
+                                        sizeof why)) != 0) {
         cli_err(c, "template %.60s: %s", tmpl, why);
-        return EX_DATAERR;
+        return rc;
     }
     in->tmpl = *recs;
     if (conf_list_has(c->conf->dns_publish, "tlsa") && *c->conf->dns_tlsa_cert) {

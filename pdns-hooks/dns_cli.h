@@ -77,6 +77,7 @@ int     cli_model(const struct cli *, const char *domain, const struct dns_recor
 /* the commands */
 int     cmd_create(struct cli *);
 int     cmd_sync(struct cli *);
+int     cmd_diff(struct cli *);
 int     cmd_delete(struct cli *);
 int     cmd_list(struct cli *);
 int     cmd_records(struct cli *);
@@ -87,13 +88,35 @@ int     cmd_mta_sts_policy(struct cli *);
 int     cmd_template(struct cli *);
 int     cmd_dnssec(struct cli *);
 
-/* templates (dns_template.c) */
+/* add's own checks (dns_add_check.c); each writes its error */
+int     dns_add_type(const struct cli *, const char *in, char *out, size_t len);
+int     dns_add_name(const struct cli *, const char *name, const char *domain,
+                     struct strbuf *out);
+int     dns_add_content(const struct cli *, const char *type, const char *content, int prio);
+
+/* templates (dns_template.c): 0, EX_DATAERR (bad name or line) or
+ * EX_NOINPUT (no such template) with WHY */
 int     dns_template_load(const struct mx_conf *, const char *name, const char *domain,
                           struct pdns_tmpl_rec **recs, size_t *n, char *why, size_t whylen);
 void    dns_template_free(struct pdns_tmpl_rec *, size_t n);
 
 /* mta-sts policy file (dns_check.c) */
 int     dns_mta_sts_write(const struct mx_conf *, const char *domain, char *why, size_t whylen);
+
+/* undo after a failed create, clean up after delete (dns_undo.c) */
+struct dns_keys_snap {
+    char    dir[1100], state_path[1200];
+    int     existed;
+    char  **files;
+    size_t  n;
+    char   *state;                      /* the state file's bytes, or NULL */
+    size_t  state_len;
+    unsigned state_mode;
+};
+void    dns_keys_snap(const struct mx_conf *, const char *domain, struct dns_keys_snap *);
+void    dns_keys_undo(const char *prog, const struct dns_keys_snap *);
+void    dns_keys_snap_free(struct dns_keys_snap *);
+void    dns_mta_sts_remove(const struct cli *, const char *domain);
 
 /* DKIM activation after publishing (dns_check.c) */
 void    dns_dkim_activate(const struct cli *, const char *domain);

@@ -199,24 +199,36 @@ static int delete_keys(struct dctx *d, json_t *k, long long keep, int *deleted)
     return 0;
 }
 
-/* drop_tlsa - TLSA is only published while signed: remove the mail
- * host's _25._tcp TLSA rrset (PowerDNS accepts deleting an absent one). */
+/* drop_tlsa - TLSA is only published while signed: remove from the mail
+ * host's _25._tcp TLSA rrset the records mxdock published there (its
+ * memo, or in a zone without memos the one it computes for the current
+ * certificate); an administrator's TLSA (a rollover's next key) stays. */
 static int drop_tlsa(struct dctx *d)
 {
-    struct pdns_changes ch = PDNS_CHANGES_INIT;
-    struct pdns_change one = {PDNS_DELETE, {0}, NULL};
-    char    m[300], name[320], why[400];
+    struct pdns_zone z;
+    struct pdns_rrsets want = PDNS_RRSETS_INIT;
+    struct pdns_plan plan = PDNS_PLAN_INIT;
+    struct dkim_domain *k = NULL;
+    char    why[400];
     int     rc;
 
-    if (pdns_mail_host(d->c->conf, d->domain, m, sizeof m) < 0)
-        return 0;
-    snprintf(name, sizeof name, "_25._tcp.%s.", m);
-    one.want.name = name;
-    snprintf(one.want.type, sizeof one.want.type, "TLSA");
-    ch.n = ch.cap = 1;
-    ch.v = &one;
-    if ((rc = pdns_zone_patch(d->api, d->domain, &ch, why, sizeof why)) != 0)
+    if ((rc = pdns_zone_get(d->api, d->domain, &z, why, sizeof why)) != 0) {
         cli_err(d->c, "%s: %s", d->domain, why);
+        return rc;
+    }
+    if ((rc = cli_model(d->c, d->domain, NULL, 1, &want, &k)) == 0) {
+        struct pdns_sync_in in = {d->c->conf, d->domain, &want, &z.rr, k->sel, k->n,
+                                  "TLSA", 0, 1};
+
+        pdns_plan_make(&in, &plan);
+        if (plan.ch.n > 0
+            && (rc = pdns_zone_patch(d->api, d->domain, &plan.ch, why, sizeof why)) != 0)
+            cli_err(d->c, "%s: %s", d->domain, why);
+    }
+    pdns_plan_free(&plan);
+    dkim_domain_free(k);
+    pdns_rrsets_free(&want);
+    pdns_zone_free(&z);
     return rc;
 }
 

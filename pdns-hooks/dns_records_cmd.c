@@ -38,8 +38,12 @@ int     cmd_list(struct cli *c)
 
     if (api == NULL)
         return EX_CONFIG;
-    if ((rc = pdns_api_call(api, "GET", "/zones", NULL, &reply, NULL, why, sizeof why)) != 0)
+    if ((rc = pdns_api_call(api, "GET", "/zones", NULL, &reply, NULL, why, sizeof why)) != 0) {
         cli_err(c, "%s", why);
+    } else if (!json_is_array(reply)) {
+        cli_err(c, "PowerDNS answered GET /zones with something that is not a list of zones");
+        rc = EX_PROTOCOL;
+    }
     json_array_foreach(reply, i, z) {
         const char *name = json_string_value(json_object_get(z, "name"));
         char    n[300];
@@ -100,12 +104,19 @@ int     cmd_records(struct cli *c)
             if (type && strcasecmp(type, rs->type))
                 continue;
             for (size_t j = 0; j < rs->n; j++) {
-                if (cli_flag(c, "json"))
-                    json_array_append_new(out, json_pack("{s:s, s:s, s:i, s:s}", "name", rs->name,
-                                                         "type", rs->type, "ttl", (int) rs->ttl,
-                                                         "content", rs->rec[j]));
-                else
-                    printf("%s\t%ld\tIN\t%s\t%s\n", rs->name, rs->ttl, rs->type, rs->rec[j]);
+                int     off = rs->off && rs->off[j];
+                json_t *o;
+
+                if (cli_flag(c, "json")) {
+                    o = json_pack("{s:s, s:s, s:i, s:s}", "name", rs->name, "type", rs->type,
+                                  "ttl", (int) rs->ttl, "content", rs->rec[j]);
+                    if (off)
+                        json_object_set_new(o, "disabled", json_true());
+                    json_array_append_new(out, o);
+                } else {
+                    printf("%s\t%ld\tIN\t%s\t%s%s\n", rs->name, rs->ttl, rs->type, rs->rec[j],
+                           off ? "\t; disabled" : "");
+                }
             }
         }
         if (cli_flag(c, "json"))
@@ -144,7 +155,7 @@ static int patch_one(struct cli *c, struct pdns_api *api, const char *domain,
                      struct pdns_rrset *rs)
 {
     struct pdns_changes ch = PDNS_CHANGES_INIT;
-    struct pdns_change one = {rs->n ? PDNS_REPLACE : PDNS_DELETE, *rs, NULL};
+    struct pdns_change one = {rs->n ? PDNS_REPLACE : PDNS_DELETE, *rs, NULL, 0};
     char    why[400];
     int     rc;
 
@@ -212,13 +223,17 @@ int     cmd_add(struct cli *c)
     if ((rc = number_opt(c, "ttl", 0, 2147483647L, &ttlopt)) != 0   /* RFC 2181 8 */
         || (rc = number_opt(c, "priority", 0, 65535, &prio)) != 0
         || (rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0
-        || (rc = upper_type(c, c->a.pos[2], type, sizeof type)) != 0)
+        || (rc = dns_add_type(c, c->a.pos[2], type, sizeof type)) != 0)
         return rc;
     snprintf(prio_s, sizeof prio_s, "%ld", prio);
-    if ((api = cli_api(c)) == NULL)
-        return EX_CONFIG;
-    pdns_name_abs(c->a.pos[1], domain, &name);
     content_of(type, c->a.pos[3], prio >= 0 ? prio_s : NULL, &content);
+    if ((rc = dns_add_name(c, c->a.pos[1], domain, &name)) != 0
+        || (rc = dns_add_content(c, type, sb_str(&content), prio >= 0)) != 0
+        || (api = cli_api(c)) == NULL) {
+        sb_free(&name);
+        sb_free(&content);
+        return rc ? rc : EX_CONFIG;
+    }
     if ((rc = get_zone(c, api, domain, &z)) == 0) {
         struct pdns_rrset *rs = pdns_rrset_find(&z.rr, sb_str(&name), type);
         size_t  before = rs ? rs->n : 0;

@@ -9,7 +9,9 @@
  * rrset of the same name and type.
  *
  *   dns_template_load  NAME for DOMAIN -> records (caller frees them with
- *                      dns_template_free)
+ *                      dns_template_free); 0, or EX_DATAERR for a bad
+ *                      name or line, EX_NOINPUT for no such template
+ *                      (the same codes for create, sync and template show)
  *   cmd_template       "template list", "template show NAME [DOMAIN]"
  */
 #include <ctype.h>
@@ -101,12 +103,12 @@ int     dns_template_load(const struct mx_conf *conf, const char *name, const ch
     *n = 0;
     if (!good_name(name)) {
         snprintf(why, whylen, "bad template name (letters, digits, - and _ only)");
-        return -1;
+        return EX_DATAERR;
     }
     snprintf(path, sizeof path, "%s/%s", conf->dns_template_dir, name);
     if ((text = mx_read_file(path, NULL)) == NULL) {
         snprintf(why, whylen, "cannot read %.200s: %s", path, strerror(errno));
-        return -1;
+        return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
     }
     if (pdns_mail_host(conf, domain, mhost, sizeof mhost) < 0)
         snprintf(mhost, sizeof mhost, "%s", domain);
@@ -129,7 +131,7 @@ int     dns_template_load(const struct mx_conf *conf, const char *name, const ch
             dns_template_free(*recs, *n);
             *recs = NULL;
             *n = 0;
-            return -1;
+            return EX_DATAERR;
         }
         (*n)++;
         sb_free(&x);
@@ -175,9 +177,9 @@ static int template_show(struct cli *c, const char *name, const char *domain_arg
 
     if ((rc = cli_domain(c, domain_arg ? domain_arg : "example.com", domain, sizeof domain)))
         return rc;
-    if (dns_template_load(c->conf, name, domain, &recs, &n, why, sizeof why) < 0) {
+    if ((rc = dns_template_load(c->conf, name, domain, &recs, &n, why, sizeof why)) != 0) {
         cli_err(c, "template %.60s: %s", name, why);
-        return EX_NOINPUT;
+        return rc;
     }
     for (size_t i = 0; i < n; i++) {
         struct strbuf abs = STRBUF_INIT;

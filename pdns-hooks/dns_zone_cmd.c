@@ -2,10 +2,13 @@
  * dns_zone_cmd.c - the domain hooks: create, sync, delete.
  *
  *   cmd_create   keys if none; zone missing: one POST; present: as sync;
- *                then the MTA-STS policy file and DKIM activation
+ *                then the MTA-STS policy file and DKIM activation.  A
+ *                create that fails takes back the keys it made
+ *   cmd_diff     what sync would do, record by record, and why
  *   cmd_sync     one GET, diff, one PATCH with only the changes, or none
  *   cmd_delete   DELETE the zone, or (--records-only) remove what mxdock
- *                owns in one PATCH; --purge-keys removes the DKIM keys
+ *                published and still owns in one PATCH; then the MTA-STS
+ *                policy file; --purge-keys removes the DKIM keys
  *
  * The template and --ip addresses a zone was created with are recorded in
  * it (dns_meta.c) before its records change, so that sync rebuilds the
@@ -19,28 +22,74 @@
 
 #include "dns_cli.h"
 
-/* reconcile - diff the model against Z and send one PATCH if anything
- * differs.  DRY prints the diff instead.  *CHANGED gets the count. */
+enum { MODE_SYNC, MODE_CREATE, MODE_DIFF };
+
+/* plan_in - the reconcile's inputs for DOMAIN. */
+static void plan_in(const struct cli *c, const char *domain, const struct pdns_zone *z,
+                    const struct pdns_rrsets *want, const struct dkim_domain *keys,
+                    struct pdns_sync_in *in)
+{
+    memset(in, 0, sizeof *in);
+    in->conf = c->conf;
+    in->domain = domain;
+    in->desired = want;
+    in->live = &z->rr;
+    in->sel = keys->sel;
+    in->nsel = keys->n;
+    in->only = cli_opt(c, "only");
+    in->force = cli_flag(c, "force");
+}
+
+/* report - the plan on stdout: --json as one object, else the drift lines
+ * (every line, foreign records too, for diff: ALL). */
+static void report(const struct cli *c, const char *domain, const struct pdns_plan *plan,
+                   int all)
+{
+    struct strbuf out = STRBUF_INIT;
+
+    if (cli_flag(c, "json")) {
+        json_t *j = json_pack("{s:s, s:I, s:o}", "domain", domain, "changes",
+                              (json_int_t) plan->ch.n, "records", pdns_plan_json(plan));
+        char   *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+        if (s)
+            puts(s);
+        free(s);
+        json_decref(j);
+        return;
+    }
+    pdns_plan_print(plan, all ? ~0u : 1u << PDNS_DRIFT, &out);
+    fputs(sb_str(&out), stdout);
+    sb_free(&out);
+}
+
+/* reconcile - the three-way plan of the model against Z, and one PATCH if
+ * anything is to change.  DRY prints the changes instead.  *CHANGED gets
+ * the count of rrsets changed, *DRIFT of drifted records left. */
 static int reconcile(struct cli *c, struct pdns_api *api, const char *domain,
                      const struct pdns_zone *z, const struct pdns_rrsets *want,
-                     const struct dkim_domain *keys, int dry, size_t *changed)
+                     const struct dkim_domain *keys, int dry, size_t *changed, size_t *drift)
 {
-    struct pdns_changes ch = PDNS_CHANGES_INIT;
+    struct pdns_plan plan = PDNS_PLAN_INIT;
+    struct pdns_sync_in in;
     struct strbuf out = STRBUF_INIT;
     char    why[400];
     int     rc = 0;
 
-    pdns_diff(want, &z->rr, domain, keys->sel, keys->n, cli_opt(c, "only"), &ch);
-    pdns_diff_off(c->conf, domain, want, &z->rr, cli_opt(c, "only"), &ch);
-    *changed = ch.n;
+    plan_in(c, domain, z, want, keys, &in);
+    pdns_plan_make(&in, &plan);
+    *changed = plan.ch.n;
+    *drift = pdns_plan_count(&plan, PDNS_DRIFT, 0);
     if (dry) {
-        pdns_changes_print(&ch, &out);
+        pdns_changes_print(&plan.ch, &out);
         fputs(sb_str(&out), stdout);
-    } else if (ch.n > 0 && (rc = pdns_zone_patch(api, domain, &ch, why, sizeof why)) != 0) {
+    } else if (plan.ch.n > 0 && (rc = pdns_zone_patch(api, domain, &plan.ch, why, sizeof why)) != 0) {
         cli_err(c, "%s: %s", domain, why);
     }
+    if (rc == 0 && !dry)
+        report(c, domain, &plan, 0);
     sb_free(&out);
-    pdns_changes_free(&ch);
+    pdns_plan_free(&plan);
     return rc;
 }
 
@@ -59,6 +108,7 @@ static int try_create(struct cli *c, struct pdns_api *api, const char *domain,
 
     *done = 0;
     if ((rc = cli_model(c, domain, rec, 0, &want, &keys)) == 0) {
+        pdns_rrsets_memo_all(&want);        /* what mxdock published: in the POST */
         rc = pdns_zone_create(api, c->conf, domain, account, &want, why, sizeof why);
         if (rc == 0) {
             *done = 1;
@@ -100,16 +150,47 @@ static int recorded(struct cli *c, struct pdns_api *api, const char *domain,
     return rc;
 }
 
+/* diff_only - the plan of Z, printed whole; nothing sent.  Exit 1 when
+ * sync would change something or drift is there, 0 when all is in place. */
+static int diff_only(struct cli *c, const char *domain, const struct pdns_zone *z,
+                     const struct pdns_rrsets *want, const struct dkim_domain *keys)
+{
+    struct pdns_plan plan = PDNS_PLAN_INIT;
+    struct pdns_sync_in in;
+    int     rc;
+
+    plan_in(c, domain, z, want, keys, &in);
+    pdns_plan_make(&in, &plan);
+    report(c, domain, &plan, 1);
+    rc = plan.ch.n || pdns_plan_count(&plan, PDNS_DRIFT, -1) ? 1 : 0;
+    pdns_plan_free(&plan);
+    return rc;
+}
+
+/* summary - sync's closing line (not with --json: its output is one object) */
+static void summary(const struct cli *c, const char *domain, size_t changed, size_t drift)
+{
+    if (cli_flag(c, "json") || cli_flag(c, "dry-run"))
+        return;
+    if (changed)
+        printf("%s: %zu rrsets changed\n", domain, changed);
+    else
+        printf("%s: up to date\n", domain);
+    if (drift)
+        printf("%s: %zu record(s) edited by hand kept (drift); sync --force puts mxdock's "
+               "back\n", domain, drift);
+}
+
 /* update - one GET (two when the zone has recorded settings), then
- * reconcile. */
-static int update(struct cli *c, struct pdns_api *api, const char *domain, int create)
+ * reconcile (MODE_DIFF: only show the plan). */
+static int update(struct cli *c, struct pdns_api *api, const char *domain, int mode)
 {
     struct pdns_zone z;
     struct pdns_rrsets want = PDNS_RRSETS_INIT;
     struct dkim_domain *keys = NULL;
     struct dns_recorded rec;
     char    why[400];
-    size_t  changed = 0;
+    size_t  changed = 0, drift = 0;
     int     rc;
 
     if ((rc = pdns_zone_get(api, domain, &z, why, sizeof why)) != 0) {
@@ -117,23 +198,27 @@ static int update(struct cli *c, struct pdns_api *api, const char *domain, int c
         return rc;
     }
     if (!z.exists) {
-        cli_err(c, "%s: no such zone in PowerDNS%s", domain, create ? "" : " (use create)");
+        cli_err(c, "%s: no such zone in PowerDNS%s", domain,
+                mode == MODE_CREATE ? "" : " (use create)");
         pdns_zone_free(&z);
         return EX_NOINPUT;
     }
-    if ((rc = recorded(c, api, domain, &z, create, &rec)) == 0
-        && (rc = cli_model(c, domain, &rec, z.dnssec, &want, &keys)) == 0)
-        rc = reconcile(c, api, domain, &z, &want, keys, cli_flag(c, "dry-run"), &changed);
-    if (rc == 0 && !cli_flag(c, "dry-run"))
-        printf(changed ? "%s: %zu rrsets changed\n" : "%s: up to date\n", domain, changed);
+    if ((rc = recorded(c, api, domain, &z, mode == MODE_CREATE, &rec)) == 0
+        && (rc = cli_model(c, domain, &rec, z.dnssec, &want, &keys)) == 0) {
+        if (mode == MODE_DIFF)
+            rc = diff_only(c, domain, &z, &want, keys);
+        else if ((rc = reconcile(c, api, domain, &z, &want, keys, cli_flag(c, "dry-run"),
+                                 &changed, &drift)) == 0)
+            summary(c, domain, changed, drift);
+    }
     dkim_domain_free(keys);
     pdns_rrsets_free(&want);
     pdns_zone_free(&z);
     return rc;
 }
 
-/* publish - create (one POST) or reconcile DOMAIN. */
-static int publish(struct cli *c, const char *domain, int create)
+/* publish - create (one POST) or reconcile DOMAIN (or show the plan). */
+static int publish(struct cli *c, const char *domain, int mode)
 {
     struct pdns_api *api = cli_api(c);
     struct dns_recorded rec;
@@ -141,22 +226,39 @@ static int publish(struct cli *c, const char *domain, int create)
 
     if (api == NULL)
         return EX_CONFIG;
-    if (create) {
+    if (mode == MODE_CREATE) {
         static const struct dns_recorded none;
 
         dns_recorded_merge(c, &none, &rec);
         rc = try_create(c, api, domain, &rec, &done);
     }
     if (rc == 0 && !done)
-        rc = update(c, api, domain, create);
+        rc = update(c, api, domain, mode);
     if (getenv("MXDOCK_DEBUG_HTTP"))
         fprintf(stderr, "%s: %d requests\n", c->prog, pdns_api_requests(api));
     pdns_api_close(api);
     return rc;
 }
 
+/* zone_made - after a failed create: does PowerDNS hold the zone after
+ * all (a POST that went through before a later step failed)?  Unknown
+ * (PowerDNS down) counts as no: the keys made go, the next create makes
+ * new ones and sync retires whatever was published. */
+static int zone_made(const struct cli *c, const char *domain)
+{
+    char    why[400];
+    struct pdns_api *api = pdns_api_open(c->conf, why, sizeof why);
+    struct pdns_zone z = {0};
+    int     made = api && pdns_zone_get(api, domain, &z, why, sizeof why) == 0 && z.exists;
+
+    pdns_zone_free(&z);
+    pdns_api_close(api);
+    return made;
+}
+
 int     cmd_create(struct cli *c)
 {
+    struct dns_keys_snap snap;
     char    domain[256], why[300];
     int     made = 0, rc;
 
@@ -168,11 +270,17 @@ int     cmd_create(struct cli *c)
     }
     if ((rc = cli_check_ips(c)) != 0)
         return rc;
+    dns_keys_snap(c->conf, domain, &snap);
     if (dkim_store_ensure(c->conf, domain, &made, why, sizeof why) < 0) {
         cli_err(c, "%s: DKIM keys: %s", domain, why);
+        dns_keys_snap_free(&snap);
         return EX_CANTCREAT;
     }
-    if ((rc = publish(c, domain, 1)) != 0)
+    rc = publish(c, domain, MODE_CREATE);
+    if (rc != 0 && made && !zone_made(c, domain))
+        dns_keys_undo(c->prog, &snap);  /* no keys pending for a zone never made */
+    dns_keys_snap_free(&snap);
+    if (rc != 0)
         return rc;
     if (conf_list_has(c->conf->dns_publish, "mta-sts")
         && dns_mta_sts_write(c->conf, domain, why, sizeof why) < 0) {
@@ -191,51 +299,24 @@ int     cmd_sync(struct cli *c)
     if ((rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0)
         return rc;
     if (c->a.npos != 1) {
-        cli_err(c, "usage: sync DOMAIN [--dry-run] [--only=TYPES]");
+        cli_err(c, "usage: sync DOMAIN [--dry-run] [--only=TYPES] [--force] [--json]");
         return EX_USAGE;
     }
-    return publish(c, domain, 0);
+    return publish(c, domain, MODE_SYNC);
 }
 
-/* owned_changes - what removing mxdock's records from Z takes: the
- * rrsets of the model (not SOA or NS), and for merged TXT only the
- * records of mxdock's families. */
-static void owned_changes(const struct pdns_rrsets *want, const struct pdns_zone *z,
-                          struct pdns_changes *ch)
+int     cmd_diff(struct cli *c)
 {
-    for (size_t i = 0; i < want->n; i++) {
-        const struct pdns_rrset *w = &want->v[i];
-        const struct pdns_rrset *a = pdns_rrset_find(&z->rr, w->name, w->type);
-        struct pdns_rrsets keep = PDNS_RRSETS_INIT;
-        struct pdns_change *cg;
+    char    domain[256];
+    int     rc;
 
-        if (a == NULL || !strcmp(w->type, "SOA") || !strcmp(w->type, "NS"))
-            continue;
-        pdns_rrset_add(&keep, a->name, a->type, a->ttl, NULL);
-        for (size_t j = 0; !strcmp(w->type, "TXT") && j < a->n; j++) {
-            char    fam[32], wf[32];
-            int     ours = 0;
-
-            pdns_txt_family(a->rec[j], fam, sizeof fam);
-            for (size_t k = 0; k < w->n && *fam; k++) {
-                pdns_txt_family(w->rec[k], wf, sizeof wf);
-                ours |= !strcmp(fam, wf);
-            }
-            if (!ours && !strstr(a->name, "._domainkey."))
-                pdns_rrset_add(&keep, a->name, a->type, a->ttl, a->rec[j]);
-        }
-        if (ch->n == ch->cap) {
-            ch->cap = ch->cap ? 2 * ch->cap : 16;
-            if ((ch->v = realloc(ch->v, ch->cap * sizeof *ch->v)) == NULL)
-                mx_panic("out of memory");
-        }
-        cg = &ch->v[ch->n++];
-        cg->kind = keep.v[0].n ? PDNS_REPLACE : PDNS_DELETE;
-        cg->was = a;
-        cg->want = keep.v[0];
-        memset(&keep.v[0], 0, sizeof keep.v[0]);
-        pdns_rrsets_free(&keep);
+    if ((rc = cli_domain(c, c->a.pos[0], domain, sizeof domain)) != 0)
+        return rc;
+    if (c->a.npos != 1) {
+        cli_err(c, "usage: diff DOMAIN [--only=TYPES] [--force] [--json]");
+        return EX_USAGE;
     }
+    return publish(c, domain, MODE_DIFF);
 }
 
 /* records_only - remove what mxdock owns, keep the zone. */
@@ -243,7 +324,8 @@ static int records_only(struct cli *c, struct pdns_api *api, const char *domain)
 {
     struct pdns_zone z;
     struct pdns_rrsets want = PDNS_RRSETS_INIT;
-    struct pdns_changes ch = PDNS_CHANGES_INIT;
+    struct pdns_plan plan = PDNS_PLAN_INIT;
+    struct pdns_sync_in in;
     struct dkim_domain *keys = NULL;
     struct dns_recorded rec;
     char    why[400];
@@ -255,17 +337,23 @@ static int records_only(struct cli *c, struct pdns_api *api, const char *domain)
     }
     if (!z.exists) {
         cli_err(c, "%s: no such zone in PowerDNS", domain);
+        pdns_zone_free(&z);
         return EX_NOINPUT;
     }
     if ((rc = recorded(c, api, domain, &z, 0, &rec)) == 0
         && (rc = cli_model(c, domain, &rec, z.dnssec, &want, &keys)) == 0) {
-        owned_changes(&want, &z, &ch);
-        if (ch.n > 0 && (rc = pdns_zone_patch(api, domain, &ch, why, sizeof why)) != 0)
+        plan_in(c, domain, &z, &want, keys, &in);
+        in.drop = 1;
+        pdns_plan_make(&in, &plan);
+        if (plan.ch.n > 0
+            && (rc = pdns_zone_patch(api, domain, &plan.ch, why, sizeof why)) != 0)
             cli_err(c, "%s: %s", domain, why);
         else
-            printf("%s: %zu rrsets removed or trimmed\n", domain, ch.n);
+            printf("%s: %zu records of mxdock removed from %zu rrsets; %zu edited by hand "
+                   "kept\n", domain, pdns_plan_count(&plan, PDNS_STALE, 1), plan.ch.n,
+                   pdns_plan_count(&plan, PDNS_DRIFT, -1));
     }
-    pdns_changes_free(&ch);
+    pdns_plan_free(&plan);
     dkim_domain_free(keys);
     pdns_rrsets_free(&want);
     pdns_zone_free(&z);
@@ -321,6 +409,8 @@ int     cmd_delete(struct cli *c)
         }
     }
     pdns_api_close(api);
+    if (rc == 0)
+        dns_mta_sts_remove(c, domain);  /* no policy served for a zone gone */
     if (rc == 0 && cli_flag(c, "purge-keys"))
         rc = purge_keys(c, domain);
     return rc;

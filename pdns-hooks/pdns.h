@@ -26,6 +26,10 @@ struct pdns_rrset {
     long    ttl;
     size_t  n;
     char  **rec;                /* content as PowerDNS wants it */
+    unsigned char *off;         /* per record, 1 = disabled; NULL = none is */
+    char   *memo;               /* mxdock's comment: the records it published
+                                 * here, one a line; NULL = none */
+    json_t *comments;           /* the rrset's other comments, kept; or NULL */
 };
 
 struct pdns_rrsets {
@@ -42,6 +46,13 @@ struct pdns_rrset *pdns_rrset_add(struct pdns_rrsets *, const char *name, const 
 struct pdns_rrset *pdns_rrset_find(const struct pdns_rrsets *, const char *name,
                                    const char *type);
 void    pdns_rrset_clear(struct pdns_rrset *);      /* drop its records */
+/* pdns_rrset_push - append CONTENT (DISABLED or not) without the equality
+ * test of pdns_rrset_add: live rrsets as PowerDNS holds them. */
+void    pdns_rrset_push(struct pdns_rrset *, const char *content, int disabled);
+/* pdns_rrset_memo_set - MEMO = every record of RS, one a line. */
+void    pdns_rrset_memo_set(struct pdns_rrset *);
+#define PDNS_MEMO_ACCOUNT "mxdock"
+
 void    pdns_rrset_del_rec(struct pdns_rrset *, size_t i);
 void    pdns_rrsets_free(struct pdns_rrsets *);
 void    pdns_rrsets_sort(struct pdns_rrsets *);     /* by name, then type */
@@ -97,7 +108,7 @@ void    pdns_mta_sts_id(const char *policy, char *id, size_t idlen);
 /* pdns_spf_lookups - DNS-lookup terms in an SPF record (RFC 7208 4.6.4). */
 int     pdns_spf_lookups(const char *spf);
 
-/* ---- reconcile (pdns_diff.c) -------------------------------------------- */
+/* ---- reconcile (pdns_diff.c, pdns_sync.c) ------------------------------ */
 
 enum pdns_change_kind { PDNS_REPLACE, PDNS_DELETE };
 
@@ -105,6 +116,7 @@ struct pdns_change {
     enum pdns_change_kind kind;
     struct pdns_rrset want;             /* the rrset after the change */
     const struct pdns_rrset *was;       /* in ACTUAL, or NULL */
+    int     comments;                   /* REPLACE the comments too (memo) */
 };
 
 struct pdns_changes {
@@ -114,24 +126,64 @@ struct pdns_changes {
 
 #define PDNS_CHANGES_INIT {0, 0, 0}
 
-/* pdns_diff - what to change so ACTUAL carries DESIRED, under the ownership
- * rules: TXT at names not owned outright is merged by v= family; the
- * DKIM TXT of RETIRED selectors is removed; SOA is never replaced.  ONLY,
- * when not NULL, is a comma list of types to consider. */
-void    pdns_diff(const struct pdns_rrsets *desired, const struct pdns_rrsets *actual,
-                  const char *domain, const struct dkim_selector *sel, size_t nsel,
-                  const char *only, struct pdns_changes *out);
 void    pdns_changes_free(struct pdns_changes *);
 
-/* pdns_diff_off - append to OUT a DELETE for each rrset of a group that
- * dns_publish switches off, at a name mxdock owns outright (_dmarc,
- * _smtp._tls, _mta-sts, mta-sts, the SRV names, autoconfig, autodiscover,
- * _25._tcp.M), when every record in ACTUAL is what mxdock publishes there
- * and DESIRED (a template) does not carry it.  Apex SPF and MX are never
- * deleted this way.  ONLY as for pdns_diff. */
-void    pdns_diff_off(const struct mx_conf *, const char *domain,
-                      const struct pdns_rrsets *desired, const struct pdns_rrsets *actual,
-                      const char *only, struct pdns_changes *out);
+/* why a record is in a plan (pdns_sync.c) */
+enum pdns_reason {
+    PDNS_MISSING,               /* desired, not live: added */
+    PDNS_STALE,                 /* mxdock's, unchanged, no longer desired: removed */
+    PDNS_DRIFT,                 /* mxdock's, edited or displaced by hand: kept
+                                 * (replaced with force) */
+    PDNS_FOREIGN                /* never mxdock's: kept */
+};
+
+struct pdns_item {
+    enum pdns_reason reason;
+    int     applied;            /* the plan changes it (add, remove, replace) */
+    char   *name;
+    char    type[12];
+    long    ttl;
+    char   *content;            /* the record: live one for drift, foreign */
+    char   *want;               /* drift: what mxdock published or wants */
+    int     disabled;
+};
+
+struct pdns_plan {
+    struct pdns_changes ch;             /* one change per rrset at most */
+    size_t  n, cap;
+    struct pdns_item *v;
+};
+
+#define PDNS_PLAN_INIT {PDNS_CHANGES_INIT, 0, 0, 0}
+
+struct pdns_sync_in {
+    const struct mx_conf *conf;
+    const char *domain;                 /* no trailing dot */
+    const struct pdns_rrsets *desired;  /* the model (pdns_build) */
+    const struct pdns_rrsets *live;     /* the zone, memos and disabled included */
+    const struct dkim_selector *sel;    /* the store's selectors (retired ones) */
+    size_t  nsel;
+    const char *only;                   /* comma list of types, or NULL */
+    int     force;                      /* drift: mxdock's record wins */
+    int     drop;                       /* delete --records-only: want nothing */
+};
+
+/* pdns_plan_make - the three-way reconcile: desired, last published (the
+ * memo comments, or for a zone without any, what equals the model), live
+ * -> items and at most one change per rrset.  See pdns_sync.c. */
+void    pdns_plan_make(const struct pdns_sync_in *, struct pdns_plan *out);
+void    pdns_plan_free(struct pdns_plan *);
+size_t  pdns_plan_count(const struct pdns_plan *, enum pdns_reason, int applied);
+const char *pdns_reason_name(enum pdns_reason);
+/* pdns_plan_print - one line per item whose reason is in MASK (bits
+ * 1 << reason): reason, action, name, ttl, type, content, and for drift
+ * mxdock's record. */
+void    pdns_plan_print(const struct pdns_plan *, unsigned mask, struct strbuf *out);
+/* pdns_plan_json - the items as a JSON array; caller json_decref()s. */
+json_t *pdns_plan_json(const struct pdns_plan *);
+
+/* pdns_rrsets_memo_all - the memo of every rrset but SOA (create). */
+void    pdns_rrsets_memo_all(struct pdns_rrsets *);
 
 /* pdns_changes_json - the PATCH body; caller json_decref()s. */
 json_t *pdns_changes_json(const struct pdns_changes *);
@@ -162,7 +214,8 @@ void    pdns_api_close(struct pdns_api *);
  * JSON; TEXT, when not NULL, gets the raw body), or a sysexits code with
  * a one-line WHY: EX_UNAVAILABLE unreachable, EX_TEMPFAIL timeout,
  * EX_NOPERM 401/403, EX_NOINPUT 404, EX_CANTCREAT 409, EX_DATAERR 400/422,
- * EX_PROTOCOL anything else. */
+ * EX_PROTOCOL anything else, and a 2xx whose body is not JSON (or a GET
+ * or POST with none) unless TEXT asks for the raw body. */
 int     pdns_api_call(struct pdns_api *, const char *method, const char *path,
                       json_t *body, json_t **reply, struct strbuf *text,
                       char *why, size_t whylen);

@@ -13,7 +13,9 @@
  * Error mapping (PowerDNS sends 422 as JSON {"error": ...}; 401/404/409 and
  * some 400 as text/plain): unreachable EX_UNAVAILABLE, timeout EX_TEMPFAIL,
  * 401/403 EX_NOPERM, 404 EX_NOINPUT, 409 EX_CANTCREAT, 400/422 EX_DATAERR,
- * anything else EX_PROTOCOL.  Ownership: the caller json_decref()s *REPLY.
+ * anything else EX_PROTOCOL.  A 2xx answer whose body is not JSON, or a
+ * GET or POST answered with no body, is EX_PROTOCOL too (a proxy's page
+ * is not a success).  Ownership: the caller json_decref()s *REPLY.
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -125,6 +127,18 @@ static int http_fail(long status, const char *method, const char *path, json_t *
     return code;
 }
 
+/* bad_body - a 2xx answer that is not what PowerDNS sends: a body that is
+ * not JSON (a proxy's or captive portal's HTML page), or no body where
+ * PowerDNS always sends one (GET, POST).  Never taken as success. */
+static int bad_body(long status, const char *method, const char *path, const struct strbuf *resp,
+                    char *why, size_t whylen)
+{
+    snprintf(why, whylen, "PowerDNS API answered %s %.150s with HTTP %ld and %s: not the "
+             "PowerDNS API (a proxy?); nothing was taken as done", method, path, status,
+             resp->len ? "a body that is not JSON" : "no body");
+    return EX_PROTOCOL;
+}
+
 int     pdns_api_call(struct pdns_api *api, const char *method, const char *path,
                       json_t *body, json_t **reply, struct strbuf *text,
                       char *why, size_t whylen)
@@ -158,6 +172,9 @@ int     pdns_api_call(struct pdns_api *api, const char *method, const char *path
             ret = http_fail(status, method, path, *reply, sb_str(&resp), why, whylen);
             json_decref(*reply);
             *reply = NULL;
+        } else if (!text && (resp.len > 0 ? *reply == NULL
+                             : !strcmp(method, "GET") || !strcmp(method, "POST"))) {
+            ret = bad_body(status, method, path, &resp, why, whylen);
         }
     }
     if (text && ret == 0)

@@ -74,15 +74,42 @@ struct pdns_rrset *pdns_rrset_add(struct pdns_rrsets *set, const char *name, con
     for (size_t i = 0; i < rs->n; i++)
         if (pdns_rec_equal(rs->type, rs->rec[i], content))
             return rs;
-    rs->rec = xrealloc(rs->rec, (rs->n + 1) * sizeof *rs->rec);
-    rs->rec[rs->n++] = xstrdup(content);
+    pdns_rrset_push(rs, content, 0);
     return rs;
+}
+
+void    pdns_rrset_push(struct pdns_rrset *rs, const char *content, int disabled)
+{
+    rs->rec = xrealloc(rs->rec, (rs->n + 1) * sizeof *rs->rec);
+    if (rs->off || disabled) {
+        int     fresh = rs->off == NULL;
+
+        rs->off = xrealloc(rs->off, rs->n + 1);
+        if (fresh)
+            memset(rs->off, 0, rs->n);
+        rs->off[rs->n] = (unsigned char) (disabled != 0);
+    }
+    rs->rec[rs->n++] = xstrdup(content);
+}
+
+void    pdns_rrset_memo_set(struct pdns_rrset *rs)
+{
+    struct strbuf m = STRBUF_INIT;
+
+    for (size_t i = 0; i < rs->n; i++)
+        if (!rs->off || !rs->off[i])
+            sb_printf(&m, "%s%s", m.len ? "\n" : "", rs->rec[i]);
+    free(rs->memo);
+    rs->memo = xstrdup(sb_str(&m));
+    sb_free(&m);
 }
 
 void    pdns_rrset_del_rec(struct pdns_rrset *rs, size_t i)
 {
     free(rs->rec[i]);
     memmove(rs->rec + i, rs->rec + i + 1, (rs->n - i - 1) * sizeof *rs->rec);
+    if (rs->off)
+        memmove(rs->off + i, rs->off + i + 1, rs->n - i - 1);
     rs->n--;
 }
 
@@ -98,6 +125,9 @@ void    pdns_rrsets_free(struct pdns_rrsets *set)
         pdns_rrset_clear(&set->v[i]);
         free(set->v[i].rec);
         free(set->v[i].name);
+        free(set->v[i].off);
+        free(set->v[i].memo);
+        json_decref(set->v[i].comments);
     }
     free(set->v);
     memset(set, 0, sizeof *set);

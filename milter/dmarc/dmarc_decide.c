@@ -102,7 +102,8 @@ void    mxdmarc_decide(const struct mxdmarc *d, const struct mxdmarc_input *in,
     if (in->trusted)
         return;
     if (r->status == MXDMARC_PERMERROR) {
-        snprintf(text, sizeof text, "rejected: the message must have exactly one From address");
+        snprintf(text, sizeof text, "rejected: %.200s; DMARC needs exactly one From address "
+                 "with a domain name", r->reason);      /* what is wrong, then the rule */
         snprintf(what, sizeof what, "permerror (%.200s)", r->reason);
         by_setting(a, c->dmarc_multifrom_action, what, text);
     } else if (r->status == MXDMARC_TEMPERROR) {

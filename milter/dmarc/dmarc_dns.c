@@ -8,9 +8,10 @@
  *
  * conf/dnsq.c asks authoritative servers (RD off) and does not tell
  * NXDOMAIN from NODATA; DMARC asks the milter's recursive resolver
- * (dns_resolver, RD on) and needs that difference for np=.  A per-call
- * resolver state keeps it thread-safe.  res_nsend retries over TCP on a
- * truncated answer.
+ * (dns_resolver, IPv4 or IPv6, RD on; empty = the system's first
+ * nameserver) and needs that difference for np=.  The query goes out
+ * through dnsq_send (UDP, TCP on truncation), so it ends within dns_timeout
+ * and the message's time budget (milter_dns_budget).
  *
  * Ownership: *RRS (TXT only) is a malloc'd array of malloc'd strings the
  * caller frees with mxdmarc_rrs_free().  Diagnostics: MXDMARC_DNS_ERROR.
@@ -29,26 +30,23 @@
 
 #define ANSWER_MAX 65535
 
-/* setup - a resolver state aimed at SERVER when set. */
-static int setup(res_state st, const char *server, int timeout)
+/* setup - a resolver state to make queries with (RD on). */
+static int setup(res_state st)
 {
-    struct sockaddr_in sin;
-
     memset(st, 0, sizeof *st);
     if (res_ninit(st) < 0)
         return -1;
-    st->retrans = timeout > 0 ? timeout : 5;
-    st->retry = 1;
-    st->options |= RES_USE_EDNS0 | RES_RECURSE;
+    st->options |= RES_RECURSE;
     st->options &= ~(unsigned long) (RES_DNSRCH | RES_DEFNAMES);
-    if (server && *server) {
-        if (dnsq_parse_server(server, &sin) < 0) {
-            res_nclose(st);
-            return -1;
-        }
-        st->nsaddr_list[0] = sin;
-        st->nscount = 1;
-    }
+    return 0;
+}
+
+/* target - SERVER (IPv4 or IPv6), or the system's first nameserver */
+static int target(const char *server, struct sockaddr_storage *ss, socklen_t *len)
+{
+    if (server && *server)
+        return dnsq_parse_server(server, ss, len);
+    dnsq_system_server(ss, len);
     return 0;
 }
 
@@ -130,12 +128,14 @@ enum mxdmarc_dns mxdmarc_dns_query(const char *server, int timeout, const char *
     struct __res_state st;
     unsigned char query[NS_PACKETSZ + 64];
     unsigned char *ans;
+    struct sockaddr_storage ss;
+    socklen_t sl;
     int     qlen, alen;
     enum mxdmarc_dns ret = MXDMARC_DNS_ERROR;
 
     *rrs = NULL;
     *n = 0;
-    if (setup(&st, server, timeout) < 0)
+    if (target(server, &ss, &sl) < 0 || setup(&st) < 0)
         return MXDMARC_DNS_ERROR;
     if ((ans = malloc(ANSWER_MAX)) == NULL) {
         res_nclose(&st);
@@ -143,7 +143,7 @@ enum mxdmarc_dns mxdmarc_dns_query(const char *server, int timeout, const char *
     }
     qlen = res_nmkquery(&st, ns_o_query, name, ns_c_in, type, NULL, 0, NULL,
                         query, sizeof query);
-    if (qlen >= 0 && (alen = res_nsend(&st, query, qlen, ans, ANSWER_MAX)) >= 0)
+    if (qlen >= 0 && (alen = dnsq_send(&ss, sl, query, qlen, ans, ANSWER_MAX, timeout)) >= 0)
         ret = answer_status(ans, alen, type, rrs, n);
     free(ans);
     res_nclose(&st);

@@ -5,15 +5,21 @@
  *
  * RFC 5322 address lists: comments (nested, quoted-pairs), quoted strings,
  * domain literals, display names, angle addresses with obsolete routes,
- * groups and empty list elements.  The value is cut into tokens pointing
+ * groups and empty list elements.  From is a mailbox-list (RFC 5322
+ * 3.6.2): a group there is unparseable like any other broken From.  A
+ * domain literal ("postmaster@[192.0.2.1]") or a domain that is no valid
+ * domain name gives no author domain either, each with its own reason (the
+ * reply says what is wrong).  The value is cut into tokens pointing
  * into the input (no copies), then read as a list of mailboxes.  Exactly
  * one From field with exactly one mailbox gives an author domain; anything
  * else is refused (the caller makes it permerror), so several domains can
  * never be confused with one (CVE-2021-34555).  Every index is bounded:
  * any byte string is a valid input.
  *
- * Diagnostics: -1 with a reason in WHY; nothing is logged here.
+ * Diagnostics: -1 with a reason in WHY (read after "rejected: "; message
+ * text only from the domain check, bounded); nothing is logged here.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +28,9 @@
 
 #define MAX_TOKENS 512
 #define MAX_VALUE 8192
+
+/* read_list and friends: why a From was refused */
+enum from_err { FROM_OK, FROM_SYNTAX = -1, FROM_GROUP = -2, FROM_LITERAL = -3 };
 
 struct token {
     char    type;               /* 'a' atom, 'q' quoted, 'l' literal, or the special */
@@ -178,11 +187,13 @@ static int addr_domain(const struct tokens *tk, size_t a, size_t b, char *out, s
     for (size_t i = a; i < at; i++)
         if (tk->t[i].type != 'a' && tk->t[i].type != 'q' && tk->t[i].type != '.')
             return -1;
+    if (at + 2 == b && tk->t[at + 1].type == 'l')
+        return FROM_LITERAL;
     for (size_t i = at + 1; i < b; i++) {
         const struct token *t = tk->t + i;
 
         if (t->type != 'a' && t->type != '.')
-            return -1;          /* literal, or a stray special */
+            return -1;          /* a stray special */
         if (len + t->len >= outlen)
             return -1;
         memcpy(out + len, t->s, t->len);
@@ -208,11 +219,12 @@ static int take_mailbox(const struct tokens *tk, size_t a, size_t b, int *count,
     return addr_domain(tk, fa, fb, dom, domlen);
 }
 
-/* read_list - mailboxes of an address list; counts them into *COUNT. */
+/* read_list - mailboxes of an address list; counts them into *COUNT.
+ * A group is read (to count what is in it) and then refused. */
 static int read_list(const struct tokens *tk, int *count, char *dom, size_t domlen)
 {
     size_t  start = 0;
-    int     in_angle = 0, in_group = 0;
+    int     in_angle = 0, in_group = 0, groups = 0, rc;
 
     for (size_t i = 0; i < tk->n; i++) {
         char    ty = tk->t[i].type;
@@ -225,12 +237,13 @@ static int read_list(const struct tokens *tk, int *count, char *dom, size_t doml
             if (in_group)
                 return -1;
             in_group = 1;       /* group display name dropped */
+            groups++;
             start = i + 1;
         } else if ((ty == ',' || ty == ';') && !in_angle) {
             if (ty == ';' && !in_group)
                 return -1;
-            if (take_mailbox(tk, start, i, count, dom, domlen) < 0)
-                return -1;
+            if ((rc = take_mailbox(tk, start, i, count, dom, domlen)) < 0)
+                return rc;
             if (ty == ';')
                 in_group = 0;
             start = i + 1;
@@ -238,7 +251,17 @@ static int read_list(const struct tokens *tk, int *count, char *dom, size_t doml
     }
     if (in_angle || in_group)
         return -1;
-    return take_mailbox(tk, start, tk->n, count, dom, domlen);
+    rc = take_mailbox(tk, start, tk->n, count, dom, domlen);
+    return groups && rc == 0 ? FROM_GROUP : rc;
+}
+
+/* list_why - the reason for a read_list error RC */
+static void list_why(int rc, char *why, size_t whylen)
+{
+    snprintf(why, whylen, "%s", rc == FROM_GROUP
+             ? "unparseable From header field: a group where a mailbox is required"
+             : rc == FROM_LITERAL ? "the From domain is an address literal, not a domain name"
+             : "unparseable From header field");
 }
 
 int     mxdmarc_from_domain(const char *const *from, size_t nfrom, char *out, size_t outlen,
@@ -246,7 +269,7 @@ int     mxdmarc_from_domain(const char *const *from, size_t nfrom, char *out, si
 {
     struct tokens tk;
     char    dom[512], err[160];
-    int     count = 0;
+    int     count = 0, rc = FROM_SYNTAX;
     size_t  len;
 
     tk.n = 0;
@@ -259,16 +282,21 @@ int     mxdmarc_from_domain(const char *const *from, size_t nfrom, char *out, si
         return -1;
     }
     len = strnlen(from[0], MAX_VALUE + 1);
-    if (len > MAX_VALUE || lex(from[0], len, &tk) < 0 || read_list(&tk, &count, dom, sizeof dom) < 0) {
-        snprintf(why, whylen, "unparseable From header field");
+    if (len > MAX_VALUE || lex(from[0], len, &tk) < 0
+        || (rc = read_list(&tk, &count, dom, sizeof dom)) < 0) {
+        list_why(rc, why, whylen);
         return -1;
     }
     if (count != 1) {
-        snprintf(why, whylen, count ? "%d addresses in From" : "no address in From", count);
+        snprintf(why, whylen, count ? "%d addresses in From"
+                 : "no address in From", count);
         return -1;
     }
     if (mx_domain_normalize(dom, out, outlen, err, sizeof err) < 0) {
-        snprintf(why, whylen, "bad From domain: %s", err);
+        for (char *p = err; *p; p++)    /* it may quote the name: keep a comment's syntax */
+            if (!(isalnum((unsigned char) *p) || strchr(" -.,'\"", *p)))
+                *p = '?';
+        snprintf(why, whylen, "the From domain is not a valid domain name: %.100s", err);
         return -1;
     }
     return 0;

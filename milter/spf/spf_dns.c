@@ -1,6 +1,7 @@
 /*
  * spf_dns.c - the DNS lookups of SPF: one UDP query to dns_resolver (TCP
- * when the answer is truncated), bounded by dns_timeout, answers parsed with
+ * when the answer is truncated), bounded by dns_timeout and the message's
+ * time budget (dnsq_budget_deadline, conf/dnsq.h), answers parsed with
  * libresolv's ns_* functions.  No process-wide resolver state is touched, so
  * any number of threads may look up at once.
  *
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dnsq.h"
 #include "spf_int.h"
 
 /* mxspf_dns_default - the first nameserver of /etc/resolv.conf into S */
@@ -304,7 +306,8 @@ static int parse_answer(const unsigned char *ans, int n, int type, struct spf_rr
 
 /* mxspf_dns_lookup - NAME/TYPE into OUT: SPF_DNS_OK (OUT->count > 0),
  * SPF_DNS_NXDOMAIN, SPF_DNS_NODATA or SPF_DNS_TEMP.  Bounded by
- * dns_timeout and by what is left of the check's budget. */
+ * dns_timeout, by what is left of the check's budget and by the message's
+ * time budget (milter_dns_budget: dnsq_budget_deadline). */
 int     mxspf_dns_lookup(struct spf_ctx *c, const char *name, int type, struct spf_rrs *out)
 {
     const struct mxspf *s = c->s;
@@ -323,6 +326,8 @@ int     mxspf_dns_lookup(struct spf_ctx *c, const char *name, int type, struct s
     deadline = mxspf_dns_deadline(s->timeout);
     if (c->deadline && c->deadline < deadline)
         deadline = c->deadline;
+    if (dnsq_budget_deadline() && dnsq_budget_deadline() < deadline)
+        deadline = dnsq_budget_deadline();      /* the message's budget (dnsq.h) */
     if ((ans = malloc(65536)) == NULL)
         return SPF_DNS_TEMP;
     if ((n = ask_udp(c, q, qlen, ans, 4096, deadline)) < 0

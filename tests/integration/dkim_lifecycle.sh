@@ -99,7 +99,10 @@ h_eq "dig: retired ed25519 TXT removed" "$(txt mx20261121e)" ""
 h_eq "dig: retired rsa TXT removed" "$(txt mx20261121r)" ""
 h_eq "mail 3 (signed before) still verifies" "$(verify "$m3")" \
 	"life.test mx20261201e pass life.test mx20261201r pass "
-h_lacks "mail 2 (old keys, now out of DNS) no longer passes" "$(verify "$m2")" "pass"
+# no key in DNS: a PERMFAIL (RFC 6376 section 6.1.2 step 3), which mailauth
+# reports as neutral; both signatures must still be seen and judged
+h_eq "mail 2 (old keys, now out of DNS) no longer passes" "$(verify "$m2")" \
+	"life.test mx20261121e neutral life.test mx20261121r neutral "
 h_eq "retired private key kept for now" "$(ls "$STORE/$DOM" | tr '\n' ' ')" \
 	"mx20261121e.pem mx20261121r.pem mx20261201e.pem mx20261201r.pem state "
 h_eq "tick 30 days on exits 0" "$(tick $((T2 + 30 * 86400)))" 0
@@ -121,4 +124,37 @@ h_has "tick: its sync published it" "$(txt mx20270117e)" "v=DKIM1;k=ed25519;p="
 h_eq "next tick exits 0" "$(tick $((T3 + 60)))" 0
 h_eq "next tick: seen, active; its predecessor retiring" "$(states)" \
 	"mx20261201e=retiring mx20261201r=active mx20270117e=active "
+
+# --- an older pending key seen in DNS while a newer one waits (issue 12) -------
+# the older goes active; the newer stays pending, and is not reported as
+# retiring; once seen, it goes active and the older retires
+T4=$((T3 + 86400)); T5=$((T4 + 86400))
+MXDOCK_NOW=$T4 "$D" -c "$C" keygen "$DOM" --algorithm=ed25519 >/dev/null
+h_eq "tick (older key published)" "$(tick $T4)" 0
+MXDOCK_NOW=$T5 "$D" -c "$C" keygen "$DOM" --algorithm=ed25519 >/dev/null
+: >"$H/tick.log"
+h_eq "tick: older seen, newer not yet" "$(tick $T5)" 0
+h_eq "older pending key active, newer still pending, previous active retiring" \
+	"$(states | tr ' ' '\n' | grep 2027 | sort | tr '\n' ' ')" \
+	"mx20270117e=retiring mx20270118e=active mx20270119e=pending "
+h_has "report: the older goes active" "$(cat "$H/tick.log")" "mx20270118e (ed25519) seen in DNS -> active"
+h_has "report: the previous active retires" "$(cat "$H/tick.log")" "mx20270117e (ed25519) -> retiring"
+h_has "report: the newer stays pending" "$(cat "$H/tick.log")" "mx20270119e (ed25519) stays pending"
+h_lacks "report: the newer is not called retiring" "$(cat "$H/tick.log")" "mx20270119e (ed25519) -> retiring"
+h_eq "next tick: the newer seen" "$(tick $((T5 + 60)))" 0
+h_eq "the newer active, the older retiring" \
+	"$(states | tr ' ' '\n' | grep 2027 | sort | tr '\n' ' ')" \
+	"mx20270117e=retiring mx20270118e=retiring mx20270119e=active "
+
+# --- two pending keys both seen: the newest wins, the older retires -------------
+T6=$((T5 + 86400)); T7=$((T6 + 86400))
+MXDOCK_NOW=$T6 "$D" -c "$C" keygen "$DOM" --algorithm=rsa --bits=1024 >/dev/null
+MXDOCK_NOW=$T7 "$D" -c "$C" keygen "$DOM" --algorithm=rsa --bits=1024 >/dev/null
+h_eq "tick publishes both" "$(tick $T7)" 0
+: >"$H/tick.log"
+h_eq "tick: both seen" "$(tick $((T7 + 60)))" 0
+h_eq "the newest pending key active, the older one retiring, not active" \
+	"$(states | tr ' ' '\n' | grep -E 'mx2027012[01]r' | sort | tr '\n' ' ')" \
+	"mx20270120r=retiring mx20270121r=active "
+h_has "report: the older pending one retires" "$(cat "$H/tick.log")" "mx20270120r (rsa) -> retiring"
 h_done

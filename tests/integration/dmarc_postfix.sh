@@ -87,7 +87,7 @@ h_has "spf= beside dmarc=" "$m" "spf=pass smtp.mailfrom=$ENV"
 
 # two From fields: dmarc_multifrom_action = reject
 out=$(send "user@$REJ" "user@$REJ" "case twofrom" --add-header "From: <other@$NONE>")
-h_has "two From: refused" "$out" "550 5.7.1 rejected: the message must have exactly one From address"
+h_has "two From: refused" "$out" "550 5.7.1 rejected: 2 From header fields; DMARC needs exactly one From address"
 
 # p=quarantine: the milter quarantine action, Postfix puts it on hold
 out=$(send "user@$ENV" "user@$QUAR" "case quarantine")
@@ -105,11 +105,7 @@ h_has "internal: delivered" "$out" "250 2.0.0"
 n=$((n + 1))
 postfix_wait_delivered "$n"
 m=$(postfix_message_with "case internal")
-if grep -q "dmarc=" <<<"$m"; then
-	h_fail "internal: no dmarc=" "$(grep dmarc= <<<"$m")" "no dmarc="
-else
-	h_ok "internal: no dmarc="
-fi
+h_lacks "internal: no dmarc=" "$m" "dmarc="
 
 # dmarc_dry_run through SIGUSR1: the checker is rebuilt with the new setting
 sed -i 's/^dmarc_dry_run = .*/dmarc_dry_run = yes/' "$C"

@@ -9,8 +9,8 @@
 # delete-record, list) and templates work, create records --template and
 # --ip in the zone (metadata) so that a later sync keeps them, check
 # reports record types it cannot compare as unchecked, a group switched
-# off in dns_publish is removed by sync (hand-made records at its names,
-# apex SPF and MX stay), delete --records-only keeps what mxdock does not own.
+# off in dns_publish is removed by sync (hand-made records at its names
+# stay), delete --records-only keeps what mxdock does not own.
 cd "$(dirname "$0")/../.." || exit 70
 source tests/lib/harness.sh
 source tests/lib/pdns.sh
@@ -83,7 +83,11 @@ h_has "RSA DKIM TXT is split into strings" "$rsa" '" "'
 out=$(DNS check $D)
 h_eq "check exits 0" "$?" 0
 h_eq "check: no line is not ok" "$(grep -vc '^ok' <<<"$out")" 0
-h_ok "check reported $(grep -c '^ok' <<<"$out") records ok"
+# an ok line for each record set the zone holds (SOA aside), read from the API
+want=$(pdns_api GET "/servers/localhost/zones/$D." |
+	jq -r '.rrsets[] | select(.type != "SOA") | "\(.name)\t\(.type)"' | sort)
+[ -n "$want" ] || want="(the zone's record sets, unreadable)"
+h_eq "check: an ok line for every record set" "$(grep '^ok' <<<"$out" | cut -f2,3 | sort)" "$want"
 
 # --- idempotence: no PATCH, serial and export unchanged --------------------
 before=$(pdns_api GET /servers/localhost/zones/$D./export)
@@ -115,13 +119,17 @@ h_eq "sync sends one PATCH" "$(grep -c 'http PATCH' <<<"$out")" 1
 dig_is $D MX "10 mail.$D."
 dig_is $D TXT '"v=spf1 mx -all"' '"hello=world"' '"google-site-verification=abc"'
 
-# a stale SPF of our family is replaced, the others stay
+# our SPF edited by hand: the administrator's edit wins (drift, reported);
+# sync --force puts ours back, the others stay
 DNS add $D @ TXT "v=spf1 ip4:192.0.2.1 -all" >/dev/null
 DNS delete-record $D --type=TXT --name=@ --value="v=spf1 mx -all" >/dev/null
 dig_is $D TXT '"v=spf1 ip4:192.0.2.1 -all"' '"hello=world"' '"google-site-verification=abc"'
 DNS sync $D --only=MX >/dev/null
 h_has "--only=MX leaves TXT alone" "$(pdns_dig $D TXT)" "ip4:192.0.2.1"
-DNS sync $D >/dev/null
+out=$(DNS sync $D)
+h_has "sync reports the edited SPF as drift" "$out" "drift	keep	example.test.	3600	TXT	\"v=spf1 ip4:192.0.2.1 -all\""
+dig_is $D TXT '"v=spf1 ip4:192.0.2.1 -all"' '"hello=world"' '"google-site-verification=abc"'
+DNS sync $D --force >/dev/null
 dig_is $D TXT '"v=spf1 mx -all"' '"hello=world"' '"google-site-verification=abc"'
 
 # --- the seed CLI ------------------------------------------------------------
@@ -206,7 +214,8 @@ dig_is mail.ip.test A 192.0.2.11
 DNS create ip.test --ip=192.0.2.11 --ip=2001:db8::11 >/dev/null
 h_eq "create again restores them: sync exit 0" "$(DNS sync ip.test >/dev/null; echo $?)" 0
 
-# --- groups switched off in dns_publish: sync removes what mxdock published --
+# --- groups switched off in dns_publish: sync removes what mxdock published,
+# apex SPF and MX included (issue 13: ours, unchanged, no longer desired) --
 O=off.test
 DNS create $O >/dev/null
 h_eq "off.test created" "$?" 0
@@ -214,11 +223,12 @@ DNS add $O _jmap._tcp SRV "0 1 443 jmap.example.net." >/dev/null
 C2=$H/mxdock-off.conf
 grep -v '^dns_publish' "$C" >"$C2"
 echo "dns_publish = soa, ns, a, dkim, dmarc, tlsrpt, autoconfig" >>"$C2"
+DNS add $O @ MX "20 backup.other.test." >/dev/null
 DNS2() { "$BINDIR/mxdock-dns" -c "$C2" "$@"; }
 others() { # every rrset but SOA and the ones the switched-off groups own
 	pdns_api GET /servers/localhost/zones/$O. |
-		jq -c '[.rrsets[] | select(.type != "SOA" and .type != "SRV"
-		  and (.name | test("mta-sts") | not))
+		jq -c '[.rrsets[] | select(.type != "SOA" and .type != "SRV" and .type != "MX"
+		  and .type != "TXT" and (.name | test("mta-sts") | not))
 		  | {name, type, records: (.records | map(.content) | sort)}] | sort_by(.name, .type)'
 }
 keep=$(others)
@@ -232,9 +242,11 @@ dig_is _mta-sts.$O TXT
 for s in submissions submission imaps pop3s imap pop3; do dig_is _$s._tcp.$O SRV; done
 dig_is _jmap._tcp.$O SRV "0 1 443 jmap.example.net."
 dig_is _autodiscover._tcp.$O SRV "0 1 443 mail.$O."
-dig_is $O MX "10 mail.$O."
-dig_is $O TXT '"v=spf1 mx -all"'
-h_eq "every other rrset untouched (apex SPF and MX too)" "$(others)" "$keep"
+dig_is $O MX "20 backup.other.test."
+dig_is $O TXT
+dig_is mail.$O TXT
+dig_is _dmarc.$O TXT '"v=DMARC1; p=quarantine; rua=mailto:postmaster@off.test"'
+h_eq "every other rrset untouched" "$(others)" "$keep"
 out=$(MXDOCK_DEBUG_HTTP=1 DNS2 sync $O 2>&1)
 h_eq "second sync with groups off: no PATCH" "$(grep -c 'http PATCH' <<<"$out")" 0
 DNS delete $O --purge-keys >/dev/null
@@ -245,7 +257,9 @@ h_eq "records-only: exit 0" "$?" 0
 dig_is $D MX
 dig_is $D TXT '"hello=world"' '"google-site-verification=abc"'
 h_eq "records-only: _dmarc gone" "$(pdns_dig _dmarc.$D TXT)" ""
+h_eq "t2.test has an MTA-STS policy file" "$(ls "$H/mta-sts/t2.test/.well-known")" "mta-sts.txt"
 DNS delete t2.test --purge-keys >/dev/null
+h_eq "delete removes the MTA-STS policy directory" "$(ls -d "$H/mta-sts/t2.test" 2>/dev/null)" ""
 h_eq "delete removes the zone" "$(pdns_api GET '/servers/localhost/zones?zone=t2.test.')" "[]"
 h_has "delete again: nothing to do, exit 0" "$(DNS delete t2.test; echo "rc=$?")" "rc=0"
 h_eq "--purge-keys removes the keys" "$(ls "$H/dkim/t2.test" 2>/dev/null | wc -l)" 0

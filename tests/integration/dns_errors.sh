@@ -63,6 +63,54 @@ sed "s|^pdns_api_url = .*|pdns_api_url = http://127.0.0.1:$(cat "$H/silent.port"
 echo "pdns_timeout = 1s" >>"$H/slow.conf"
 expect "PowerDNS timeout" 75 "did not answer in time" DNS -c "$H/slow.conf" sync $D
 
+# a fake server (a fault a real PowerDNS cannot be made to show): HTTP 200
+# with a proxy's HTML page, or HTTP 500, to every request
+fake() { # MODE: start it, print its port
+	python3 -c 'import sys, http.server
+mode = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def answer(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n: self.rfile.read(n)
+        body = b"<html><body>Please log in</body></html>"
+        self.send_response(200 if mode == "html" else 500)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = answer
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()' "$1" >"$H/fake-$1.port" &
+	h_track $!
+	h_wait "fake $1 server" 5 test -s "$H/fake-$1.port"
+	sed "s|^pdns_api_url = .*|pdns_api_url = http://127.0.0.1:$(cat "$H/fake-$1.port")/api/v1|" \
+		"$C" >"$H/fake-$1.conf"
+}
+fake html
+fake 500
+F=$H/fake-html.conf
+out=$(DNS -c "$F" create new.test 2>/dev/null)
+expect "HTML 200 page: create" 76 "not JSON" DNS -c "$F" create new.test
+h_lacks "HTML 200 page: create does not say created" "$out" "created"
+h_eq "HTML 200 page: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+expect "HTML 200 page: sync" 76 "not JSON" DNS -c "$F" sync $D
+out=$(DNS -c "$F" delete $D 2>/dev/null)
+expect "HTML 200 page: delete" 76 "not JSON" DNS -c "$F" delete $D
+h_lacks "HTML 200 page: delete does not say deleted" "$out" "deleted"
+out=$(DNS -c "$F" list --json 2>/dev/null)
+expect "HTML 200 page: list --json" 76 "not JSON" DNS -c "$F" list --json
+h_eq "HTML 200 page: list --json prints no list" "$out" ""
+expect "HTML 200 page: records" 76 "not JSON" DNS -c "$F" records $D
+expect "HTTP 500: create" 76 "HTTP 500" DNS -c "$H/fake-500.conf" create new.test
+h_eq "HTTP 500: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+expect "PowerDNS down: create" 69 "unreachable" DNS -c "$H/down.conf" create new.test
+h_eq "PowerDNS down: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+expect "PowerDNS timeout: create" 75 "did not answer in time" DNS -c "$H/slow.conf" create new.test
+h_eq "PowerDNS timeout: create leaves no keys" "$(ls -d "$H/dkim/new.test" 2>/dev/null)" ""
+h_eq "and no zone was made" "$(pdns_api GET '/servers/localhost/zones?zone=new.test.')" "[]"
+
 # wrong API key: 401
 echo "wrong-key-123" >"$H/wrong.key"
 chmod 600 "$H/wrong.key"
@@ -96,6 +144,37 @@ for prio in x 65536 -1 ""; do
 	expect "add --priority=$prio" 64 "bad --priority \"$prio\": want a whole number from 0 to 65535" \
 		DNS -c "$C" add $D @ MX mx2.example.net "--priority=$prio"
 done
+# clear errors (issue 12): options named, usage before configuration,
+# add checks its record itself (65) instead of passing PowerDNS's 422 on
+expect "unknown global option named" 64 'unknown option "--bogus"' DNS --bogus
+expect "unknown global option, no config needed" 64 'unknown option "-x"' \
+	DNS -c /nonexistent/mxdock.conf -x sync $D
+expect "missing DOMAIN: usage before config" 64 "usage: sync DOMAIN" \
+	DNS -c /nonexistent/mxdock.conf sync
+expect "bad option: usage before config" 64 "unknown or malformed option --bogus" \
+	DNS -c /nonexistent/mxdock.conf sync $D --bogus
+expect "add A --priority" 64 "--priority is only for MX and SRV records, not A" \
+	DNS -c "$C" add $D www A 192.0.2.1 --priority=5
+expect "add: bad name" 65 'bad record name "bad name!"' DNS -c "$C" add $D "bad name!" A 192.0.2.1
+expect "add: name outside the zone" 65 "not inside example.test" \
+	DNS -c "$C" add $D www.other.test. A 192.0.2.1
+expect "add: unknown type" 65 'bad record type "FOO"' DNS -c "$C" add $D www FOO bar
+expect "add: bad IPv4" 65 'bad A record "300.1.1.1": not an IPv4 address' \
+	DNS -c "$C" add $D www A 300.1.1.1
+expect "add: IPv4 as AAAA" 65 "not an IPv6 address" DNS -c "$C" add $D www AAAA 192.0.2.1
+expect "add: bad MX host" 65 "bad MX record" DNS -c "$C" add $D @ MX "bad..host" --priority=5
+expect "add: bad CNAME" 65 "bad CNAME record" DNS -c "$C" add $D web CNAME "a b"
+expect "add: bad SRV" 65 "want PRIORITY WEIGHT PORT TARGET" DNS -c "$C" add $D _x._tcp SRV "0 1 mail"
+expect "add: bad CAA" 65 "bad CAA record" DNS -c "$C" add $D @ CAA "0 issue letsencrypt.org"
+h_eq "add: a service name is fine" \
+	"$(DNS -c "$C" add $D _xmpp._tcp SRV "0 1 5222 mail.example.test" >/dev/null; echo $?)" 0
+mkdir -p "$H/templates"
+expect "template show ../x: bad name" 65 "bad template name" DNS -c "$C" template show ../x
+expect "create --template=../x: the same" 65 "bad template name" \
+	DNS -c "$C" create $D --template=../x
+expect "template show of none: no such input" 66 "No such file" DNS -c "$C" template show nosuch
+expect "create --template of none: the same" 66 "No such file" \
+	DNS -c "$C" create $D --template=nosuch
 h_eq "a good --ttl still works" "$(DNS -c "$C" add $D www A 192.0.2.1 --ttl=0 >/dev/null; echo $?)" 0
 h_eq "--ttl=0 is stored" "$(pdns_api GET /servers/localhost/zones/$D./export | grep -c '^www.example.test.	0	IN	A	192.0.2.1')" 1
 h_eq "the API key appears in no message" "$(grep -c -- "$KEY" <<<"$ALL")" 0

@@ -1,7 +1,7 @@
 #!/bin/bash
 # milter_sender.sh - SMTP AUTH through a real Postfix (Cyrus sasldb) and
 # milter_sender_check: an authenticated user is trusted (signed, A-R with
-# auth=pass smtp.auth=USER, no SPF), and sending as another domain gets
+# auth=pass without the login, no SPF), and sending as another domain gets
 # 553 5.7.1, and so does a From with two addresses or two From fields;
 # an early SIGUSR1 does not kill the daemon.  Also -t (configuration check), the pid file and
 # milter_sign_daemons.
@@ -51,7 +51,10 @@ h_has "authenticated" "$out" "235 2.7.0 Authentication successful"
 h_has "own domain accepted" "$out" "250 2.0.0 Ok: queued"
 postfix_wait_delivered 1
 m=$(postfix_message_with "own domain")
-h_has "auth=pass in A-R" "$m" "auth=pass smtp.auth=$USER"
+ar=$(awk '/^Authentication-Results: /{p = 1; print; next} p && /^[ \t]/ {print; next} {p = 0}' <<<"$m")
+h_has "auth=pass in A-R" "$ar" "auth=pass"
+# issue 12 item 7: the header goes to every recipient, the login must not
+h_lacks "A-R does not reveal the SASL login" "$ar" "$USER"
 h_eq "signed with both keys" "$(grep -c '^DKIM-Signature:' <<<"$m")" 2
 h_lacks "no SPF for authenticated mail" "$m" "Received-SPF"
 

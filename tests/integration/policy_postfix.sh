@@ -129,7 +129,7 @@ n0=$(postfix_count)
 out=$(smtp_py "small@example.org|bob@example.org" "" 4500 "two-rcpt-eom")
 h_has "two recipients, one over at end of data: accepted" "$out" "DATA 250"
 postfix_wait_delivered $((n0 + 1))
-h_has "  ... delivered to the other recipient" "$(grep -l 'two-rcpt-eom' "$SINK_DIR"/* | xargs cat)" \
+h_has "  ... delivered to the other recipient" "$(grep -l 'two-rcpt-eom' "$SINK_DIR"/* | xargs -r cat)" \
 	"X-Rcpt-Args: <bob@example.org>"
 h_has "  ... the over-quota recipient logged" "$(cat "$MILTER_LOG")" \
 	"<small@example.org>: mailbox full (452 4.2.2), delivered anyway"
@@ -139,8 +139,8 @@ n0=$(postfix_count)
 out=$(smtp_py "warn@example.org|bob@example.org" "" 200 "warn-eom")
 h_has "recipient at 95%: accepted" "$out" "DATA 250"
 postfix_wait_delivered $((n0 + 1))
-h_lacks "  ... no X-Quota-Warning header" "$(grep -l 'warn-eom' "$SINK_DIR"/* | xargs cat)" \
-	"X-Quota-Warning"
+m=$(grep -l 'warn-eom' "$SINK_DIR"/* | xargs -r cat)
+h_lacks "  ... no X-Quota-Warning header" "$m" "X-Quota-Warning"
 h_has "  ... a log line instead" "$(cat "$MILTER_LOG")" \
 	"quota warning: message"
 h_has "  ... with the percentage" "$(cat "$MILTER_LOG")" "<warn@example.org> is at 95%"
@@ -169,7 +169,6 @@ h_eq "watch-log recorded 10 failures" "$(mariadb_db mxdock "SELECT COUNT(*), MIN
 out=$(postfix_send --local-interface 127.0.0.2 --from alice@sender.test --to bob@example.org)
 h_has "banned IP: 421 at connect" "$out" "421 4.7.0"
 h_lacks "banned IP: nothing queued" "$out" "Ok: queued"
-h_lacks "banned IP: no message queued" "$out" "Ok: queued"
 out=$(postfix_send --local-interface 127.0.0.3 --from alice@sender.test --to bob@example.org)
 h_has "another IP: accepted" "$out" "250 2.0.0 Ok: queued"
 h_has "milter logged the refusal" "$(cat "$MILTER_LOG")" "authfail: refused 127.0.0.2"

@@ -54,7 +54,7 @@ run_suite() {
 san=""
 nm "$BUILDDIR/libmxspf.a" 2>/dev/null | grep -q __asan && san="-fsanitize=address,undefined"
 cc -D_GNU_SOURCE -I"$TOP/conf" -I"$TOP/milter/spf" -O2 $san -o "$H/spfcheck" \
-	"$TOP/tests/spf/spfcheck.c" "$BUILDDIR/libmxspf.a" -lspf2 -lresolv -lpthread \
+	"$TOP/tests/spf/spfcheck.c" "$BUILDDIR/libmxspf.a" "$BUILDDIR/libmxconf.a" -lspf2 -lresolv -lpthread \
 	2>"$H/cc.err" || { h_fail "spfcheck builds" "$(head -3 "$H/cc.err")" "built"; h_done; }
 
 DNS_PORT=$(h_port)

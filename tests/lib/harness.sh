@@ -5,7 +5,8 @@
 #   h_track PID          stop PID (TERM, then KILL) on exit
 #   h_on_exit CMD        run CMD on exit (before the tracked PIDs are stopped)
 #   h_wait DESC SECS CMD wait until CMD succeeds, or fail the test
-#   h_ok NAME / h_fail NAME GOT WANT / h_eq NAME GOT WANT / h_has NAME TEXT WANT
+#   h_ok NAME / h_fail NAME GOT WANT / h_eq NAME GOT WANT
+#   h_has NAME TEXT WANT / h_lacks NAME TEXT UNWANTED (both fail on empty input)
 #   h_done               print "N passed, N failed", exit 0 or 1
 #
 # Every process a test starts is stopped on exit, pass or fail.  On failure
@@ -85,12 +86,19 @@ h_fail() {
 	echo "not ok - $1: got \"$2\", want \"$3\""
 }
 h_eq() { if [ "$2" = "$3" ]; then h_ok "$1"; else h_fail "$@"; fi; }
+# h_has / h_lacks refuse empty input: an empty WANT is found in any text,
+# and empty TEXT lacks anything, so either would pass on a capture that
+# never happened.  A check that wants empty text says so with h_eq.
 h_has() {
-	if printf '%s' "$2" | grep -qF -- "$3"; then h_ok "$1"
+	if [ -z "$3" ]; then h_fail "$1" "an empty WANT" "a non-empty string to look for"
+	elif [ -z "$2" ]; then h_fail "$1" "empty text (nothing captured)" "... $3 ..."
+	elif printf '%s' "$2" | grep -qF -- "$3"; then h_ok "$1"
 	else h_fail "$1" "$(printf '%s' "$2" | head -c 400)" "... $3 ..."; fi
 }
 h_lacks() {
-	if printf '%s' "$2" | grep -qF -- "$3"; then
+	if [ -z "$3" ]; then h_fail "$1" "an empty string to look for" "a non-empty one"
+	elif [ -z "$2" ]; then h_fail "$1" "empty text (nothing captured)" "text without $3"
+	elif printf '%s' "$2" | grep -qF -- "$3"; then
 		h_fail "$1" "$(printf '%s' "$2" | grep -F -- "$3" | head -3)" "no $3"
 	else h_ok "$1"; fi
 }

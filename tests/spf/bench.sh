@@ -12,7 +12,7 @@ N=${1:-2000}
 tmp=$(mktemp -d /tmp/mxdock-spfbench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 cc -D_GNU_SOURCE -Iconf -Imilter/spf -O2 -o "$tmp/spfcheck" tests/spf/spfcheck.c \
-	"$BUILDDIR/libmxspf.a" -lspf2 -lresolv -lpthread || exit 1
+	"$BUILDDIR/libmxspf.a" "$BUILDDIR/libmxconf.a" -lspf2 -lresolv -lpthread || exit 1
 echo "nameserver 127.0.0.1" >"$tmp/resolv.conf"
 for ttl in 300 0; do
 	unshare -mn bash -c "ip link set lo up && mount --bind '$tmp/resolv.conf' /etc/resolv.conf \

@@ -7,6 +7,8 @@
  *   test_conf --reference  print docs/CONFIG.md
  *   test_conf --man        print docs/man/mxdock.conf.5 (man_write below)
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -14,6 +16,7 @@
 
 #include "conf.h"
 #include "cidr.h"
+#include "dnsq.h"
 #include "domain.h"
 #include "fileio.h"
 #include "strbuf.h"
@@ -59,18 +62,33 @@ static void test_load_errors(void)
         {"server bad port", "dns_resolver = 127.0.0.1:99999x\n", "dns_resolver: \"127.0.0.1:99999x\" is not IP"},
         {"server bad ip", "dns_check_server = 1.2.3\n", "dns_check_server: \"1.2.3\" is not IP"},
         {"server empty port", "dns_check_server = 1.2.3.4:\n", "dns_check_server:"},
+        {"server [v6] no port", "dns_resolver = [::1]\ndns_check_server = 2001:db8::53\n", 0},
+        {"server [v4] refused", "dns_resolver = [127.0.0.1]:53\n", "dns_resolver: \"[127.0.0.1]:53\" is not IP"},
+        {"server [v6] junk after", "dns_resolver = [::1]x\n", "dns_resolver:"},
         {"ipv4 wants v4", "dns_server_ipv4 = ::1\n", "dns_server_ipv4: \"::1\" is not an IPv4"},
         {"ipv6 wants v6", "dns_server_ipv6 = 192.0.2.1\n", "dns_server_ipv6: \"192.0.2.1\" is not an IPv6"},
         {"mode octal", "milter_socket_mode = 0669\n", "milter_socket_mode: \"0669\" is not an octal"},
         {"no equals, secret not echoed", "pdns_api_key s3cr3tKEY\n", ":1: pdns_api_key: expected"},
         {"secret not echoed", "pdns_api_key_file = /nonexistent/key\n",
          "pdns_api_key_file: cannot read /nonexistent/key"},
+        {"line of 4094 bytes loads", 0, 0},
+        {"line of 4095 bytes is long", 0, ":1: line longer than 4094 bytes"},
     };
     char    err[512], name[200];
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *path = write_conf(cases[i].text, 0600);
+        const char *path;
         struct mx_conf *c;
+        char    longline[4200];
+
+        if (cases[i].text == 0) {               /* "# xxx...": 4094 or 4095 bytes + newline */
+            size_t  n = cases[i].want_err ? 4095 : 4094;
+
+            memset(longline, 'x', n);
+            longline[0] = '#';
+            memcpy(longline + n, "\n", 2);
+        }
+        path = write_conf(cases[i].text ? cases[i].text : longline, 0600);
 
         err[0] = 0;
         c = conf_load(path, err, sizeof(err));
@@ -109,6 +127,8 @@ static void test_values(void)
     snprintf(text, sizeof(text), "mysql_password_file = %s\n", loose);
     c = conf_load(write_conf(text, 0600), err, sizeof(err));
     T_HAS("world-readable secret file refused", c ? "loaded" : err, "readable or writable by others");
+    T_HAS("refusal says what is accepted", err, "has mode 0644");
+    T_HAS("refusal names 0640 as accepted", err, "accepted are owner and group only, e.g. 0600 or 0640");
     T_OK("refusal does not print the secret", strstr(err, "s3cret") == 0);
     conf_free(c);
 
@@ -117,6 +137,130 @@ static void test_values(void)
     c = conf_load("/nonexistent/mxdock.conf", err, sizeof(err));
     T_HAS("missing file", c ? "loaded" : err, "/nonexistent/mxdock.conf: cannot open");
     conf_free(c);
+}
+
+/* load_bytes - conf_load of LEN bytes (may hold NUL); the error or "loaded" */
+static const char *load_bytes(const char *bytes, size_t len, char *err, size_t errlen)
+{
+    char    path[256];
+    struct mx_conf *c;
+    static int n;
+
+    snprintf(path, sizeof(path), "%s/bytes%d.conf", tmpdir, n++);
+    if (mx_write_atomic(path, bytes, len, 0600) < 0)
+        perror(path), exit(1);
+    err[0] = 0;
+    c = conf_load(path, err, errlen);
+    conf_free(c);
+    return c ? "loaded" : err;
+}
+
+static void test_nul_byte(void)
+{
+    char    err[512];
+    static const char text[] = "dns_ttl = 300\ndkim_keydir = /var/lib/x\0y\n";
+    const char *got = load_bytes(text, sizeof(text) - 1, err, sizeof(err));
+
+    T_HAS("NUL byte named as such", got, ":2: NUL byte in the line");
+    T_OK("NUL byte: one line", strchr(got, '\n') == 0);
+    T_OK("NUL byte: not called a long line", strstr(got, "longer") == 0);
+}
+
+/* test_ranges - every number and duration of the table at both ends of its
+ * range loads; one past either end is refused with the range named.
+ * Generated from the table, so a new row is covered without a new case. */
+static void test_ranges(void)
+{
+    char    err[512], text[300], name[300], want[200];
+    int     rows = 0;
+
+    for (size_t i = 0; i < conf_table_len; i++) {
+        const struct conf_row *r = &conf_table[i];
+        long    vals[4] = {r->min, r->max, r->max + 1, r->min - 1};
+
+        if ((r->type != CONF_INT && r->type != CONF_DURATION) || r->max == 0)
+            continue;
+        rows++;
+        for (int k = 0; k < 4; k++) {
+            int     bad = k >= 2;
+
+            if (k == 3 && r->type == CONF_DURATION && r->min == 0)
+                continue;               /* "-1" is no duration at all: not a range test */
+            snprintf(text, sizeof(text), "%s = %ld\n", r->name, vals[k]);
+            snprintf(name, sizeof(name), "range: %s = %ld %s", r->name, vals[k],
+                     bad ? "refused" : "loads");
+            snprintf(want, sizeof(want), "%s: %ld is outside %ld..%ld", r->name, vals[k],
+                     r->min, r->max);
+            if (bad)
+                T_HAS(name, load_bytes(text, strlen(text), err, sizeof(err)), want);
+            else
+                T_STR(name, load_bytes(text, strlen(text), err, sizeof(err)), "loaded");
+        }
+    }
+    T_OK("range: the table has numeric rows", rows > 10);
+}
+
+/* test_skip_secrets - the milter does not read (nor check) the PowerDNS key
+ * file, nor the database password file while no database part is on */
+static void test_skip_secrets(void)
+{
+    char    err[512], text[600];
+    char   *loose = strdup(write_conf("s3cret-key\n", 0644));
+    struct mx_conf *c;
+
+    snprintf(text, sizeof(text), "pdns_api_key_file = /nonexistent/pdns.key\n"
+             "mysql_password_file = %s\n", loose);
+    conf_skip_secrets = CONF_SECRETS_MILTER;
+    c = conf_load(write_conf(text, 0600), err, sizeof(err));
+    T_STR("milter: unused secret files not read", c ? "loaded" : err, "loaded");
+    T_STR("milter: pdns key left empty", c ? c->pdns_api_key : "", "");
+    conf_free(c);
+    snprintf(text, sizeof(text), "pdns_api_key_file = /nonexistent/pdns.key\n"
+             "quota_enable = yes\nmysql_password_file = %s\n", loose);
+    c = conf_load(write_conf(text, 0600), err, sizeof(err));
+    T_HAS("milter: database password checked when quota is on", c ? "loaded" : err,
+          "mysql_password_file:");
+    conf_free(c);
+    conf_skip_secrets = 0;
+    c = conf_load(write_conf("pdns_api_key_file = /nonexistent/pdns.key\n", 0600), err,
+                  sizeof(err));
+    T_HAS("others: pdns key file still required", c ? "loaded" : err, "pdns_api_key_file:");
+    conf_free(c);
+    free(loose);
+}
+
+struct server_case {
+    const char *in;
+    int     family;             /* 0 = refused */
+    int     port;
+};
+
+/* test_servers - dnsq_parse_server, the one parser of resolver addresses */
+static void test_servers(void)
+{
+    static const struct server_case cases[] = {
+        {"127.0.0.1", AF_INET, 53}, {"127.0.0.1:5300", AF_INET, 5300},
+        {"::1", AF_INET6, 53}, {"[::1]", AF_INET6, 53}, {"[::1]:5353", AF_INET6, 5353},
+        {"2001:db8::1", AF_INET6, 53}, {"[2001:db8::1]:1", AF_INET6, 1},
+        {"", 0, 0}, {"[::1", 0, 0}, {"[::1]5353", 0, 0}, {"[::1]:", 0, 0},
+        {"127.0.0.1:0", 0, 0}, {"127.0.0.1:65536", 0, 0}, {"[127.0.0.1]:53", 0, 0},
+        {"ns1.example:53", 0, 0}, {"127.0.0.1:53x", 0, 0},
+    };
+    char    name[128];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        int     rc = dnsq_parse_server(cases[i].in, &ss, &len), port = 0;
+
+        if (rc == 0)
+            port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
+                         : ((struct sockaddr_in6 *) &ss)->sin6_port);
+        snprintf(name, sizeof(name), "server \"%s\": family", cases[i].in);
+        T_INT(name, rc == 0 ? ss.ss_family : 0, cases[i].family);
+        snprintf(name, sizeof(name), "server \"%s\": port", cases[i].in);
+        T_INT(name, port, cases[i].port);
+    }
 }
 
 /* same_as_file - does PATH hold exactly what WRITER prints? */
@@ -246,6 +390,8 @@ static void test_domains(void)
         {"", 0}, {"example", 0}, {"a..b.test", 0}, {"-a.test", 0}, {"a-.test", 0},
         {"under_score.test", 0}, {"exa mple.test", 0}, {"example.test/x", 0},
         {"example.123", 0}, {"example.test..", 0},
+        {"xn--zz.com", 0}, {"xn--.com", 0}, {"mail.xn--abc-.com", 0}, {"xn--a.com", 0},
+        {"XN--BCHER-KVA.example", "xn--bcher-kva.example"}, {"a\nb.test", 0},
         {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test", 0},
     };
     char    out[256], why[256], name[400];
@@ -253,7 +399,9 @@ static void test_domains(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int     rc = mx_domain_normalize(cases[i].in, out, sizeof(out), why, sizeof(why));
 
-        snprintf(name, sizeof(name), "domain \"%.80s\"", cases[i].in);
+        char    shown[80];
+
+        snprintf(name, sizeof(name), "domain \"%s\"", mx_shown(cases[i].in, shown, sizeof(shown)));
         if (cases[i].want)
             T_STR(name, rc == 0 ? out : why, cases[i].want);
         else
@@ -268,6 +416,11 @@ static void test_domains(void)
           mx_domain_normalize(sb_str(&long_name), out, sizeof(out), why, sizeof(why)), -1);
     T_HAS("over 253 reason", why, "at most 253");
     sb_free(&long_name);
+    T_INT("xn--zz.com refused", mx_domain_normalize("xn--zz.com", out, sizeof(out), why,
+                                                   sizeof(why)), -1);
+    T_HAS("xn--zz.com reason", why, "punycode");
+    T_STR("shown: newline escaped", mx_shown("a\nb.test", out, sizeof(out)), "a\\x0ab.test");
+    T_STR("shown: cut to fit", mx_shown("abcdefghij", out, 6), "abcde");
     T_OK("within: sub", mx_domain_within("mail.example.test", "example.test"));
     T_OK("within: equal", mx_domain_within("example.test", "example.test"));
     T_OK("within: not a label suffix", !mx_domain_within("badexample.test", "example.test"));
@@ -315,6 +468,10 @@ int     main(int argc, char **argv)
         return perror("mkdtemp"), EX_OSERR;
     test_load_errors();
     test_values();
+    test_nul_byte();
+    test_ranges();
+    test_skip_secrets();
+    test_servers();
     test_domains();
     test_cidr_and_lists();
     test_clock();

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "dkim_impl.h"
+#include "dkim_tags.h"
 #include "fileio.h"
 #include "t.h"
 
@@ -634,6 +635,72 @@ static void test_planted_links(void)
     conf_free(c);
 }
 
+/* test_tags - dkim_tags_parse on RFC 6376 3.2/3.5 edge cases: the status
+ * and what is kept (issue 12 item 4) */
+static void test_tags(void)
+{
+#define GOOD "v=1; a=rsa-sha256; d=example.com; s=sel; h=from:to; bh=YWJj; b=ZGVm"
+    static const struct {
+        const char *name, *value;
+        enum dkim_tags_st want;
+        const char *d;
+    } cases[] = {
+        {"good", GOOD, DKIM_TAGS_OK, "example.com"},
+        {"trailing ';' and folding", " " GOOD ";\r\n\t", DKIM_TAGS_OK, "example.com"},
+        {"b= folded", GOOD "\n\t ZGVm==", DKIM_TAGS_OK, "example.com"},
+        {"selector with '_' and dots", "v=1; a=rsa-sha256; d=e.example; s=s_1.sub; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_OK, "e.example"},
+        {"space inside d=", "v=1; a=rsa-sha256; d=sig. example; s=s; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_SYNTAX, ""},
+        {"one-label d=", "v=1; a=rsa-sha256; d=example; s=s; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_SYNTAX, ""},
+        {"label ends with '-'", "v=1; a=rsa-sha256; d=a-.example; s=s; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_SYNTAX, ""},
+        {"s=r(s)a", "v=1; a=rsa-sha256; d=e.example; s=r(s)a; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_SYNTAX, "e.example"},
+        {"empty b=", "v=1; a=rsa-sha256; d=e.example; s=s; h=from; bh=YQ; b=",
+         DKIM_TAGS_SYNTAX, "e.example"},
+        {"'=' inside b=", "v=1; a=rsa-sha256; d=e.example; s=s; h=from; bh=YQ; b=Y=Q",
+         DKIM_TAGS_SYNTAX, "e.example"},
+        {"empty h= element", "v=1; a=rsa-sha256; d=e.example; s=s; h=from::to; bh=YQ; b=YQ",
+         DKIM_TAGS_SYNTAX, "e.example"},
+        {"l= not a number", GOOD "; l=12a", DKIM_TAGS_SYNTAX, "example.com"},
+        {"tag name with '-'", GOOD "; x-y=1", DKIM_TAGS_SYNTAX, ""},
+        {"empty tag-spec", "v=1;; a=rsa-sha256", DKIM_TAGS_SYNTAX, ""},
+        {"uppercase V= is another tag", "V=1; a=rsa-sha256; d=e.example; s=s; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_UNUSABLE, "e.example"},
+        {"unknown tag ignored", GOOD "; zz=anything at all", DKIM_TAGS_OK, "example.com"},
+        {"i= is d=", GOOD "; i=@example.com", DKIM_TAGS_OK, "example.com"},
+        {"i= below d=", GOOD "; i=u@a.example.com", DKIM_TAGS_OK, "example.com"},
+        {"i= only ends like d=", GOOD "; i=u@badexample.com", DKIM_TAGS_UNUSABLE, "example.com"},
+        {"c= unknown", GOOD "; c=relaxed/fancy", DKIM_TAGS_UNUSABLE, "example.com"},
+        {"q=dns/txt", GOOD "; q=dns/txt", DKIM_TAGS_OK, "example.com"},
+        {"x= now", GOOD "; x=2000000000", DKIM_TAGS_OK, "example.com"},
+        {"x= past", GOOD "; x=1999999999", DKIM_TAGS_UNUSABLE, "example.com"},
+        {"x= equal t=", GOOD "; t=2000000001; x=2000000001", DKIM_TAGS_UNUSABLE, "example.com"},
+        {"ed25519", "v=1; a=ed25519-sha256; d=e.example; s=s; h=From; bh=YQ; b=YQ",
+         DKIM_TAGS_OK, "e.example"},
+        {"rsa-sha1", "v=1; a=rsa-sha1; d=e.example; s=s; h=from; bh=YQ; b=YQ",
+         DKIM_TAGS_REFUSED, "e.example"},
+    };
+    struct dkim_tags t;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char    name[128];
+
+        snprintf(name, sizeof(name), "tags %s", cases[i].name);
+        T_INT(name, dkim_tags_parse(cases[i].value, 2000000000, &t), cases[i].want);
+        if (t.st != cases[i].want)
+            printf("# why: %s\n", t.why);
+        snprintf(name, sizeof(name), "tags %s: d=", cases[i].name);
+        T_STR(name, t.d, cases[i].d);
+    }
+    dkim_tags_parse(GOOD, 2000000000, &t);
+    T_STR("tags: b= prefix", t.b8, "ZGVm");
+    T_INT("tags: b= hash ignores white space", t.bhash == dkim_tags_bhash(" Z G\r\n\tVm", 9), 1);
+#undef GOOD
+}
+
 int     main(void)
 {
     if (mkdtemp(tmpdir) == 0)
@@ -649,6 +716,7 @@ int     main(void)
     test_import_many();
     test_import_active_rule();
     test_rsa_cap();
+    test_tags();
     test_planted_links();
     if (t_fail == 0) {
         char    cmd[400];

@@ -32,7 +32,7 @@ static const struct {
     {"comment with address", "a@example.com (x <b@evil.com>)", "example.com"},
     {"nested comment", "a@example.com (x (y) z)", "example.com"},
     {"comment inside", "a@(c)example.com", "example.com"},
-    {"group of one", "team: a@example.com;", "example.com"},
+    {"group of one (From is a mailbox-list)", "team: a@example.com;", "ERR"},
     {"route", "<@relay.net,@r2.net:a@example.com>", "example.com"},
     {"trailing comma", "a@example.com,", "example.com"},
     {"folded", "Alice\r\n <a@example.com>", "example.com"},

@@ -131,6 +131,32 @@ static void test_dkim_verdicts(struct mx_conf *c)
     c->dkim_fail_action = saved;
 }
 
+/* test_our_ar - RFC 8601 2.5: an incoming A-R is ours (and removed) when
+ * its authserv-id is ours, written as a token or a quoted-string, with or
+ * without a final dot; an id that ours merely starts with stays (item 6) */
+static void test_our_ar(void)
+{
+    static const struct {
+        const char *name, *value;
+        int     want;
+    } cases[] = {
+        {"token", " mx.example.org; dkim=pass", 1},
+        {"case and comment", " (c) MX.Example.ORG 1; none", 1},
+        {"quoted-string", " \"mx.example.org\"; dkim=pass header.d=x.test", 1},
+        {"quoted with a quoted-pair", " \"mx.exam\\ple.org\"; dkim=pass", 1},
+        {"trailing dot", " mx.example.org.; dkim=pass", 1},
+        {"quoted trailing dot", " \"mx.example.org.\"; dkim=pass", 1},
+        {"prefix of ours", " mx; dkim=pass", 0},
+        {"quoted prefix of ours", " \"mx.example\"; dkim=pass", 0},
+        {"ours is a prefix of it", " mx.example.org.evil; dkim=pass", 0},
+        {"unterminated quote", " \"mx.example.org; dkim=pass", 0},
+        {"empty", " ; dkim=pass", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        T_INT(cases[i].name, milter_is_our_ar(cases[i].value, "mx.example.org"), cases[i].want);
+}
+
 static void test_headers(const struct mx_conf *c)
 {
     static const struct {
@@ -190,13 +216,24 @@ static void test_headers(const struct mx_conf *c)
     snprintf(s.a, sizeof(s.a), "rsa-sha256");
     snprintf(s.b, sizeof(s.b), "AbCdEfGh");
     milter_ar_build(&sb, "mx.test", "u@example.com", 0, 1, &s, 1);
-    T_STR("A-R", sb_str(&sb), "mx.test;\n\tauth=pass smtp.auth=u@example.com;\n\t"
+    T_STR("A-R", sb_str(&sb), "mx.test;\n\tauth=pass;\n\t"
           "dkim=pass (2048-bit key) header.d=example.com header.s=sel1 "
           "header.a=rsa-sha256 header.b=AbCdEfGh");
+    T_OK("A-R never shows the SASL login", strstr(sb_str(&sb), "u@example.com") == 0);
     sb_reset(&sb);
     milter_ar_build(&sb, "mx.test", "", 0, 1, 0, 0);
     T_STR("A-R none", sb_str(&sb), "mx.test;\n\tdkim=none");
+    sb_reset(&sb);
+    s.res = DKIM_MSG_NEUTRAL, s.bits = 0, s.d[0] = 0;
+    snprintf(s.s, sizeof(s.s), "r?s?a");
+    snprintf(s.b, sizeof(s.b), "UK/F/7gh");
+    snprintf(s.why, sizeof(s.why), "syntax: d= is not a domain name");
+    milter_ar_build(&sb, "mx.test", "", 0, 1, &s, 1);
+    T_STR("A-R quotes values that are no token, leaves empty ones out", sb_str(&sb),
+          "mx.test;\n\tdkim=neutral (syntax: d= is not a domain name) header.s=\"r?s?a\" "
+          "header.a=rsa-sha256 header.b=\"UK/F/7gh\"");
     sb_free(&sb);
+    test_our_ar();
 }
 
 /* feed - a small message through M; BODY chooses the body text */
@@ -266,6 +303,119 @@ static void verify_with(struct dkim_msg_lib *lib, char *const *sighdr, size_t n,
     dkim_msg_free(v);
 }
 
+/* mutate - SIG with the first FROM replaced by TO (FROM "" = prepend);
+ * the caller frees */
+static char *mutate(const char *sig, const char *from, const char *to)
+{
+    const char *at = *from ? strstr(sig, from) : sig;
+    size_t  fl = strlen(from), tl = strlen(to);
+    char   *out;
+
+    if (at == 0 || (out = malloc(strlen(sig) + tl + 1)) == 0)
+        return strdup("broken mutation");
+    memcpy(out, sig, (size_t) (at - sig));
+    memcpy(out + (at - sig), to, tl);
+    strcpy(out + (at - sig) + tl, at + fl);
+    return out;
+}
+
+/* verify_one - the results of the signatures SIGS[0..N) over feed()'s
+ * message; the handle is the caller's */
+static struct dkim_msg *verify_one(struct dkim_msg_lib *lib, char *const *sigs, size_t n)
+{
+    char    why[256];
+    struct dkim_msg *v = dkim_msg_verify_new(lib, "test", why, sizeof(why));
+
+    if (v == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        dkim_msg_header(v, "DKIM-Signature", sigs[i]);
+    feed(v, "Hello\r\nWorld\r\n");
+    if (dkim_msg_eom(v, why, sizeof(why)) != 0) {
+        dkim_msg_free(v);
+        return 0;
+    }
+    return v;
+}
+
+/* test_bad_sigs - issue 12 items 1 and 4: signatures whose tags are wrong
+ * get the result of docs/MILTER.md's table with the real reason, never
+ * "policy (rsa-sha1 ...)" and never pass or temperror; header.a only when
+ * the algorithm is known.  RSA is the valid signature they start from. */
+static void test_bad_sigs(struct dkim_msg_lib *lib, const char *rsa, const char *ed)
+{
+    static const struct {
+        const char *name, *from, *to, *res, *why, *a;
+    } cases[] = {
+        {"valid", "", "", "pass", "", "rsa-sha256"},
+        {"x= in the past", "v=1;", "v=1; x=1000000000;", "permerror", "signature expired: x= is past", "rsa-sha256"},
+        {"no v=", "v=1;", "", "permerror", "missing required tag v=", "rsa-sha256"},
+        {"v=2", "v=1;", "v=2;", "permerror", "unsupported version", "rsa-sha256"},
+        {"i= outside d=", "v=1;", "v=1; i=a@evil.test;", "permerror", "i= is not within d=", "rsa-sha256"},
+        {"unknown a=", "a=rsa-sha256", "a=rsa-sha512", "permerror", "unknown algorithm", ""},
+        {"rsa-sha1", "a=rsa-sha256", "a=rsa-sha1", "policy", "rsa-sha1 not accepted", "rsa-sha1"},
+        {"random bytes", "", "\x01\xfe junk;;== ", "neutral", "syntax: bad tag name", ""},
+        {"space inside d=", "d=example.test", "d=example. test", "neutral", "d= is not a domain", "rsa-sha256"},
+        {"s= not a selector", "s=", "s=r(s)a", "neutral", "s= is not a selector", "rsa-sha256"},
+        {"duplicate d=", "v=1;", "v=1; d=example.test;", "neutral", "duplicate d=", ""},
+        {"From not signed", "h=From:To:Subject:Date:Message-ID:from:", "h=To:Subject:Date:Message-ID:", "permerror", "From is not signed", "rsa-sha256"},
+        {"x= before t=", "; t=", "; x=4102444799; t=4102444800; z=", "permerror", "x= is not after t=", "rsa-sha256"},
+        {"q= unknown", "v=1;", "v=1; q=http/get;", "permerror", "no known query method", "rsa-sha256"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char   *sig = *cases[i].to || *cases[i].from ? mutate(rsa, cases[i].from, cases[i].to)
+            : strdup(rsa);
+        struct dkim_msg *v = verify_one(lib, &sig, 1);
+        const struct dkim_msg_sig *s = v ? dkim_msg_sig(v, 0) : 0;
+        char    name[128];
+
+        if (strcmp(cases[i].name, "random bytes") == 0)
+            free(sig), sig = strdup(cases[i].to);
+        snprintf(name, sizeof(name), "bad sig %s: result", cases[i].name);
+        T_STR(name, s ? dkim_msg_res_name(s->res) : "(none)", cases[i].res);
+        snprintf(name, sizeof(name), "bad sig %s: reason", cases[i].name);
+        T_HAS(name, s ? s->why : "(none)", cases[i].why);
+        snprintf(name, sizeof(name), "bad sig %s: header.a", cases[i].name);
+        T_STR(name, s ? s->a : "(none)", cases[i].a);
+        dkim_msg_free(v);
+        free(sig);
+    }
+    (void) ed;
+}
+
+/* test_sig_limit - dkim_max_signatures (5) counts every signature, junk
+ * included: 50 junk signatures give 5 results and 45 counted, and the
+ * A-R stays bounded with one comment for the rest (items 1 and 2) */
+static void test_sig_limit(struct dkim_msg_lib *lib, const char *rsa)
+{
+    char   *sigs[1900];
+    struct dkim_msg *v;
+    struct strbuf sb = STRBUF_INIT;
+
+    for (size_t i = 0; i < 1900; i++)
+        sigs[i] = i == 1899 ? strdup(rsa) : mutate(rsa, "v=1;", "v=1; x=1000000000;");
+    v = verify_one(lib, sigs + 1850, 50);
+    T_INT("50 junk signatures: 5 results", v ? dkim_msg_nsig(v) : 99, 5);
+    T_INT("50 junk signatures: 45 past the limit", v ? dkim_msg_nextra(v) : 0, 45);
+    dkim_msg_free(v);
+    v = verify_one(lib, sigs, 1900);
+    if (v) {
+        struct milter_ar_in in = {"mx.test", "", 0, 1, dkim_msg_sig(v, 0), dkim_msg_nsig(v),
+            dkim_msg_nextra(v), 0};
+
+        milter_ar_write(&sb, &in);
+    }
+    T_OK("1900 signatures: A-R bounded", sb.len > 0 && sb.len < MILTER_AR_MAX);
+    T_HAS("1900 signatures: the rest summarised", sb_str(&sb),
+          "(1895 more DKIM signatures not evaluated");
+    T_INT("1900 signatures: 5 dkim= results", v ? dkim_msg_nsig(v) : 0, 5);
+    dkim_msg_free(v);
+    sb_free(&sb);
+    for (size_t i = 0; i < 1900; i++)
+        free(sigs[i]);
+}
+
 static void test_sign_verify(struct mx_conf *c, const char *dir)
 {
     char    why[256], path[512];
@@ -299,6 +449,11 @@ static void test_sign_verify(struct mx_conf *c, const char *dir)
     dkim_msg_free(m);
     verify_with(lib, sig, 2, "Hello\r\nWorld\r\n", DKIM_MSG_PASS, "pass");
     verify_with(lib, sig, 2, "Hellp\r\nWorld\r\n", DKIM_MSG_FAIL, "tampered");
+    if (sig[0] && sig[1]) {
+        test_bad_sigs(lib, strstr(sig[0], "rsa-sha256") ? sig[0] : sig[1],
+                      strstr(sig[0], "rsa-sha256") ? sig[1] : sig[0]);
+        test_sig_limit(lib, strstr(sig[0], "rsa-sha256") ? sig[0] : sig[1]);
+    }
     free(sig[0]);
     free(sig[1]);
     dkim_keyset_release(kr, ks);

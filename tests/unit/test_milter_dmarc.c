@@ -110,6 +110,42 @@ static void test_cases(struct mxdmarc *d, struct mx_conf *c)
     c->dmarc_dry_run = 0;
 }
 
+/* test_from_reply - issue 12 item 9: a From that gives no author domain
+ * is refused (dmarc_multifrom_action = reject, the default) with a reply
+ * that says what is wrong; a group is refused like any unparseable From */
+static void test_from_reply(struct mxdmarc *d, struct mx_conf *c)
+{
+    static const struct {
+        const char *name, *from, *text;
+    } cases[] = {
+        {"literal", "postmaster@[192.0.2.1]", "rejected: the From domain is an address literal"},
+        {"invalid domain", "a@exa_mple.com", "rejected: the From domain is not a valid domain name"},
+        {"single label", "a@localhost", "rejected: the From domain is not a valid domain name"},
+        {"group", "Group: a@rej.example;", "rejected: unparseable From header field: a group"},
+        {"empty group", "undisclosed-recipients:;", "unparseable From header field: a group"},
+        {"two addresses", "a@rej.example, b@evil.example", "rejected: 2 addresses in From"},
+        {"unparseable", "<a@rej.example", "rejected: unparseable From header field;"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct milter_dmarc_in in;
+        struct milter_dmarc_out out;
+        char    name[160];
+
+        memset(&in, 0, sizeof(in));
+        milter_dmarc_input_from(&in, "From", cases[i].from);
+        in.client_ip = "192.0.2.9";
+        in.mail_from = "b@rej.example";
+        milter_dmarc_run(d, 0, c, &in, &out);
+        snprintf(name, sizeof(name), "From %s: refused", cases[i].name);
+        T_INT(name, out.v.kind, MV_REJECT);
+        snprintf(name, sizeof(name), "From %s: reply says why", cases[i].name);
+        T_HAS(name, out.v.text, cases[i].text);
+        snprintf(name, sizeof(name), "From %s: dmarc=permerror", cases[i].name);
+        T_HAS(name, out.r.ar, "dmarc=permerror (");
+    }
+}
+
 static void test_reject_text(struct mxdmarc *d, struct mx_conf *c)
 {
     struct milter_dmarc_in in;
@@ -149,6 +185,7 @@ int     main(void)
     mxdmarc_set_lookup(d, fake_lookup, 0);
     test_cases(d, c);
     test_reject_text(d, c);
+    test_from_reply(d, c);
     test_ar();
     mxdmarc_free(d);
     conf_free(c);

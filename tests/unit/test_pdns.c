@@ -227,73 +227,186 @@ static void put(struct pdns_rrsets *s, const char *name, const char *type, const
     pdns_rrset_add(s, name, type, 3600, c);
 }
 
-static void test_diff(void)
+/* memo - mark the rrset NAME/TYPE of S as published by mxdock with MEMO */
+static void memo(struct pdns_rrsets *s, const char *name, const char *type, const char *m)
+{
+    struct pdns_rrset *rs = pdns_rrset_find(s, name, type);
+
+    free(rs->memo);
+    rs->memo = strdup(m);
+}
+
+/* plan - the three-way plan of WANT against HAVE; returns the change count */
+static size_t plan(const struct pdns_rrsets *want, const struct pdns_rrsets *have,
+                   const struct dkim_selector *sel, size_t nsel, const char *only, int force,
+                   int drop, struct pdns_plan *out)
+{
+    struct mx_conf *conf = conf_defaults();
+    struct pdns_sync_in in = {conf, "example.test", want, have, sel, nsel, only, force, drop};
+
+    memset(out, 0, sizeof *out);
+    pdns_plan_make(&in, out);
+    conf_free(conf);
+    return out->ch.n;
+}
+
+/* body - the PATCH body of P, keys sorted; caller frees */
+static char *body(const struct pdns_plan *p)
+{
+    json_t *j = pdns_changes_json(&p->ch);
+    char   *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+
+    json_decref(j);
+    return s;
+}
+
+static void test_plan(void)
 {
     struct pdns_rrsets want = PDNS_RRSETS_INIT, have = PDNS_RRSETS_INIT;
-    struct pdns_changes ch = PDNS_CHANGES_INIT;
-    struct dkim_selector sel[2];
-    struct strbuf out = STRBUF_INIT;
+    struct pdns_plan p;
+    struct dkim_selector sel[1];
+    char   *s;
 
-    sel[0] = sel_of("new", DKIM_ALG_ED25519, DKIM_ACTIVE, "K");
-    sel[1] = sel_of("old", DKIM_ALG_ED25519, DKIM_RETIRED, "K0");
+    sel[0] = sel_of("old", DKIM_ALG_ED25519, DKIM_RETIRED, "K0");
     put(&want, "example.test.", "MX", "10 mail.example.test.");
     put(&want, "example.test.", "TXT", "\"v=spf1 mx -all\"");
-    put(&want, "_dmarc.example.test.", "TXT", "\"v=DMARC1; p=quarantine\"");
     put(&want, "example.test.", "SOA", "ns1. h. 1 2 3 4 5");
-    /* actual: same, apart from written differently */
     put(&have, "Example.Test.", "MX", "10 Mail.Example.Test.");
+    memo(&have, "example.test.", "MX", "10 mail.example.test.");
     put(&have, "example.test.", "TXT", "\"v=spf1 \" \"mx -all\"");
     put(&have, "example.test.", "TXT", "\"hello=world\"");
-    put(&have, "_dmarc.example.test.", "TXT", "\"v=DMARC1; p=quarantine\"");
+    memo(&have, "example.test.", "TXT", "\"v=spf1 mx -all\"");
     put(&have, "example.test.", "SOA", "ns1. h. 2026112199 2 3 4 5");
-    pdns_diff(&want, &have, "example.test", sel, 1, NULL, &ch);
-    T_INT("equal after normalising: no change (no PATCH)", ch.n, 0);
-    pdns_changes_free(&ch);
+    T_INT("equal after normalising: no change (no PATCH)", plan(&want, &have, sel, 1, NULL, 0, 0, &p), 0);
+    T_INT("hello=world is foreign", pdns_plan_count(&p, PDNS_FOREIGN, -1), 1);
+    pdns_plan_free(&p);
 
-    /* stale SPF replaced, hello=world kept; a hand-made DMARC second record
-     * at the owned name is removed */
+    /* a backup MX beside ours: kept, nothing to do */
+    put(&have, "example.test.", "MX", "20 backup.other.test.");
+    T_INT("backup MX: no change", plan(&want, &have, sel, 1, NULL, 0, 0, &p), 0);
+    pdns_plan_free(&p);
+
+    /* ours changes: the old one (unchanged) goes, the backup stays, one REPLACE */
+    pdns_rrset_clear(pdns_rrset_find(&want, "example.test.", "MX"));
+    put(&want, "example.test.", "MX", "10 mx2.example.test.");
+    T_INT("new MX: one change", plan(&want, &have, sel, 1, NULL, 0, 0, &p), 1);
+    s = body(&p);
+    T_HAS("one REPLACE with the backup and the new MX", s,
+          "\"records\":[{\"content\":\"10 mx2.example.test.\",\"disabled\":false},"
+          "{\"content\":\"20 backup.other.test.\",\"disabled\":false}]");
+    T_HAS("the memo names only ours", s,
+          "\"comments\":[{\"account\":\"mxdock\",\"content\":\"10 mx2.example.test.\"}]");
+    T_INT("stale: one removed", pdns_plan_count(&p, PDNS_STALE, 1), 1);
+    free(s);
+    pdns_plan_free(&p);
+    pdns_rrset_clear(pdns_rrset_find(&want, "example.test.", "MX"));
+    put(&want, "example.test.", "MX", "10 mail.example.test.");
+
+    /* the SPF edited by hand: drift, kept; force replaces it */
     pdns_rrset_clear(pdns_rrset_find(&have, "example.test.", "TXT"));
     put(&have, "example.test.", "TXT", "\"v=spf1 a -all\"");
-    put(&have, "example.test.", "TXT", "\"google-site-verification=x\"");
-    put(&have, "_dmarc.example.test.", "TXT", "\"v=DMARC1; p=none\"");
+    put(&have, "example.test.", "TXT", "\"hello=world\"");
+    T_INT("edited SPF: no change", plan(&want, &have, sel, 1, NULL, 0, 0, &p), 0);
+    T_INT("edited SPF: drift kept", pdns_plan_count(&p, PDNS_DRIFT, 0), 1);
+    pdns_plan_free(&p);
+    T_INT("edited SPF, force: one change", plan(&want, &have, sel, 1, NULL, 1, 0, &p), 1);
+    s = body(&p);
+    T_OK("force: the edit goes", !strstr(s, "v=spf1 a -all"));
+    T_HAS("force: hello=world stays", s, "hello=world");
+    free(s);
+    pdns_plan_free(&p);
+    T_INT("--only=MX: the TXT not considered", plan(&want, &have, sel, 1, "MX", 1, 0, &p), 0);
+    pdns_plan_free(&p);
+
+    /* records-only: ours go, the backup MX and hello=world stay, NS untouched */
+    put(&have, "example.test.", "NS", "ns1.example.test.");
+    memo(&have, "example.test.", "NS", "ns1.example.test.");
+    T_INT("drop: MX trimmed, TXT memo forgotten (records: the edit and a foreign one)",
+          plan(&want, &have, sel, 1, NULL, 0, 1, &p), 2);
+    s = body(&p);
+    T_HAS("drop: REPLACE keeps only the backup", s,
+          "\"records\":[{\"content\":\"20 backup.other.test.\",\"disabled\":false}]");
+    T_OK("drop: NS untouched", !strstr(s, "\"NS\""));
+    free(s);
+    pdns_plan_free(&p);
+
+    /* a retired selector's name filled by a template: one REPLACE, no DELETE */
+    put(&want, "old._domainkey.example.test.", "TXT", "\"v=DKIM1; p=\"");
     put(&have, "old._domainkey.example.test.", "TXT", "\"v=DKIM1; k=ed25519; p=K0\"");
-    put(&have, "hand._domainkey.example.test.", "TXT", "\"v=DKIM1; p=X\"");
-    pdns_diff(&want, &have, "example.test", sel, 2, NULL, &ch);
-    T_INT("three changes (apex TXT, _dmarc, retired selector)", ch.n, 3);
-    pdns_changes_print(&ch, &out);
-    T_HAS("apex: stale SPF out", sb_str(&out), "- example.test.\t3600\tIN\tTXT\t\"v=spf1 a -all\"");
-    T_HAS("apex: our SPF in", sb_str(&out), "+ example.test.\t3600\tIN\tTXT\t\"v=spf1 mx -all\"");
-    T_OK("apex: google-site-verification untouched", !strstr(sb_str(&out), "google"));
-    T_HAS("_dmarc owned outright: extra record out", sb_str(&out), "- _dmarc.example.test.");
-    T_HAS("retired selector TXT deleted", sb_str(&out), "- old._domainkey.example.test.");
-    T_OK("someone else's selector untouched", !strstr(sb_str(&out), "hand._domainkey"));
-    {
-        json_t *j = pdns_changes_json(&ch);
-        char   *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-
-        T_HAS("PATCH body: DELETE for the retired selector", s,
-              "{\"changetype\":\"DELETE\",\"name\":\"old._domainkey.example.test.\",\"type\":\"TXT\"}");
-        T_HAS("PATCH body: hand-made TXT kept in the apex REPLACE", s, "google-site-verification=x");
-        free(s);
-        json_decref(j);
-    }
-    pdns_changes_free(&ch);
-
-    pdns_diff(&want, &have, "example.test", sel, 2, "MX", &ch);
-    T_INT("--only=MX: nothing to do", ch.n, 0);
-    pdns_changes_free(&ch);
-    pdns_rrset_find(&have, "example.test.", "MX")->ttl = 300;
-    pdns_diff(&want, &have, "example.test", sel, 2, "MX", &ch);
-    T_INT("TTL change is a change", ch.n, 1);
-    pdns_changes_free(&ch);
-    sb_free(&out);
+    memo(&have, "old._domainkey.example.test.", "TXT", "\"v=DKIM1; k=ed25519; p=K0\"");
+    T_INT("retired + template: one change", plan(&want, &have, sel, 1, "TXT", 0, 0, &p), 1);
+    T_OK("retired + template: a REPLACE", p.ch.v[0].kind == PDNS_REPLACE);
+    pdns_plan_free(&p);
     pdns_rrsets_free(&want);
     pdns_rrsets_free(&have);
 }
 
-/* test_diff_off - a group switched off in dns_publish: its rrsets at names
- * owned outright go when their content is mxdock's, hand-made ones stay,
- * apex SPF and MX always stay. */
+/* test_plan_cases - one rrset each: desired, live (| = next record, ! =
+ * disabled), memo (NULL = the zone has none) -> changes, drift. */
+static void test_plan_cases(void)
+{
+    static const struct {
+        const char *what, *type, *want, *live, *memo;
+        long    live_ttl;
+        size_t  changes, drift;
+        const char *has;
+    } cases[] = {
+        {"disabled MX of ours: kept disabled, not re-added", "MX", "10 mail.example.test.",
+         "!10 mail.example.test.", "10 mail.example.test.", 3600, 0, 1, NULL},
+        {"disabled foreign record kept in a REPLACE", "MX", "10 mail.example.test.",
+         "!20 b.other.test.", "", 3600, 1, 0, "{\"content\":\"20 b.other.test.\",\"disabled\":true}"},
+        {"second TLSA kept", "TLSA", "3 1 1 aa", "3 1 1 aa|3 1 1 bb", "3 1 1 aa", 3600, 0, 0, NULL},
+        {"TLSA: rollover to the admin's next key", "TLSA", "3 1 1 bb", "3 1 1 aa|3 1 1 bb",
+         "3 1 1 aa", 3600, 1, 0, "\"records\":[{\"content\":\"3 1 1 bb\""},
+        {"no memo: edited SPF blocks ours (one SPF)", "TXT", "\"v=spf1 mx -all\"",
+         "\"v=spf1 a -all\"", NULL, 3600, 0, 1, NULL},
+        {"no memo: equal record adopted (memo only)", "MX", "10 mail.example.test.",
+         "10 mail.example.test.", NULL, 3600, 1, 0, "\"account\":\"mxdock\""},
+        {"mixed rrset: the administrator's TTL stays", "MX", "10 mail.example.test.",
+         "20 b.other.test.", "", 300, 1, 0, "\"ttl\":300"},
+        {"all ours: the desired TTL", "MX", "10 mail.example.test.",
+         "10 mail.example.test.", "10 mail.example.test.", 300, 1, 0, "\"ttl\":3600"},
+        {"our MX deleted by hand, nothing in its place: put back", "MX",
+         "10 mail.example.test.", "20 b.other.test.", "10 mail.example.test.", 3600, 1, 0, NULL},
+        {"our MX edited (same preference): drift", "MX", "10 mail.example.test.",
+         "10 mx.other.test.", "10 mail.example.test.", 3600, 0, 1, NULL},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct pdns_rrsets want = PDNS_RRSETS_INIT, have = PDNS_RRSETS_INIT;
+        struct pdns_rrset *rs;
+        struct pdns_plan p;
+        char    name[200], live[300], *save, *r;
+        const char *n = "x.example.test.";
+
+        pdns_rrset_add(&want, n, cases[i].type, 3600, cases[i].want);
+        rs = pdns_rrset_add(&have, n, cases[i].type, cases[i].live_ttl, NULL);
+        snprintf(live, sizeof live, "%s", cases[i].live);
+        for (r = strtok_r(live, "|", &save); r; r = strtok_r(NULL, "|", &save))
+            pdns_rrset_push(rs, r + (*r == '!'), *r == '!');
+        if (cases[i].memo)
+            rs->memo = strdup(cases[i].memo);
+        snprintf(name, sizeof name, "%s: changes", cases[i].what);
+        T_INT(name, plan(&want, &have, NULL, 0, NULL, 0, 0, &p), cases[i].changes);
+        snprintf(name, sizeof name, "%s: drift", cases[i].what);
+        T_INT(name, pdns_plan_count(&p, PDNS_DRIFT, -1), cases[i].drift);
+        if (cases[i].has) {
+            char   *s = body(&p);
+
+            snprintf(name, sizeof name, "%s: body", cases[i].what);
+            T_HAS(name, s, cases[i].has);
+            free(s);
+        }
+        pdns_plan_free(&p);
+        pdns_rrsets_free(&want);
+        pdns_rrsets_free(&have);
+    }
+}
+
+/* test_diff_off - a zone made before memos, with a group switched off in
+ * dns_publish: its records at names only mxdock uses are adopted and go
+ * when their content is mxdock's, hand-made ones stay, apex SPF and MX and
+ * any TLSA (never adopted) stay. */
 static void test_diff_off(void)
 {
     static const char *const dflt = "soa, ns, a, mx, spf, dkim, dmarc, tlsrpt, mta-sts, srv, autoconfig";
@@ -329,8 +442,8 @@ static void test_diff_off(void)
          "CNAME", "Mail.Example.Test.", NULL, 0, 1},
         {"autoconfig off: _autodiscover SRV goes", "mx", "_autodiscover._tcp.example.test.",
          "SRV", "0 1 443 mail.example.test.", NULL, 0, 1},
-        {"tlsa off: mail host TLSA goes", "mx", "_25._tcp.mail.example.test.", "TLSA",
-         "3 1 1 abcd", NULL, 0, 1},
+        {"tlsa off: a 3 1 1 TLSA not known to be ours stays", "mx",
+         "_25._tcp.mail.example.test.", "TLSA", "3 1 1 abcd", NULL, 0, 0},
         {"tlsa off: other TLSA usage stays", "mx", "_25._tcp.mail.example.test.", "TLSA",
          "2 0 1 abcd", NULL, 0, 0},
         {"spf, mx off: apex SPF stays", "soa", "example.test.", "TXT",
@@ -342,7 +455,10 @@ static void test_diff_off(void)
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct pdns_rrsets want = PDNS_RRSETS_INIT, have = PDNS_RRSETS_INIT;
-        struct pdns_changes ch = PDNS_CHANGES_INIT;
+        struct pdns_sync_in in = {conf, "example.test", &want, &have, NULL, 0, cases[i].only,
+                                  0, 0};
+        struct pdns_plan p = PDNS_PLAN_INIT;
+        size_t  deletes = 0;
         char    name[160];
 
         free(conf->dns_publish);
@@ -350,15 +466,13 @@ static void test_diff_off(void)
         put(&have, cases[i].name, cases[i].type, cases[i].content);
         if (cases[i].in_desired)
             put(&want, cases[i].name, cases[i].type, cases[i].content);
-        pdns_diff_off(conf, "example.test", &want, &have, cases[i].only, &ch);
-        snprintf(name, sizeof name, "%s: changes", cases[i].what);
-        T_INT(name, ch.n, cases[i].deleted);
-        if (ch.n == 1) {
-            snprintf(name, sizeof name, "%s: a DELETE of the rrset", cases[i].what);
-            T_OK(name, ch.v[0].kind == PDNS_DELETE && !strcmp(ch.v[0].want.name, cases[i].name)
-                 && !strcmp(ch.v[0].want.type, cases[i].type));
-        }
-        pdns_changes_free(&ch);
+        pdns_plan_make(&in, &p);
+        for (size_t j = 0; j < p.ch.n; j++)
+            deletes += p.ch.v[j].kind == PDNS_DELETE && !strcmp(p.ch.v[j].want.name, cases[i].name)
+                && !strcmp(p.ch.v[j].want.type, cases[i].type);
+        snprintf(name, sizeof name, "%s: DELETE of the rrset", cases[i].what);
+        T_INT(name, deletes, cases[i].deleted);
+        pdns_plan_free(&p);
         pdns_rrsets_free(&want);
         pdns_rrsets_free(&have);
     }
@@ -437,7 +551,8 @@ int     main(void)
     test_txt_quote();
     test_spf_and_sts();
     test_build();
-    test_diff();
+    test_plan();
+    test_plan_cases();
     test_diff_off();
     test_family();
     test_recorded();
