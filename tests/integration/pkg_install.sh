@@ -127,6 +127,21 @@ sel=$(as_unit /usr/sbin/mxdock-dkim keygen $DOM 2>&1 | awk '{ print $1 }' | cut 
 as_unit /usr/sbin/mxdock-dkim activate $DOM "$sel" >"$H/activate.log" 2>&1
 h_eq "keygen + activate as $user" "$?" 0
 h_eq "key store entry owned by mxdock" "$(stat -c '%U' /var/lib/mxdock/dkim/$DOM 2>&1)" mxdock
+h_has "bash completion offers the key store's domains" \
+	"$(bash -c 'source /usr/share/bash-completion/bash_completion 2>/dev/null;
+		source /usr/share/bash-completion/completions/mxdock-dkim;
+		COMP_WORDS=(mxdock-dkim rotate pk); COMP_CWORD=2; COMP_LINE="mxdock-dkim rotate pk";
+		COMP_POINT=${#COMP_LINE}; _mxdock; echo "${COMPREPLY[*]}"')" "$DOM"
+
+# the tick unit's ExecStart, as its User= with its Environment=
+TICK=/lib/systemd/system/mxdock-dkim-tick.service
+mapfile -t tick_env < <(sed -n 's/^Environment=//p' $TICK)
+# shellcheck disable=SC2046 # ExecStart is split into words, as systemd does
+out=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${tick_env[@]}" \
+	setpriv --reuid="$(sed -n 's/^User=//p' $TICK)" --regid="$(sed -n 's/^Group=//p' $TICK)" \
+	--init-groups -- $(sed -n 's/^ExecStart=//p' $TICK) 2>&1)
+h_eq "the tick unit's command runs as mxdock (exit 0)" "$?" 0 || echo "$out" | tail -3
+
 # start_milter - ExecStart as User= with Environment= (no systemd as PID 1);
 # MPID is the milter (env, then setpriv, then the milter: one process)
 start_milter() {
