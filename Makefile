@@ -58,7 +58,7 @@ LIBDMARC  = $(BUILDDIR)/libmxdmarc.a
 LDLIBS_CONF   = -lidn2 -lresolv
 LDLIBS_DKIM   = -lopendkim -lssl -lcrypto -ljansson
 LDLIBS_PDNS   = -lcurl -ljansson
-LDLIBS_POLICY = -lmariadb -lz -lpsl
+LDLIBS_POLICY = -lmariadb -lz -lpsl -lmicrohttpd -ljansson -lcrypto
 LDLIBS_MILTER = -lmilter -lspf2 -lpsl -lresolv -lpthread
 
 PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy
@@ -125,13 +125,13 @@ fuzz-bins: $(FUZZ_BINS)
 # ---- packages ------------------------------------------------------------
 DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
 	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev \
-	libpsl-dev zlib1g-dev
+	libpsl-dev zlib1g-dev libmicrohttpd-dev
 DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
-	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev \
+	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev m4 \
 	python3-spf python3-yaml python3-dkim python3-cryptography spfquery openssl curl \
-	iproute2 util-linux
+	iproute2 util-linux dovecot-core dovecot-imapd python3-prometheus-client
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not
@@ -180,6 +180,9 @@ bench: deps bench-deps all $(BENCH_BINS)
 	{ printf '\n## 10. DNS hooks: 1,000 mail domains (pdns-hooks/bench-dns.sh 1000)\n\n'; \
 	  printf 'One run; target: create = 1 request, unchanged sync = 1 GET and no PATCH.\n\n```\n'; \
 	  cat $(BUILDDIR)/bench-dns.txt; printf '```\n'; } >>docs/PERFORMANCE.md
+	BINDIR=$(abspath $(BINDIR)) tests/bench/serve.sh 5 >$(BUILDDIR)/bench-serve.txt
+	{ printf '\n## 11. Dovecot allow decisions through mxdock-policy serve (tests/bench/serve.sh 5)\n\n'; \
+	  cat $(BUILDDIR)/bench-serve.txt; } >>docs/PERFORMANCE.md
 
 # soak: issue 5's 10,000 messages and 100 reloads with the milter built
 # with ASan (tests/soak.sh; a few minutes, so not part of make check)
