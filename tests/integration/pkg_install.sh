@@ -199,6 +199,32 @@ h_has "signed through the socket in the chroot" "$msg" "d=$DOM; s=$sel;"
 kill -TERM "$MPID"
 h_wait "milter stops on SIGTERM" 15 bash -c "! kill -0 $MPID"
 
+# the HTTP policy server the way its unit runs it: it answers /health
+# (database down: MariaDB is on no port here, 503 {"database":"down"})
+SERVE=/lib/systemd/system/mxdock-policy-serve.service
+HPORT=$(h_port)
+cat >>/etc/mxdock/mxdock.conf <<CONF
+authfail_enable = yes
+policy_http_listen = 127.0.0.1:$HPORT
+mysql_host = 127.0.0.1
+mysql_port = $(h_port)
+mysql_timeout = 1s
+CONF
+mapfile -t serve_env < <(sed -n 's/^Environment=//p' $SERVE)
+# shellcheck disable=SC2046 # ExecStart is split into words, as systemd does
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "${serve_env[@]}" \
+	setpriv --reuid="$(sed -n 's/^User=//p' $SERVE)" --regid="$(sed -n 's/^Group=//p' $SERVE)" \
+	--init-groups -- $(sed -n 's/^ExecStart=//p' $SERVE) >"$H/serve.log" 2>&1 &
+SPID=$!
+h_track "$SPID"
+h_wait "policy server listens on 127.0.0.1:$HPORT" 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$HPORT"
+h_eq "policy server answers /health as the unit runs it" \
+	"$(curl -s -m 10 -w ' %{http_code}' "http://127.0.0.1:$HPORT/health")" '{"database":"down"} 503'
+h_eq "policy server runs as mxdock" "$(ps -o user=,comm= -p "$SPID" 2>&1 | tr -s ' ')" \
+	"mxdock mxdock-policy"
+kill -TERM "$SPID"
+h_wait "policy server stops on SIGTERM" 15 bash -c "! kill -0 $SPID"
+
 # --- purge
 before=$(mxdock_leftovers | wc -l)
 out=$(dpkg_retry --purge mxdock)
