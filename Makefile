@@ -7,6 +7,8 @@
 #   make asan         the same tests built with -fsanitize=address,undefined
 #   make fuzz         every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS each
 #   make install      DESTDIR= PREFIX= (default /usr/local)
+#   make package      the Debian package (../mxdock_*.deb of a scratch copy)
+#   make package-check  build, install, run, purge the package (docs/PACKAGING.md)
 #
 # BUILDDIR and BINDIR may be set to build out of tree (each developer's
 # scratch build, or the sanitizer build).
@@ -212,6 +214,7 @@ demo: deps
 sample: $(BUILDDIR)/tests/test_conf
 	$(BUILDDIR)/tests/test_conf --sample > conf/mxdock.conf
 	$(BUILDDIR)/tests/test_conf --reference > docs/CONFIG.md
+	$(BUILDDIR)/tests/test_conf --man > docs/man/mxdock.conf.5
 
 # ---- install -------------------------------------------------------------
 install: all
@@ -222,11 +225,48 @@ install: all
 		install -m 640 conf/mxdock.conf $(DESTDIR)$(SYSCONFDIR)/mxdock/mxdock.conf
 	install -m 644 README.md docs/*.md docs/*.sql $(DESTDIR)$(PREFIX)/share/doc/mxdock/
 
+# install-extra: man pages, the SQL schema, systemd units (their @SBINDIR@
+# filled in) and bash completion; the Debian package installs them too
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR  ?= $(PREFIX)/share/bash-completion/completions
+install-extra:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/mxdock $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 docs/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/policy-schema.sql $(DESTDIR)$(PREFIX)/share/mxdock/
+	for u in units/*.service units/*.timer; do \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u#units/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u#units/} || exit 1; done
+	install -m 644 contrib/bash-completion/mxdock $(DESTDIR)$(COMPLETIONDIR)/mxdock-milter
+	for p in mxdock-dns mxdock-dkim mxdock-policy; do \
+		ln -sf mxdock-milter $(DESTDIR)$(COMPLETIONDIR)/$$p || exit 1; done
+
+# ---- Debian package (docs/PACKAGING.md) ------------------------------------
+DEB_PKG = debhelper devscripts dpkg-dev fakeroot lintian groff man-db systemd adduser
+DEB_TEST += systemd groff-base     # pkg_units.sh and pkg_man.sh run in make check
+PKGDIR ?= build/pkg
+package-deps:
+	$(call install_debs,$(DEB_PKG) $(DEB_BUILD))
+
+# package: dpkg-buildpackage in a scratch copy of the tracked files (its
+# clean step would remove this tree's build/ and bin/), then lintian
+package: package-deps
+	rm -rf $(PKGDIR) && mkdir -p $(PKGDIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 tar cf - | tar xf - -C $(PKGDIR)/src
+	cd $(PKGDIR)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(PKGDIR)/mxdock_*.deb
+
+package-check: package
+	PKGDIR=$(abspath $(PKGDIR)) BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) \
+		tests/run pkg_
+
 clean:
 	rm -rf build bin
 
 .PHONY: all deps check asan demo install clean unit sample bench bench-deps soak \
-	fuzz fuzz-build fuzz-bins
+	fuzz fuzz-build fuzz-bins install-extra package package-deps package-check
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:
