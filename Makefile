@@ -7,6 +7,8 @@
 #   make asan         the same tests built with -fsanitize=address,undefined
 #   make fuzz         every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS each
 #   make install      DESTDIR= PREFIX= (default /usr/local)
+#   make package      the Debian package (../mxdock_*.deb of a scratch copy)
+#   make package-check  build, install, run, purge the package (docs/PACKAGING.md)
 #
 # BUILDDIR and BINDIR may be set to build out of tree (each developer's
 # scratch build, or the sanitizer build).
@@ -56,7 +58,7 @@ LIBDMARC  = $(BUILDDIR)/libmxdmarc.a
 LDLIBS_CONF   = -lidn2 -lresolv
 LDLIBS_DKIM   = -lopendkim -lssl -lcrypto -ljansson
 LDLIBS_PDNS   = -lcurl -ljansson
-LDLIBS_POLICY = -lmariadb -lz -lpsl
+LDLIBS_POLICY = -lmariadb -lz -lpsl -lmicrohttpd -ljansson -lcrypto
 LDLIBS_MILTER = -lmilter -lspf2 -lpsl -lresolv -lpthread
 
 PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy
@@ -128,13 +130,13 @@ fuzz-bins: $(FUZZ_BINS)
 # ---- packages ------------------------------------------------------------
 DEB_BUILD = build-essential pkg-config libmilter-dev libopendkim-dev libspf2-dev \
 	libjansson-dev libcurl4-openssl-dev libmariadb-dev libssl-dev libidn2-dev \
-	libpsl-dev zlib1g-dev
+	libpsl-dev zlib1g-dev libmicrohttpd-dev
 DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	mariadb-client postfix swaks bind9-dnsutils sqlite3 opendkim-tools \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
-	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev \
+	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev m4 \
 	python3-spf python3-yaml python3-dkim python3-cryptography python3-nacl spfquery \
-	openssl curl iproute2 util-linux
+	openssl curl iproute2 util-linux dovecot-core dovecot-imapd python3-prometheus-client
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not
@@ -194,8 +196,11 @@ bench: deps bench-deps all $(BENCH_BINS) $(BUILDDIR)/tests/bench/engbench
 	{ printf '\n## 10. DNS hooks: 1,000 mail domains (pdns-hooks/bench-dns.sh 1000)\n\n'; \
 	  printf 'One run; target: create = 1 request, unchanged sync = 1 GET and no PATCH.\n\n```\n'; \
 	  cat $(BUILDDIR)/bench-dns.txt; printf '```\n'; } >>docs/PERFORMANCE.md
-	{ printf '\n## 11. DKIM engines in-process (make bench-engine)\n\n'; \
-	  printf 'CPU per signing of one message, one thread, no milter: see docs/DKIM.md.\n\n'; \
+	BINDIR=$(abspath $(BINDIR)) tests/bench/serve.sh 5 >$(BUILDDIR)/bench-serve.txt
+	{ printf '\n## 11. Dovecot allow decisions through mxdock-policy serve (tests/bench/serve.sh 5)\n\n'; \
+	  cat $(BUILDDIR)/bench-serve.txt; } >>docs/PERFORMANCE.md
+	{ printf '\n## 12. DKIM engines in-process (make bench-engine)\n\n'; \
+	  printf 'CPU per message, one thread, no milter: see docs/DKIM.md.\n\n'; \
 	  cat $(BUILDDIR)/bench-engine.txt; } >>docs/PERFORMANCE.md
 
 # soak: issue 5's 10,000 messages and 100 reloads with the milter built
@@ -228,6 +233,7 @@ demo: deps
 sample: $(BUILDDIR)/tests/test_conf
 	$(BUILDDIR)/tests/test_conf --sample > conf/mxdock.conf
 	$(BUILDDIR)/tests/test_conf --reference > docs/CONFIG.md
+	$(BUILDDIR)/tests/test_conf --man > docs/man/mxdock.conf.5
 
 # ---- install -------------------------------------------------------------
 install: all
@@ -238,11 +244,48 @@ install: all
 		install -m 640 conf/mxdock.conf $(DESTDIR)$(SYSCONFDIR)/mxdock/mxdock.conf
 	install -m 644 README.md docs/*.md docs/*.sql $(DESTDIR)$(PREFIX)/share/doc/mxdock/
 
+# install-extra: man pages, the SQL schema, systemd units (their @SBINDIR@
+# filled in) and bash completion; the Debian package installs them too
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+COMPLETIONDIR  ?= $(PREFIX)/share/bash-completion/completions
+install-extra:
+	install -d $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/mxdock $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(COMPLETIONDIR)
+	install -m 644 docs/man/*.5 $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 docs/man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/policy-schema.sql $(DESTDIR)$(PREFIX)/share/mxdock/
+	for u in units/*.service units/*.timer; do \
+		sed 's|@SBINDIR@|$(PREFIX)/sbin|g' $$u >$(DESTDIR)$(SYSTEMDUNITDIR)/$${u#units/} && \
+		chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u#units/} || exit 1; done
+	install -m 644 contrib/bash-completion/mxdock $(DESTDIR)$(COMPLETIONDIR)/mxdock-milter
+	for p in mxdock-dns mxdock-dkim mxdock-policy; do \
+		ln -sf mxdock-milter $(DESTDIR)$(COMPLETIONDIR)/$$p || exit 1; done
+
+# ---- Debian package (docs/PACKAGING.md) ------------------------------------
+DEB_PKG = debhelper devscripts dpkg-dev fakeroot lintian groff man-db systemd adduser
+DEB_TEST += systemd groff-base     # pkg_units.sh and pkg_man.sh run in make check
+PKGDIR ?= build/pkg
+package-deps:
+	$(call install_debs,$(DEB_PKG) $(DEB_BUILD))
+
+# package: dpkg-buildpackage in a scratch copy of the tracked files (its
+# clean step would remove this tree's build/ and bin/), then lintian
+package: package-deps
+	rm -rf $(PKGDIR) && mkdir -p $(PKGDIR)/src
+	git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 tar cf - | tar xf - -C $(PKGDIR)/src
+	cd $(PKGDIR)/src && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning $(PKGDIR)/mxdock_*.deb
+
+package-check: package
+	PKGDIR=$(abspath $(PKGDIR)) BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) \
+		tests/run pkg_
+
 clean:
 	rm -rf build bin
 
 .PHONY: all deps check asan demo install clean unit sample bench bench-deps bench-engine soak \
-	fuzz fuzz-build fuzz-bins
+	fuzz fuzz-build fuzz-bins install-extra package package-deps package-check
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:

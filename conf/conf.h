@@ -141,6 +141,16 @@ struct mx_conf {
     long    authfail_ban_factor;
     char   *authfail_exempt;
     char   *authfail_db_error_action;
+    /* mxdock-policy serve (Dovecot's auth policy, Stalwart's webhook) */
+    char   *policy_http_listen;
+    char   *policy_http_token_file;
+    char   *stalwart_webhook_secret_file;
+    long    policy_http_max_body;
+    long    policy_http_max_connections;
+    long    policy_http_timeout;
+    long    policy_http_threads;
+    long    policy_http_delay_from;
+    long    policy_http_delay_max;
 };
 
 struct conf_row {

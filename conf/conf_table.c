@@ -237,6 +237,26 @@ const struct conf_row conf_table[] = {
      "clients never refused"},
     {"authfail_db_error_action", CONF_ENUM, OFF(authfail_db_error_action), "accept", 0, 0,
      "tempfail|accept", "database down at connect"},
+
+    /* mxdock-policy serve: Dovecot's auth policy and Stalwart's events over HTTP */
+    {"policy_http_listen", CONF_STR, OFF(policy_http_listen), "127.0.0.1:8787", 0, 0, 0,
+     "where mxdock-policy serve listens: IP:PORT, [IPv6]:PORT or unix:PATH"},
+    {"policy_http_token_file", CONF_PATH, OFF(policy_http_token_file), "", 0, 0, 0,
+     "file holding the token callers send as Authorization: Bearer; empty = none asked"},
+    {"stalwart_webhook_secret_file", CONF_PATH, OFF(stalwart_webhook_secret_file), "", 0, 0, 0,
+     "file holding Stalwart's webhook signature key (HMAC-SHA256); empty = /stalwart/events off"},
+    {"policy_http_max_body", CONF_INT, OFF(policy_http_max_body), "1048576", 1024, 67108864, 0,
+     "largest request body in bytes; larger ones get 413"},
+    {"policy_http_max_connections", CONF_INT, OFF(policy_http_max_connections), "1000", 1, 100000, 0,
+     "simultaneous HTTP connections"},
+    {"policy_http_timeout", CONF_DURATION, OFF(policy_http_timeout), "10s", 1, 300, 0,
+     "longest time for one request (then 408 or closed) and longest idle keep-alive"},
+    {"policy_http_threads", CONF_INT, OFF(policy_http_threads), "4", 1, 64, 0,
+     "threads answering requests (each may wait for the database)"},
+    {"policy_http_delay_from", CONF_INT, OFF(policy_http_delay_from), "0", 0, 100000, 0,
+     "failures in authfail_window from which Dovecot's allow asks for a delay; 0 = never"},
+    {"policy_http_delay_max", CONF_DURATION, OFF(policy_http_delay_max), "8s", 1, 60, 0,
+     "longest such delay (1 s at policy_http_delay_from, doubling with each failure)"},
 };
 
 const size_t conf_table_len = sizeof(conf_table) / sizeof(conf_table[0]);

@@ -75,8 +75,9 @@ void    dkim_store_own(const struct mx_conf *conf, const char *path)
     uid_t   uid;
     gid_t   gid;
 
-    if (dkim_store_owner(conf, &uid, &gid))
-        (void) lchown(path, uid, gid);
+    if (dkim_store_owner(conf, &uid, &gid) && lchown(path, uid, gid) != 0)
+        mx_warn("cannot give %.200s to milter_user: %s (the milter may not read it)",
+                path, strerror(errno));
 }
 
 /* open_top - dkim_keydir, made (0700) when CREATE; -1 with errno ENOENT
@@ -118,8 +119,8 @@ static void own_dir(const struct mx_conf *conf, int fd)
     uid_t   uid;
     gid_t   gid;
 
-    if (dkim_store_owner(conf, &uid, &gid))
-        (void) fchown(fd, uid, gid);
+    if (dkim_store_owner(conf, &uid, &gid) && fchown(fd, uid, gid) != 0)
+        mx_warn("cannot give a domain directory to milter_user: %s", strerror(errno));
 }
 
 /* domain_dir - DIR/DOMAIN checked and opened (O_NOFOLLOW, relative to the

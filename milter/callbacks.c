@@ -10,7 +10,8 @@
  *   envrcpt    policy_rcpt (quota)
  *   header     kept until end of header (at most MILTER_MAX_HDRS); our
  *              A-R noted
- *   eoh/body   signing or verifying handle fed (eom.c)
+ *   eoh/body   signing or verifying handle fed (eom.c, rawbody.c: Stalwart's
+ *              body is the whole raw message)
  *   eom        eom.c; abort/close reset and free
  *
  * Failure policy: no callback exits; without its state (memory) a step
@@ -66,8 +67,6 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
     *pf1 = f1 & want;
     *pf2 = *pf3 = 0;
-    if (!(f1 & SMFIP_HDR_LEADSPC))
-        mx_warn("MTA cannot keep the leading space of headers: signatures may break");
     if (c) {
         c->nr = *pf1 & NR_WANTED;
         c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
@@ -113,6 +112,9 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     client_text(hostaddr, c->ip, sizeof(c->ip));
     c->internal = hostaddr == 0 || cidr_list_match_sa(c->g->internal, hostaddr);
     snprintf(c->daemon, sizeof(c->daemon), "%s", daemon ? daemon : "");
+    c->stalwart = milter_is_stalwart(c->daemon);
+    if (!c->leadspc && !c->stalwart)    /* Stalwart: the raw block (rawbody.c) */
+        mx_warn("MTA cannot keep the leading space of headers: signatures may break");
     if (c->g->policy && c->ip[0]) {
         policy_connect(c->g->policy, c->ip, &c->refusal);
         /* smfi_setreply does not work at connect: answer at HELO or MAIL */
@@ -225,7 +227,10 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     c->m.size_hint = size_arg(argv);
     if (c->refused)
         return refuse(ctx, c, "mail");
-    c->m.trusted = milter_trusted(c->g->conf, c->m.auth, c->internal, c->daemon);
+    /* Stalwart's {daemon_name} is the same on every listener (rawbody.c):
+     * behind it only {auth_authen} or an internal client means signing */
+    c->m.trusted = milter_trusted(c->g->conf, c->m.auth, c->internal,
+                                  c->stalwart ? "" : c->daemon);
     return spf_step(ctx, c);
 }
 
@@ -328,7 +333,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
     if (c == 0 || c->g == 0 || name == 0 || value == 0)
         return noreply(c, SMFIP_NR_HDR);
     m = &c->m;
-    m->bytes += strlen(name) + strlen(value) + 3;       /* ":" and CRLF */
+    m->hbytes += strlen(name) + strlen(value) + 3 + !c->leadspc;   /* ": ", CRLF */
     keep_header(m, name, value);
     if (strcasecmp(name, "Authentication-Results") == 0) {
         m->ar_seen++;
@@ -342,8 +347,10 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 {
     struct milter_conn *c = conn(ctx);
 
-    if (c && c->g)
+    if (c && c->g) {
         milter_begin_body(c, smfi_getsymval(ctx, "i"));
+        milter_feed_begin(c);
+    }
     return noreply(c, SMFIP_NR_EOH);
 }
 
@@ -351,10 +358,8 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
     struct milter_conn *c = conn(ctx);
 
-    if (c)
-        c->m.bytes += len;
-    if (c && c->m.dm && dkim_msg_body(c->m.dm, buf, len) != 0)
-        mx_warn("dkim body chunk refused by the library");
+    if (c && c->g)
+        milter_feed_body(c, buf, len);
     return noreply(c, SMFIP_NR_BODY);
 }
 

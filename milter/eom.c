@@ -66,6 +66,7 @@ void    milter_msg_reset(struct milter_conn *c)
     }
     free(m->hdr);
     free(m->ours);
+    free(m->rb);
     dkim_msg_free(m->dm);
     if (m->ks)
         dkim_keyset_release(c->g->keys, m->ks);
@@ -112,10 +113,18 @@ sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_v
                 v->rcode, v->xcode, text);
         return SMFIS_CONTINUE;
     }
-    /* libmilter drops a 4xx with REJECT or a 5xx with TEMPFAIL */
+    /* every refusal carries a code and text: without one Stalwart answers
+     * 503 5.5.3 (inbound/mod.rs:104) and Sendmail a generic reply.
+     * libmilter drops a 4xx with REJECT or a 5xx with TEMPFAIL. */
     ok = v->rcode[0] == (v->kind == MV_REJECT ? '5' : '4');
-    if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS)
-        mx_warn("%s: reply %s %s not accepted by libmilter", step, v->rcode, v->xcode);
+    if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS) {
+        mx_warn("%s: reply %s %s not accepted by libmilter: a generic one sent", step,
+                v->rcode, v->xcode);
+        if (v->kind == MV_REJECT)
+            (void) smfi_setreply(ctx, "550", "5.7.1", "Refused by local policy");
+        else
+            (void) smfi_setreply(ctx, "451", "4.3.0", "Try again later");
+    }
     if (strcmp(step, "eom") != 0)
         log_message(c, "-", "-", 0, milter_kind_name(v->kind));
     return v->kind == MV_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
@@ -203,17 +212,15 @@ void    milter_begin_body(struct milter_conn *c, const char *qid)
     if (m->dm == 0) {
         m->failed = 1;
         snprintf(m->failwhy, sizeof(m->failwhy), "%s", why);
-        return;
     }
-    for (size_t i = 0; i < m->nhdr; i++)
-        (void) dkim_msg_header(m->dm, m->hdr[i].name, m->hdr[i].value);
-    milter_dns_enter(c);                /* libopendkim asks for keys here */
-    (void) dkim_msg_eoh(m->dm);
-    milter_dns_leave(c, "eoh");
+    /* the header fields are fed by milter_feed_begin (rawbody.c) */
 }
 
 /* add_header - insert NAME at the top, with the leading space the MTA
- * expects when SMFIP_HDR_LEADSPC was negotiated; -1 when it failed */
+ * expects when SMFIP_HDR_LEADSPC was negotiated; -1 when it failed.
+ * Stalwart writes a value as it gets it (stalwart milter/message.rs:485-495):
+ * its folds need CRLF, or the message carries bare LFs and c=simple
+ * signatures break. */
 static int add_header(SMFICTX *ctx, const struct milter_conn *c, const char *name,
                       const char *value)
 {
@@ -222,7 +229,13 @@ static int add_header(SMFICTX *ctx, const struct milter_conn *c, const char *nam
 
     if (c->leadspc)
         sb_putc(&sb, ' ');
-    sb_puts(&sb, value);
+    for (const char *p = value; c->stalwart && *p; p++) {
+        if (*p == '\n' && (p == value || p[-1] != '\r'))
+            sb_putc(&sb, '\r');
+        sb_putc(&sb, *p);
+    }
+    if (!c->stalwart)
+        sb_puts(&sb, value);
     if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS) {
         mx_warn("cannot add %s header (%zu bytes)", name, strlen(value));
         rc = -1;
@@ -388,7 +401,8 @@ static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verd
 {
     struct policy_decision d;
     struct milter_verdict pv, dbv;
-    unsigned long bytes = c->m.bytes ? c->m.bytes + 2 : c->m.size_hint;     /* + blank line */
+    unsigned long seen = c->m.hbytes + c->m.bytes;
+    unsigned long bytes = seen ? seen + 2 : c->m.size_hint;     /* + blank line */
     size_t  over = 0, dberr = 0;
 
     milter_verdict_set(&pv, MV_CONTINUE, "", "", "", "%s", "");
@@ -448,6 +462,7 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
     sfsistat rc;
 
     milter_verdict_set(&v, MV_CONTINUE, "", "", "", "%s", "");
+    milter_feed_end(c);
     remove_ours(ctx, m);
     if (m->too_many_hdrs) {
         mx_warn("message %s: more than %d header fields: refused", qid ? qid : "-",

@@ -13,12 +13,13 @@
  * (kept alive by its reference) or the new one, never a freed one.
  *
  * Diagnostics: build errors come back in WHY; SPF or DMARC unavailable is
- * a warning (mail is then neither checked nor tagged with spf=/dmarc=).
+ * a warning, so is a milter_sign_daemons name that is Stalwart's (mail is then neither checked nor tagged with spf=/dmarc=).
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gen.h"
@@ -29,6 +30,8 @@
 static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct milter_gen *gen_current;
 static unsigned long gen_serial;
+
+static void gen_daemons_warn(const struct mx_conf *c);
 
 static void gen_free(struct milter_gen *g)
 {
@@ -89,7 +92,23 @@ static int gen_parts(struct milter_gen *g, char *why, size_t whylen)
         mx_warn("SPF checks disabled: %s", spfwhy[0] ? spfwhy : "checker unavailable");
     g->policy = policy_open(c);
     gen_dmarc(g);
+    gen_daemons_warn(c);
     return 0;
+}
+
+/* gen_daemons_warn - a milter_sign_daemons name that cannot tell one
+ * listener from another: Stalwart sends "Stalwart v<version>" on every
+ * listener, port 25 too (rawbody.c), so it is ignored behind Stalwart */
+static void gen_daemons_warn(const struct mx_conf *c)
+{
+    const char *cur = c->milter_sign_daemons;
+    char    item[128];
+
+    while (cur && conf_list_next(&cur, item, sizeof(item)))
+        if (strncasecmp(item, "Stalwart", 8) == 0)
+            mx_warn("milter_sign_daemons: \"%.100s\" is Stalwart's {daemon_name}, the same on "
+                    "every listener: ignored; behind Stalwart only {auth_authen} or "
+                    "milter_internal_hosts mean signing", item);
 }
 
 struct milter_gen *milter_gen_build(const char *path, char *why, size_t whylen)

@@ -20,6 +20,11 @@
 #define MILTER_MAX_RCPT   1000
 #define MILTER_MAX_HDRS   2000  /* more: 552 5.3.4 at end of message */
 
+/* what the body chunks are (rawbody.c) */
+#define MILTER_RAW_NO     0     /* the body itself: fed as it comes */
+#define MILTER_RAW_HEAD   1     /* Stalwart: held until the header block ends */
+#define MILTER_RAW_CUT    2     /* Stalwart: the header block was cut off */
+
 struct milter_hdr {
     char   *name;
     char   *value;
@@ -31,7 +36,12 @@ struct milter_msg {
     char    mail_from[512];
     char    auth[256];          /* {auth_authen}, "" when not authenticated */
     unsigned long size_hint;    /* ESMTP SIZE= */
-    unsigned long bytes;        /* header and body bytes seen (for quota) */
+    unsigned long hbytes;       /* header bytes (for quota): the callbacks' sum,
+                                 * or the exact raw block cut from a Stalwart body */
+    unsigned long bytes;        /* body bytes fed (for quota) */
+    int     raw;                /* MILTER_RAW_*: the body's header block (rawbody.c) */
+    unsigned char *rb;          /* body bytes held until the raw block ends */
+    size_t  rlen, rcap;
     char  **rcpt;
     size_t  nrcpt;
     size_t  rcpt_unchecked;     /* past MILTER_MAX_RCPT: quota checked at RCPT only */
@@ -64,6 +74,7 @@ struct milter_conn {
     char    ip[64];
     int     internal;
     char    daemon[64];
+    int     stalwart;           /* {daemon_name} is Stalwart's (milter_is_stalwart) */
     char    helo[256];
     int     refused;            /* by policy_connect: answered at HELO/MAIL */
     struct policy_decision refusal;
@@ -88,8 +99,15 @@ sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_v
  * headers, verdict, the log line */
 sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c);
 
-/* milter_begin_body - at end of header: sign or verify, feed the headers */
+/* milter_begin_body - at end of header: sign or verify (the headers are
+ * fed by milter_feed_begin) */
 void    milter_begin_body(struct milter_conn *c, const char *qid);
+
+/* rawbody.c: header fields and body to the DKIM handle, bytes for quota */
+int     milter_is_stalwart(const char *daemon);
+void    milter_feed_begin(struct milter_conn *c);
+void    milter_feed_body(struct milter_conn *c, const unsigned char *buf, size_t len);
+void    milter_feed_end(struct milter_conn *c);
 
 extern struct smfiDesc milter_desc;
 

@@ -5,6 +5,7 @@ MILTER_SRCS = \
 	milter/decide.c \
 	milter/dmarc_glue.c \
 	milter/eom.c \
-	milter/gen.c
+	milter/gen.c \
+	milter/rawbody.c
 MILTER_MAIN = \
 	milter/mxdock-milter.c

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "dmarc_report.h"
+#include "http.h"
 #include "log.h"
 #include "pdb.h"
 
@@ -41,6 +42,8 @@ static void usage(FILE *fp)
             "                                           (docs/DMARC.md)\n"
             "  probe                                    decisions for lines on stdin:\n"
             "                                           connect IP | rcpt ADDR [SIZE] | eom ADDR SIZE\n"
+            "  serve [-f]                               Dovecot's auth policy and Stalwart's\n"
+            "                                           webhook over HTTP (docs/POLICY.md)\n"
             "  -h, --help                               this text\n");
 }
 
@@ -73,6 +76,8 @@ int     main(int argc, char **argv)
         rc = cli_watch_log(&c, argc - i, argv + i);
     else if (strcmp(verb, "dmarc-report") == 0)
         rc = dmarc_report_main(c.conf, argc - i + 1, argv + i - 1);
+    else if (strcmp(verb, "serve") == 0)
+        rc = http_serve_main(c.conf, argc - i, argv + i);
     else if (strcmp(verb, "probe") == 0)
         rc = cli_probe(&c, argc - i, argv + i);
     else {

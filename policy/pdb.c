@@ -10,7 +10,9 @@
  *   pdb_thread_end  mysql_thread_end now (threads that exit get it anyway)
  *
  * A lost connection is dropped, every idle connection of the same
- * generation with it, and the statement is retried once on a new one.
+ * generation with it, and the statement is retried once on a new one,
+ * unless the failure took the whole timeout (a hung server: a retry would
+ * only double the wait of a decision that must come within mysql_timeout).
  * While the database is down, a new connection is tried at most once per
  * PDB_RETRY_MS, so a dead server costs callers no waiting.  The outage is
  * logged once when it starts and once when it ends; the password is never
@@ -446,6 +448,7 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
         int     stale = 0, fresh = 0;
         struct pdb_conn *c = acquire(db, &stale);
         unsigned err_no = 0;
+        long long t0 = now_ms();
 
         if (c == 0) {
             note_error(db, slot, 0, "no free database connection within mysql_timeout");
@@ -473,7 +476,7 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
             pthread_mutex_lock(&db->lock);
             db->gen++;
             pthread_mutex_unlock(&db->lock);
-            if (!fresh && attempt == 0)
+            if (!fresh && attempt == 0 && now_ms() - t0 < 1000LL * db->timeout - 100)
                 continue;
             note_error(db, slot, 1, why);
             return -1;

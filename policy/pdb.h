@@ -53,8 +53,8 @@ void    pdb_close(struct pdb *);
  * (when the statement has more markers than NIN, the last value repeats),
  * execute, and hand each row (columns typed as OUT[0..NOUT-1]) to FN.
  * AFFECTED gets the affected-row count when not NULL.  On a lost
- * connection it reconnects and retries once.  0, or -1 on a database error
- * (logged once per outage; pdb_error() says what). */
+ * connection it reconnects and retries once (not after a timeout).  0, or
+ * -1 on a database error (logged once per outage; pdb_error() says what). */
 int     pdb_run(struct pdb *, int slot, const char *sql,
                 const struct pdb_val *in, int nin,
                 struct pdb_col *out, int nout, pdb_row_fn fn, void *ctx,

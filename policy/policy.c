@@ -10,6 +10,7 @@
  *   policy_parse_size       an ESMTP SIZE= value, strictly
  *   policy_db_error         what the database said last
  *   policy_thread_end       mysql_thread_end for a milter thread
+ *   policy_db_ping          is the database answering (serve's /health)
  *
  * Every function writes a complete decision and never fails the caller:
  * when the database is down the configured *_db_error_action answers
@@ -120,6 +121,7 @@ void    policy_connect(struct policy *p, const char *ip, struct policy_decision 
         db_error(out, p->authfail_tempfail);
         return;
     }
+    out->failures = v.failures;
     if (!v.banned)
         return;
     if (v.new_ban)
@@ -127,6 +129,7 @@ void    policy_connect(struct policy *p, const char *ip, struct policy_decision 
                 v.ban, v.until - mx_now(), v.failures);
     mx_info("authfail: refused %s (ban %s)", addr, v.ban);
     decide(out, POLICY_TEMPFAIL, "421", "4.7.0", "too many failed authentication attempts");
+    out->failures = v.failures;
 }
 
 /* quota_check - the common part of policy_rcpt and policy_eom */
@@ -187,14 +190,18 @@ int     policy_parse_size(const char *s, unsigned long *out)
     return 0;
 }
 
-void    policy_record_authfail(struct policy *p, const char *ip, const char *principal,
+int     policy_record_authfail(struct policy *p, const char *ip, const char *principal,
                                const char *protocol)
 {
+    int     rc;
+
     if (p == 0 || !p->authfail_on || ip == 0)
-        return;
-    if (authfail_record(p->db, ip, principal ? principal : "", protocol ? protocol : "smtp",
-                        0, mx_now()) == -2)
+        return 0;
+    rc = authfail_record(p->db, ip, principal ? principal : "", protocol ? protocol : "smtp",
+                         0, mx_now());
+    if (rc == -2)
         mx_warn("authfail: not an address: \"%.64s\"", ip);
+    return rc;
 }
 
 const char *policy_db_error(struct policy *p, int *down, int *refused)
@@ -207,4 +214,13 @@ const char *policy_db_error(struct policy *p, int *down, int *refused)
 void    policy_thread_end(void)
 {
     pdb_thread_end();
+}
+
+int     policy_db_ping(struct policy *p)
+{
+    struct pdb_col one[1] = {{.type = PDB_INT}};
+
+    if (p == 0)
+        return -1;
+    return pdb_run(p->db, -1, "SELECT 1", 0, 0, one, 1, 0, 0, 0);
 }

@@ -19,6 +19,7 @@ struct policy_decision {
     char    xcode[16];          /* "4.2.2" ... */
     char    text[256];          /* reply text, no CR/LF; '%' not yet escaped */
     char    header[256];        /* optional header value to add (quota warning), "" = none */
+    long    failures;           /* policy_connect: failures counted in the window */
     int     db_error;           /* the database failed: ACTION is *_db_error_action's */
 };
 
@@ -45,8 +46,9 @@ void    policy_eom(struct policy *, const char *rcpt, unsigned long msg_size,
  * 99999999999999999999999) */
 int     policy_parse_size(const char *s, unsigned long *out);
 
-/* policy_record_authfail - count a failed or refused authentication */
-void    policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
+/* policy_record_authfail - count a failed or refused authentication;
+ * 0, -1 when the database did not take it, -2 when CLIENT_IP is no address */
+int     policy_record_authfail(struct policy *, const char *client_ip, const char *principal,
                                const char *protocol);
 
 /* policy_db_error - the last database error text (single-threaded callers);
@@ -55,5 +57,8 @@ void    policy_record_authfail(struct policy *, const char *client_ip, const cha
 const char *policy_db_error(struct policy *, int *down, int *refused);
 
 void    policy_thread_end(void);
+
+/* policy_db_ping - 0 when the database answers, -1 when not (health checks) */
+int     policy_db_ping(struct policy *);
 
 #endif

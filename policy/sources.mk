@@ -6,6 +6,12 @@ POLICY_SRCS = \
 	policy/cli_quota.c \
 	policy/dmarc_report.c \
 	policy/dmarc_report_out.c \
+	policy/http_conn.c \
+	policy/http_dovecot.c \
+	policy/http_main.c \
+	policy/http_metrics.c \
+	policy/http_serve.c \
+	policy/http_stalwart.c \
 	policy/logscan.c \
 	policy/logwatch.c \
 	policy/pdb.c \

@@ -104,7 +104,7 @@ if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	h_eq "milter_user: runs as nobody" "$(ps -o user= -p "$(cat "$H/user.pid")")" "nobody"
 	h_eq "milter_user: reload not stopped by the PowerDNS key file" \
 		"$(reload_to "$H/user/mxdock.conf" "$p12" user three.test)" "three.test"
-	h_lacks "no warning about root with milter_user set" "$(cat "$H/daemon.err")" "running as root"
+	h_eq "no warning about root with milter_user set" "$(grep -c "running as root" "$H/daemon.err")" 0
 else
 	echo "# skipped: milter_user checks need root and the user nobody"
 fi

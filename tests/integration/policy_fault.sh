@@ -95,7 +95,7 @@ h_eq "restarted: same client process" "$(kill -0 "$pid1" && echo alive)" alive
 h_eq "recovery logged once" "$(grep -c 'policy database reachable again' "$H/probe1.log")" 1
 
 # slow database: a stopped mariadbd answers nothing; read timeout applies
-kill -STOP "$MYSQL_PID"
+mariadb_freeze
 check "stopped: quota tempfails" 'rcpt bob@example.org' \
 	"tempfail 451 4.3.0 temporary policy failure, try again later"
 kill -CONT "$MYSQL_PID"

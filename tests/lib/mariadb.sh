@@ -6,6 +6,7 @@
 #   mariadb_sql SQL      run SQL as root
 #   mariadb_db DB [SQL]  run SQL (or stdin) as root in DB
 #   mariadb_stop / mariadb_kill   stop cleanly / kill -9 (fault tests)
+#   mariadb_freeze       SIGSTOP, returning once every thread has stopped
 #   mariadb_restart      start again on the same port and data
 
 mariadb_start() {
@@ -67,6 +68,21 @@ mariadb_db() {
 mariadb_stop() {
 	[ -n "$MYSQL_PID" ] && kill -TERM "$MYSQL_PID" 2>/dev/null
 	h_wait "mariadbd stopped" 30 sh -c "! kill -0 $MYSQL_PID"
+}
+
+# mariadb_freeze - SIGSTOP, and wait until every thread has stopped: kill
+# returns before each thread stops (when it is next scheduled), and on a
+# busy machine one of them was seen answering the next query
+mariadb_freeze() {
+	kill -STOP "$MYSQL_PID"
+	h_wait "every mariadbd thread stopped" 10 mariadb_all_stopped
+}
+
+mariadb_all_stopped() {
+	local t
+	for t in /proc/"$MYSQL_PID"/task/*/stat; do
+		[ "$(cut -d' ' -f3 "$t" 2>/dev/null)" = T ] || return 1
+	done
 }
 
 mariadb_kill() {

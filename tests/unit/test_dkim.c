@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include "dkim_impl.h"
+#include "dkim_keyrec.h"
 #include "dkim_tags.h"
 #include "fileio.h"
 #include "t.h"
@@ -701,6 +702,50 @@ static void test_tags(void)
 #undef GOOD
 }
 
+/* test_keyrec - RFC 6376 3.6.1 key records: what a verifier may use */
+static void test_keyrec(void)
+{
+    /* a 2048-bit RSA SubjectPublicKeyInfo and a raw Ed25519 key (RFC 8463) */
+    static const char rsa[] =
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAtayy6mRV+0sLsDFZeh4j1pHLFQSrhm+LdlK/80c4mZd0"
+        "zyG8aoQVqcWeKMuKpNhkj2L3H7ErPFeaW1LSqSopyi48wPixnPGMdh57hYB2MonMOm2l8eoC1yfXIK4NXAnbY"
+        "nzMlWEICPu0/EvOjR+jo56mvTqKmC1CGApwDkHZsKODr45TNGuDGd+GDEBeQS5yUKoDm9qabwvpcRz1mhB9Z9L"
+        "p5RtlUH0wtFMSlCu5ns3dK/0zPsqehCsf04waARF8pLpjBI7ZOib4zFJs2wwGBNBmw7GnfiZIXGbmW6OHBrt87"
+        "D5HtK1eO9vwGWjb4uykFViRfeIPk+A/JbXCbqZMNQIDAQAB";
+    static const char ed[] = "ucbXhrcdB79DPDgK/zFw6CmVv+c2LBGyLMgcDGvncvE=";
+    static const struct {
+        const char *name, *pre, *key;
+        int     want;
+    } cases[] = {
+        {"rsa, v= first", "v=DKIM1; k=rsa; p=", rsa, 0},
+        {"rsa, no v= (RECOMMENDED only)", "k=rsa; p=", rsa, 0},
+        {"rsa, no k= (default rsa)", "v=DKIM1; p=", rsa, 0},
+        {"ed25519 with k=ed25519", "v=DKIM1; k=ed25519; p=", ed, 0},
+        {"ed25519 key without k= (default rsa)", "v=DKIM1; p=", ed, -1},
+        {"rsa key under k=ed25519", "v=DKIM1; k=ed25519; p=", rsa, -1},
+        {"v= not first", "k=rsa; v=DKIM1; p=", rsa, -1},
+        {"v=DKIM2", "v=DKIM2; p=", rsa, -1},
+        {"a tag twice", "v=DKIM1; k=rsa; k=rsa; p=", rsa, -1},
+        {"unknown k=", "v=DKIM1; k=dsa; p=", rsa, -1},
+        {"revoked (empty p=) is the verifier's to report", "v=DKIM1; p=", "", 0},
+        {"unknown tags ignored", "v=DKIM1; zz=1; n=note; p=", rsa, 0},
+        {"white space around tags", " v = DKIM1 ;  k = rsa ; p = ", rsa, 0},
+        {"p= not base64", "v=DKIM1; p=", "!!!!", -1},
+        {"not a tag-list", "hello world", "", -1},
+    };
+    char    txt[1024], why[128];
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char    name[160];
+
+        snprintf(txt, sizeof txt, "%s%s", cases[i].pre, cases[i].key);
+        snprintf(name, sizeof name, "keyrec: %s", cases[i].name);
+        T_INT(name, dkim_keyrec_check(txt, why, sizeof why), cases[i].want);
+    }
+    T_INT("keyrec: no p= at all", dkim_keyrec_check("v=DKIM1; k=rsa", why, sizeof why), -1);
+    T_HAS("keyrec: the reason names the tag", why, "p=");
+}
+
 int     main(void)
 {
     if (mkdtemp(tmpdir) == 0)
@@ -717,6 +762,7 @@ int     main(void)
     test_import_active_rule();
     test_rsa_cap();
     test_tags();
+    test_keyrec();
     test_planted_links();
     if (t_fail == 0) {
         char    cmd[400];
