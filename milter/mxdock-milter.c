@@ -67,7 +67,16 @@ static void usage(void)
            "  -c FILE  configuration (default $MXDOCK_CONF or %s)\n"
            "  -f       foreground, log to stderr\n"
            "  -t       check the configuration and exit\n"
-           "  -h       this text\n", MX_CONF_DEFAULT_PATH);
+           "  -h       this text\n"
+           "SIGUSR1 reloads configuration and keys; SIGTERM stops.\n"
+           "exit codes: 0 stopped (or -t: configuration OK); 64 usage; 67 no such\n"
+           "  milter_user; 69 milter_socket or milter_metrics_listen in use; 70 libmilter\n"
+           "  failed; 71 system error; 73 cannot write the pid file; 77 no permission;\n"
+           "  78 configuration (the message names file, line and key)\n"
+           "examples:\n"
+           "  mxdock-milter -t -c /etc/mxdock/mxdock.conf\n"
+           "  mxdock-milter -f -c /etc/mxdock/mxdock.conf\n"
+           "  kill -USR1 $(cat /run/mxdock/mxdock-milter.pid)\n", MX_CONF_DEFAULT_PATH);
     exit(0);
 }
 
