@@ -50,7 +50,8 @@ static const struct {
      "algorithm goes retiring (a retired key cannot be activated).\n"
      "examples:\n"
      "  mxdock-dkim activate example.com ed202612a\n"
-     "  mxdock-dkim list example.com --json | jq -r '.[] | select(.state == \"pending\") | .selector'\n"
+     "  mxdock-dkim activate example.com $(mxdock-dkim list example.com --json |\n"
+     "      jq -r '.[] | select(.state == \"pending\" and .algorithm == \"rsa\") | .selector')\n"
      "exit codes: 0 done; 73 the store cannot be written;\n"
      COMMON_EXITS},
     {"retire", "usage: mxdock-dkim [-c FILE] retire DOMAIN SELECTOR\n"

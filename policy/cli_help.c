@@ -109,8 +109,8 @@ static const struct {
      "with GET /health and GET /metrics (docs/POLICY.md); -f stays in the foreground.\n"
      "examples:\n"
      "  mxdock-policy serve -f\n"
-     "  curl -s http://127.0.0.1:8787/health\n"
-     "exit codes: runs until SIGTERM, then 0; 64 usage; 69 cannot listen; 78\n"
+     "  mxdock-policy -c /etc/mxdock/mxdock.conf serve -f & curl -s http://127.0.0.1:8787/health\n"
+     "exit codes: 0 stopped by SIGTERM or SIGINT; 64 usage; 69 cannot listen; 78\n"
      "  configuration (or authfail_enable off)\n"},
 };
 
