@@ -9,7 +9,7 @@
  *   milter_metrics_error        one error, by kind
  *   milter_metrics_reload       one SIGUSR1 reload, applied or refused
  *   milter_metrics_dns          one step's DNS time (histogram)
- *   milter_metrics_db           one policy query's time (histogram)
+ *   milter_metrics_db           one policy decision's time (histogram)
  *   milter_metrics_started      when the process started (for its gauge)
  *   milter_metrics_render       all of it, and the key store by state
  *
@@ -266,20 +266,20 @@ static void render_policy(struct strbuf *sb)
     head(sb, "mxdock_milter_ban_refusals_total", "counter",
          "SMTP sessions refused because the client is banned (failed logins).");
     sb_printf(sb, "mxdock_milter_ban_refusals_total %lu\n", GET(M.bans));
-    head(sb, "mxdock_milter_db_queries_total", "counter",
-         "Policy database queries, by operation and outcome.");
+    head(sb, "mxdock_milter_policy_checks_total", "counter",
+         "Policy decisions (database queries unless exempt or cached), by operation and outcome.");
     for (int o = 0; o < MMDB_N; o++)
         for (int f = 0; f < 2; f++)
-            sb_printf(sb, "mxdock_milter_db_queries_total{op=\"%s\",outcome=\"%s\"} %lu\n",
+            sb_printf(sb, "mxdock_milter_policy_checks_total{op=\"%s\",outcome=\"%s\"} %lu\n",
                       db_names[o], f ? "error" : "ok", GET(M.dbq[o][f]));
-    head(sb, "mxdock_milter_db_query_duration_seconds", "histogram",
-         "Time of one policy decision's database work, by operation.");
-    render_hist(sb, "mxdock_milter_db_query_duration_seconds", "op", db_names, M.db, MMDB_N,
+    head(sb, "mxdock_milter_policy_check_duration_seconds", "histogram",
+         "Time of one policy decision, its database query included, by operation.");
+    render_hist(sb, "mxdock_milter_policy_check_duration_seconds", "op", db_names, M.db, MMDB_N,
                 db_bounds, NB(db_bounds));
-    head(sb, "mxdock_milter_dns_lookup_duration_seconds", "histogram",
+    head(sb, "mxdock_milter_dns_step_duration_seconds", "histogram",
          "Time a message's step spent in DNS lookups (mail: SPF; eoh: Stalwart keys; "
          "eom: DKIM keys and DMARC).");
-    render_hist(sb, "mxdock_milter_dns_lookup_duration_seconds", "step", step_names, M.dns,
+    render_hist(sb, "mxdock_milter_dns_step_duration_seconds", "step", step_names, M.dns,
                 NSTEP, dns_bounds, NB(dns_bounds));
 }
 

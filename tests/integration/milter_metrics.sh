@@ -10,6 +10,7 @@ source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
 source "$H_TOP/tests/lib/e2e.sh"
+source "$H_TOP/tests/lib/mariadb.sh"
 h_init milter_metrics
 
 command -v promtool >/dev/null || { h_fail "promtool installed" "none" "prometheus package"; h_done; exit 1; }
@@ -17,6 +18,8 @@ D=metrics.test
 N=3
 E2E_DOMAIN=$D
 milter_scratch_conf "$E2E_AUTHSERV" || { h_done; exit 1; }
+mariadb_start || { h_done; exit 1; }
+mariadb_conf "$C"
 E2E_CONF=$C
 MPORT=$(h_port)
 cat >>"$C" <<CONF
@@ -26,7 +29,17 @@ dmarc_quarantine_action = tag
 # 127.0.0.2 is not the domain's MX: SPF fails, tagged, and the message goes on
 spf_skip_addresses = 127.0.0.1/32
 spf_fail_action = tag
+# quota and bans on a real MariaDB; only 127.0.0.1 exempt from bans
+quota_enable = yes
+authfail_enable = yes
+authfail_exempt = 127.0.0.1/32
 CONF
+"$BINDIR/mxdock-policy" -c "$C" init-db >/dev/null || h_fail "init-db" "exit $?" 0
+mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
+mariadb_db mxdock "INSERT INTO accounts (name, type, quota) VALUES ('full', 'individual', 1000);
+	INSERT INTO emails (name, address, type) VALUES ('full', 'full@example.org', 'primary');
+	INSERT INTO mailbox_usage VALUES ('full', 1000, NOW());" >/dev/null
+"$BINDIR/mxdock-policy" -c "$C" authfail ban 127.0.0.3 --for=1h >/dev/null || h_fail "ban" "exit $?" 0
 
 # the address is checked with the rest of the configuration
 sed "s/^milter_metrics_listen = .*/milter_metrics_listen = unix:\/tmp\/m.sock/" "$C" >"$H/bad.conf"
@@ -43,6 +56,10 @@ postfix_start "inet:127.0.0.1:$MILTER_PORT" || { h_done; exit 1; }
 
 scrape() { curl -s --max-time 5 "http://127.0.0.1:$MPORT/metrics"; }
 h_wait "metrics answer" 10 scrape
+# postfix_start's readiness probe is an SMTP session too: wait until the
+# milter has seen it, so it falls before the first scrape
+h_wait "the probe session counted" 10 bash -c "curl -s http://127.0.0.1:$MPORT/metrics |
+	grep -q '^mxdock_milter_policy_checks_total{op=\"connect\",outcome=\"ok\"} [1-9]'"
 scrape >"$H/m0.txt"
 # value FILE SAMPLE - the value of one sample line (0 when absent)
 value() { awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$1"; }
@@ -69,6 +86,11 @@ for i in $(seq 1 $N); do
 done
 sed 's/signed by mxdock-milter/signed by mxdock-Milter/' "$H/signed-1.eml" >"$H/tampered.eml"
 e2e_send_external "$H/tampered.eml" $((2 * N + 1)) >"$H/tampered-out.eml"
+# one recipient over quota (refused at RCPT), one session from a banned client
+postfix_send --from "alice@$D" --to full@example.org --h-From "alice@$D" >"$H/quota.txt"
+h_has "the full mailbox is refused at RCPT" "$(cat "$H/quota.txt")" "<** 452 4.2.2"
+postfix_send --local-interface 127.0.0.3 --from "alice@$D" --to bob@example.org >"$H/ban.txt"
+h_has "the banned client is refused" "$(cat "$H/ban.txt")" "421"
 scrape >"$H/m1.txt"
 
 ar=$(cat "$H"/verified-*.eml)
@@ -94,9 +116,23 @@ h_eq "spf results +N+1 in all" "$(sum_delta 'mxdock_milter_spf_results_total{')"
 h_eq "spf result $spf +N+1" "$(delta "mxdock_milter_spf_results_total{result=\"$spf\"}")" $((N + 1))
 h_eq "dmarc results +N+1 in all" "$(sum_delta 'mxdock_milter_dmarc_results_total{')" $((N + 1))
 h_eq "dmarc $dmarc +N" "$(($(delta "mxdock_milter_dmarc_results_total{result=\"$dmarc\"}") - $(grep -c "dmarc=$dmarc" "$H/tampered-out.eml")))" $N
-h_eq "DNS time of SPF observed N+1 times" "$(delta 'mxdock_milter_dns_lookup_duration_seconds_count{step="mail"}')" $((N + 1))
-h_eq "DNS time at eom observed N+1 times" "$(delta 'mxdock_milter_dns_lookup_duration_seconds_count{step="eom"}')" $((N + 1))
+h_eq "DNS time of SPF observed N+1 times" "$(delta 'mxdock_milter_dns_step_duration_seconds_count{step="mail"}')" $((N + 1))
+h_eq "DNS time at eom observed N+1 times" "$(delta 'mxdock_milter_dns_step_duration_seconds_count{step="eom"}')" $((N + 1))
 h_eq "no error counted" "$(sum_delta 'mxdock_milter_errors_total{')" 0
+h_eq "quota refusals at RCPT +1" "$(delta 'mxdock_milter_quota_refusals_total{stage="rcpt"}')" 1
+h_eq "no quota refusal at eom" "$(delta 'mxdock_milter_quota_refusals_total{stage="eom"}')" 0
+h_eq "ban refusals +1" "$(delta 'mxdock_milter_ban_refusals_total')" 1
+# sessions: N internal, N+1 external, the over-quota one, the banned one
+h_eq "policy checks at connect: one per session" \
+	"$(delta 'mxdock_milter_policy_checks_total{op="connect",outcome="ok"}')" $((2 * N + 3))
+h_eq "policy checks at RCPT: one per recipient" \
+	"$(delta 'mxdock_milter_policy_checks_total{op="rcpt",outcome="ok"}')" $((2 * N + 2))
+h_eq "policy checks at eom: one per recipient accepted" \
+	"$(delta 'mxdock_milter_policy_checks_total{op="eom",outcome="ok"}')" $((2 * N + 1))
+h_eq "policy check histogram counts the same (rcpt)" \
+	"$(delta 'mxdock_milter_policy_check_duration_seconds_count{op="rcpt"}')" $((2 * N + 2))
+h_eq "no messages counted for the two refused sessions" \
+	"$(sum_delta 'mxdock_milter_messages_total{')" $((2 * N + 1))
 h_eq "two keys active in the store" "$(value "$H/m1.txt" 'mxdock_milter_dkim_keys{state="active"}')" 2
 
 promtool check metrics <"$H/m1.txt" >"$H/promtool1.out" 2>&1
