@@ -18,6 +18,7 @@
  * counters are this file's only state; they outlive every generation.
  * Render allocates; the caller frees.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@
 #define NKIND  3                /* continue, reject, tempfail */
 #define NSTEP  3                /* DNS: mail, eoh, eom */
 #define NSTATE 4                /* enum dkim_state */
+#define KEYS_TTL 60             /* seconds a count of the key store is shown */
 
 static const double dns_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
     5, 10, 30};
@@ -300,32 +302,57 @@ static void render_process(struct strbuf *sb)
     sb_printf(sb, "mxdock_milter_start_time_seconds %lld\n", (long long) started);
 }
 
-/* render_keys - the key store of C by state; unreadable domains apart */
-static void render_keys(struct strbuf *sb, const struct mx_conf *c)
+/* count_keys - the key store of C by state into N, unreadable domains
+ * (or store) into *BAD.  Every key file is parsed: see keys_cached. */
+static void count_keys(const struct mx_conf *c, unsigned long *n, unsigned long *bad)
 {
-    unsigned long n[NSTATE] = {0}, bad = 0;
     char  **names = 0, why[256];
     size_t  nd = 0;
 
+    memset(n, 0, NSTATE * sizeof(*n));
+    *bad = 0;
     if (c == 0 || dkim_store_domains(c, &names, &nd, why, sizeof(why)) != 0)
-        bad++, nd = 0;
+        (*bad)++, nd = 0;
     for (size_t i = 0; i < nd; i++) {
         struct dkim_domain *d = 0;
 
         if (dkim_store_load(c, names[i], &d, why, sizeof(why)) != 0)
-            bad++;
+            (*bad)++;
         for (size_t k = 0; d && k < d->n; k++)
             n[clamp((int) d->sel[k].state, NSTATE)]++;
         dkim_domain_free(d);
         free(names[i]);
     }
     free(names);
+}
+
+/* render_keys - the key store by state, counted at most once every
+ * KEYS_TTL seconds (and again when the configuration changed): a store of
+ * thousands of domains costs a parse of every key file */
+static void render_keys(struct strbuf *sb, const struct mx_conf *c)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static unsigned long cn[NSTATE], cbad;
+    static const struct mx_conf *cc;
+    static time_t at;
+    unsigned long n[NSTATE], bad;
+    time_t  now = time(0);
+
+    pthread_mutex_lock(&lock);
+    if (c != cc || now < at || now - at >= KEYS_TTL) {
+        count_keys(c, cn, &cbad);
+        cc = c;
+        at = now;
+    }
+    memcpy(n, cn, sizeof(n));
+    bad = cbad;
+    pthread_mutex_unlock(&lock);
     head(sb, "mxdock_milter_dkim_keys", "gauge", "DKIM keys in the key store, by state.");
     for (int s = 0; s < NSTATE; s++)
         sb_printf(sb, "mxdock_milter_dkim_keys{state=\"%s\"} %lu\n",
                   dkim_state_name((enum dkim_state) s), n[s]);
     head(sb, "mxdock_milter_dkim_store_unreadable", "gauge",
-         "Domains (or the store itself) whose keys could not be read at this scrape.");
+         "Domains (or the store itself) whose keys could not be read when last counted.");
     sb_printf(sb, "mxdock_milter_dkim_store_unreadable %lu\n", bad);
 }
 
