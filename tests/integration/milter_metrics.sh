@@ -78,14 +78,21 @@ h_eq "promtool accepts the idle scrape ($(cat "$H/promtool0.out"))" "$?" 0
 
 # N signed (internal), then each sent again from outside (verified), and
 # one tampered copy
+# complete K - delivery K is in the sink in full (smtp-sink may still be
+# writing it when it is first counted)
+complete() { postfix_message "$1" | grep -qi "signed by mxdock-milter"; }
+fetch() { h_wait "delivery $1 complete" 10 complete "$1" && postfix_message "$1" >"$2"; }
 for i in $(seq 1 $N); do
-	e2e_send_internal "$i" >"$H/signed-$i.eml"
+	e2e_send_internal "$i" >/dev/null
+	fetch "$i" "$H/signed-$i.eml"
 done
 for i in $(seq 1 $N); do
-	e2e_send_external "$H/signed-$i.eml" $((N + i)) >"$H/verified-$i.eml"
+	e2e_send_external "$H/signed-$i.eml" $((N + i)) >/dev/null
+	fetch $((N + i)) "$H/verified-$i.eml"
 done
 sed 's/signed by mxdock-milter/signed by mxdock-Milter/' "$H/signed-1.eml" >"$H/tampered.eml"
-e2e_send_external "$H/tampered.eml" $((2 * N + 1)) >"$H/tampered-out.eml"
+e2e_send_external "$H/tampered.eml" $((2 * N + 1)) >/dev/null
+fetch $((2 * N + 1)) "$H/tampered-out.eml"
 # one recipient over quota (refused at RCPT), one session from a banned client
 postfix_send --from "alice@$D" --to full@example.org --h-From "alice@$D" >"$H/quota.txt"
 h_has "the full mailbox is refused at RCPT" "$(cat "$H/quota.txt")" "<** 452 4.2.2"
