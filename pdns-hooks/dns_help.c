@@ -77,11 +77,13 @@ static const struct {
      "  mxdock-dns delete-record example.com --type=A --name=www\n"
      "  mxdock-dns delete-record example.com --type=MX --name=@ --value='20 backup.example.net.'\n"
      "exit codes: 0 removed;\n" API_EXITS},
-    {"check", "usage: mxdock-dns [-c FILE] check DOMAIN\n"
+    {"check", "usage: mxdock-dns [-c FILE] check DOMAIN [--json]\n"
      "Ask the authoritative servers (dns_check_server, else the NS hosts) for every\n"
-     "record mxdock wants: one line each, ok / missing / stale.\n"
+     "record mxdock wants: one line each, ok / missing / stale / error / unchecked /\n"
+     "spf-uncovered.\n"
+     "  --json   [{\"detail\",\"name\",\"server\",\"status\",\"type\"}] (docs/DNS.md)\n"
      "examples:\n"
-     "  mxdock-dns check example.com\n"
+     "  mxdock-dns check example.com --json | jq -r '.[] | select(.status != \"ok\") | .name'\n"
      "  mxdock-dns check example.com || echo 'not published yet'\n"
      "exit codes: 0 every record ok; 1 some record not ok;\n" API_EXITS},
     {"config-check", "usage: mxdock-dns [-c FILE] config-check\n"

@@ -42,7 +42,7 @@ static const struct command {
      "add DOMAIN NAME TYPE CONTENT [--ttl=3600] [--priority=N]"},
     {"delete-record", "type=,name=,value=", cmd_delete_record, 1, 1,
      "delete-record DOMAIN --type=T --name=N [--value=V]"},
-    {"check", "", cmd_check, 1, 1, "check DOMAIN"},
+    {"check", "json", cmd_check, 1, 1, "check DOMAIN [--json]"},
     {"config-check", "", cmd_config_check, 0, 0, "config-check"},
     {"mta-sts-policy", "", cmd_mta_sts_policy, 1, 1, "mta-sts-policy DOMAIN"},
     {"template", "json", cmd_template, 1, 3, "template list [--json] | template show NAME [DOMAIN]"},
@@ -62,7 +62,7 @@ static void usage(FILE *f)
           "  records DOMAIN [--type=T] [--json]               the records of a zone\n"
           "  add DOMAIN NAME TYPE CONTENT [--ttl=N] [--priority=N]\n"
           "  delete-record DOMAIN --type=T --name=N [--value=V]\n"
-          "  check DOMAIN                                     ask the servers: ok/missing/stale\n"
+          "  check DOMAIN [--json]                            ask the servers: ok/missing/stale\n"
           "  config-check                                     validate the configuration\n"
           "  mta-sts-policy DOMAIN                            print the MTA-STS policy\n"
           "  template list [--json] | template show NAME [DOMAIN]\n"

@@ -65,6 +65,18 @@ h_eq "dns sync --json exits 0" "$?" 0
 shape "dns sync: {changes,domain,records}, nothing changed" "$j" \
 	'keys == ["changes","domain","records"] and .changes == 0'
 
+j=$(DNS check "$D" --json)
+h_eq "dns check --json with the edited SPF exits 1" "$?" 1
+shape "dns check: [{detail,name,server,status,type}]" "$j" \
+	'type == "array" and length > 5 and all(.[]; keys == ["detail","name","server","status","type"]
+	 and (.status | IN("ok","missing","stale","error","unchecked","spf-uncovered")))'
+shape "dns check: the edited SPF is the one not ok" "$j" \
+	'[.[] | select(.status != "ok")] | length == 1 and .[0].name == "'"$D"'." and .[0].type == "TXT"
+	 and .[0].status == "stale" and (.[0].detail | contains("v=spf1 mx ~all"))'
+h_eq "dns check: JSON and text say the same" \
+	"$(jq -r '.[] | "\(.status) \(.name) \(.type)"' <<<"$j" | sort)" \
+	"$(DNS check "$D" | cut -f1-3 | tr '\t' ' ' | sort)"
+
 mkdir -p "$H/templates"
 printf 'www A 192.0.2.80\n' >"$H/templates/web"
 printf 'www A 192.0.2.81\n' >"$H/templates/b-site"
