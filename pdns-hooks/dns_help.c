@@ -114,6 +114,7 @@ static const struct {
      "records for the parent (ds), or roll its key over (rollover, then\n"
      "rollover --finish).\n"
      "  --json   status: [{\"active\",\"algorithm\",\"id\",\"keytype\",\"published\"}]\n"
+     "           ds: [{\"algorithm\",\"digest\",\"digest_type\",\"ds\",\"keytag\",\"name\"}]\n"
      "examples:\n"
      "  mxdock-dns dnssec enable example.com --algorithm=ed25519\n"
      "  mxdock-dns dnssec status example.com --json | jq '.[].active'\n"

@@ -77,6 +77,19 @@ h_eq "dns check: JSON and text say the same" \
 	"$(jq -r '.[] | "\(.status) \(.name) \(.type)"' <<<"$j" | sort)" \
 	"$(DNS check "$D" | cut -f1-3 | tr '\t' ' ' | sort)"
 
+DNS dnssec enable "$D" >"$H/dnssec.out" 2>&1 || h_fail "dnssec enable" "$(cat "$H/dnssec.out")" "exit 0"
+j=$(DNS dnssec status "$D" --json)
+shape "dns dnssec status: [{active,algorithm,id,keytype,published}]" "$j" \
+	'type == "array" and length == 1 and all(.[]; keys == ["active","algorithm","id","keytype","published"]
+	 and (.id | type) == "number" and (.active | type) == "boolean")'
+j=$(DNS dnssec ds "$D" --json)
+shape "dns dnssec ds: [{algorithm,digest,digest_type,ds,keytag,name}]" "$j" \
+	'type == "array" and length >= 1 and all(.[]; keys == ["algorithm","digest","digest_type","ds","keytag","name"]
+	 and (.keytag | type) == "number" and (.digest_type | IN(2, 4)) and .name == "'"$D"'."
+	 and .ds == "\(.keytag) \(.algorithm) \(.digest_type) \(.digest)")'
+h_eq "dns dnssec ds: JSON and text say the same" \
+	"$(jq -r '.[] | "\(.name)\tIN\tDS\t\(.ds)"' <<<"$j")" "$(DNS dnssec ds "$D")"
+
 mkdir -p "$H/templates"
 printf 'www A 192.0.2.80\n' >"$H/templates/web"
 printf 'www A 192.0.2.81\n' >"$H/templates/b-site"
