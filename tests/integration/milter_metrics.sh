@@ -153,6 +153,12 @@ h_eq "counters kept across the reload" \
 	"$(value "$H/m2.txt" 'mxdock_milter_dkim_signatures_total{algorithm="rsa"}')" \
 	"$(value "$H/m1.txt" 'mxdock_milter_dkim_signatures_total{algorithm="rsa"}')"
 
+# a second milter cannot take the same metrics address: it says so, exit 69
+sed "s/^milter_socket = .*/milter_socket = inet:$(h_port)@127.0.0.1/" "$C" >"$H/second.conf"
+timeout 10 "$BINDIR/mxdock-milter" -f -c "$H/second.conf" >"$H/second.out" 2>&1
+h_eq "metrics address in use: exit 69" "$?" 69
+h_has "... naming the key" "$(cat "$H/second.out")" "milter_metrics_listen 127.0.0.1:$MPORT"
+
 # only GET /metrics
 h_eq "other paths 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/")" 404
 h_eq "POST 405" "$(curl -s -o /dev/null -w '%{http_code}' -d x "http://127.0.0.1:$MPORT/metrics")" 405
