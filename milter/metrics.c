@@ -30,10 +30,6 @@
 #include "metrics.h"
 #include "strbuf.h"
 
-#ifndef MXDOCK_VERSION
-#define MXDOCK_VERSION "0.1.0"
-#endif
-
 #define NSPF   7                /* enum mxspf_result */
 #define NDKIM  7                /* enum dkim_msg_res */
 #define NDMARC 5                /* enum mxdmarc_status */

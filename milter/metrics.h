@@ -21,6 +21,10 @@
 #include "dmarc.h"
 #include "spf.h"
 
+#ifndef MXDOCK_VERSION
+#define MXDOCK_VERSION "0.1.0"          /* build_info's version (make -DMXDOCK_VERSION=) */
+#endif
+
 enum milter_metrics_err {
     MME_INTERNAL,               /* a message failed inside the milter (memory, handle) */
     MME_SIGN,                   /* signing failed at end of message */
