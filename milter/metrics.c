@@ -51,6 +51,8 @@ struct hist {
     atomic_ullong us;           /* sum in microseconds */
 };
 
+_Static_assert(NB(dns_bounds) < 16 && NB(db_bounds) < 16, "a histogram has 16 slots");
+
 static const char *const alg_names[NALG] = {"rsa-sha256", "ed25519-sha256", "rsa-sha1", "other"};
 static const char *const step_names[NSTEP] = {"mail", "eoh", "eom"};
 static const char *const db_names[MMDB_N] = {"connect", "rcpt", "eom"};
