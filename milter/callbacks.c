@@ -257,10 +257,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         policy_rcpt(c->g->policy, rcpt, c->m.size_hint, &d);
         milter_metrics_db(MMDB_RCPT, t0, d.db_error);
         if (d.action != POLICY_CONTINUE) {
-            if (!d.db_error)
-                milter_metrics_quota_refusal(0);
             struct milter_verdict pv;
 
+            if (!d.db_error)
+                milter_metrics_quota_refusal(0);
             milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
                                d.rcode, d.xcode, "quota", "%s", d.text);
             sfsistat rc = milter_reply(ctx, c, &pv, "rcpt");

@@ -50,9 +50,11 @@ void    milter_dns_leave(struct milter_conn *c, const char *step)
 
     c->m.dns_ms += dnsq_budget_leave();
     milter_metrics_dns(step, c->m.dns_ms - spent);
-    if (out && spent < c->g->conf->milter_dns_budget * 1000)
-        milter_metrics_error(MME_DNS_BUDGET), mx_warn("DNS lookups stopped at %s: milter_dns_budget of %lds spent; "
+    if (out && spent < c->g->conf->milter_dns_budget * 1000) {
+        milter_metrics_error(MME_DNS_BUDGET);
+        mx_warn("DNS lookups stopped at %s: milter_dns_budget of %lds spent; "
                 "lookups left are temporary errors", step, c->g->conf->milter_dns_budget);
+    }
 }
 
 void    milter_msg_reset(struct milter_conn *c)
@@ -445,7 +447,7 @@ static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verd
     if (dbv.kind != MV_CONTINUE)
         milter_verdict_merge(v, &dbv);
     else if (over > 0 && over == c->m.nrcpt && c->m.rcpt_unchecked == 0)
-        milter_verdict_merge(v, &pv), milter_metrics_quota_refusal(1);
+        milter_verdict_merge(v, &pv), milter_metrics_quota_refusal(1);     /* whole message */
 }
 
 /* sender_refusal - 553 5.7.1 for an authenticated user sending as a
