@@ -136,7 +136,8 @@ DEB_TEST  = pdns-server pdns-backend-sqlite3 pdns-backend-mysql mariadb-server \
 	libmail-dkim-perl libcryptx-perl sasl2-bin libsasl2-modules procps \
 	publicsuffix libxml2-utils jq strace clang-14 libclang-rt-14-dev m4 \
 	python3-spf python3-yaml python3-dkim python3-cryptography python3-nacl spfquery \
-	openssl curl iproute2 util-linux dovecot-core dovecot-imapd python3-prometheus-client
+	openssl curl iproute2 util-linux dovecot-core dovecot-imapd python3-prometheus-client \
+	prometheus
 DEBS = $(DEB_BUILD) $(DEB_TEST)
 
 # install_debs - apt-get install those of the packages in $(1) that are not

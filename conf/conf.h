@@ -90,6 +90,7 @@ struct mx_conf {
     char   *milter_socket_mode;
     char   *milter_user;
     char   *milter_pidfile;
+    char   *milter_metrics_listen;     /* Prometheus text; "" = off */
     char   *milter_internal_hosts;
     char   *milter_authserv_id;
     char   *milter_sign_daemons;

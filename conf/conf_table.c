@@ -131,6 +131,9 @@ const struct conf_row conf_table[] = {
      "user to switch to after opening the socket; empty = stay"},
     {"milter_pidfile", CONF_PATH, OFF(milter_pidfile), "", 0, 0, 0,
      "pid file; empty = none"},
+    {"milter_metrics_listen", CONF_STR, OFF(milter_metrics_listen), "", 0, 0, 0,
+     "Prometheus metrics (GET /metrics) on IP:PORT or [IPv6]:PORT, e.g. 127.0.0.1:9797; "
+     "empty = off"},
     {"milter_internal_hosts", CONF_CIDRLIST, OFF(milter_internal_hosts), "127.0.0.0/8, ::1/128",
      0, 0, 0, "clients whose mail is signed, not checked"},
     {"milter_authserv_id", CONF_STR, OFF(milter_authserv_id), "", 0, 0, 0,

@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "dkim_help.h"
 #include "dkim_impl.h"
 #include "domain.h"
 #include "fileio.h"
@@ -61,7 +62,7 @@ static void usage(FILE *fp)
             "                      new keys in state pending (default: one per\n"
             "                      dkim_algorithms; N = RSA bits, 1024..4096);\n"
             "                      the next tick publishes and activates them\n"
-            "  dns DOMAIN          the TXT records to publish (pending, active, retiring)\n"
+            "  dns DOMAIN [--json] the TXT records to publish (pending, active, retiring)\n"
             "  list [DOMAIN] [--json]  selector, algorithm, bits, state, age\n"
             "  activate DOMAIN SELECTOR  sign with SELECTOR now; the active key of\n"
             "                      its algorithm goes retiring\n"
@@ -72,7 +73,15 @@ static void usage(FILE *fp)
             "                      the DNS sync for the domains that need it\n"
             "  import KEYTABLE SIGNINGTABLE  take over OpenDKIM's keys as active\n"
             "options: -c FILE  configuration (default $MXDOCK_CONF, else %s)\n"
-            "         -h, --help  this text\n", prog, MX_CONF_DEFAULT_PATH);
+            "         -h, --help  this text; VERB --help: the verb's own, with examples\n"
+            "exit codes: 0 ok; 64 usage; 65 bad domain, selector or store contents;\n"
+            "  66 missing input (table, key store, no published key); 69 DNS sync failed;\n"
+            "  73 the store cannot be written; 75 tick: a change not written (retried);\n"
+            "  78 configuration\n"
+            "examples:\n"
+            "  %s keygen example.com\n"
+            "  %s list --json | jq -r '.[] | select(.state == \"active\") | .selector'\n"
+            "  %s tick\n", prog, MX_CONF_DEFAULT_PATH, prog, prog, prog);
 }
 
 static int bad_usage(const char *what)
@@ -228,12 +237,27 @@ static int cmd_keygen(const struct mx_conf *conf, const struct args *a)
     return EX_OK;
 }
 
+/* dns_json - one published key as the object of dns --json */
+static void dns_json(json_t *arr, const char *domain, const struct dkim_selector *s,
+                     const char *value)
+{
+    char    name[400];
+
+    snprintf(name, sizeof(name), "%s._domainkey.%s.", s->name, domain);
+    json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+                                         "domain", domain, "selector", s->name,
+                                         "algorithm", dkim_alg_name(s->alg),
+                                         "state", dkim_state_name(s->state),
+                                         "name", name, "value", value));
+}
+
 static int cmd_dns(const struct mx_conf *conf, const struct args *a)
 {
     char    domain[256];
     struct dkim_domain *dom;
     struct strbuf value = STRBUF_INIT, quoted = STRBUF_INIT;
     int     shown = 0;
+    json_t *arr;
 
     if (a->npos != 1)
         return bad_usage("dns wants DOMAIN");
@@ -241,6 +265,7 @@ static int cmd_dns(const struct mx_conf *conf, const struct args *a)
         return EX_DATAERR;
     if ((dom = load(conf, domain)) == 0)
         return EX_DATAERR;
+    arr = a->json ? json_array() : 0;
     for (size_t i = 0; i < dom->n; i++) {
         if (!dkim_is_published_state(dom->sel[i].state))
             continue;
@@ -248,9 +273,17 @@ static int cmd_dns(const struct mx_conf *conf, const struct args *a)
         sb_reset(&quoted);
         dkim_txt_value(&dom->sel[i], &value);
         dkim_txt_quoted(sb_str(&value), &quoted);
-        printf("%s._domainkey.%s. IN TXT %s\n", dom->sel[i].name, domain, sb_str(&quoted));
+        if (arr)
+            dns_json(arr, domain, &dom->sel[i], sb_str(&value));
+        else
+            printf("%s._domainkey.%s. IN TXT %s\n", dom->sel[i].name, domain, sb_str(&quoted));
         shown++;
     }
+    if (arr && shown) {
+        json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+    }
+    json_decref(arr);
     sb_free(&value);
     sb_free(&quoted);
     dkim_domain_free(dom);
@@ -330,7 +363,7 @@ static int cmd_list(const struct mx_conf *conf, const struct args *a)
     }
     free(names);
     if (arr) {
-        json_dumpf(arr, stdout, JSON_INDENT(2));
+        json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
         putchar('\n');
         json_decref(arr);
     }
@@ -478,6 +511,8 @@ static int usage_check(const char *verb, const struct args *a)
         return bad_usage("--algorithm is ed25519 or rsa");
     if (a->bits && ((bits = strtol(a->bits, &end, 10)) < 1024 || bits > 4096 || *end))
         return bad_usage("--bits wants an RSA key size in 1024..4096");
+    if (a->json && strcmp(verb, "list") != 0 && strcmp(verb, "dns") != 0)
+        return bad_usage("--json is for list and dns");
     return 0;
 }
 
@@ -506,6 +541,12 @@ int     main(int argc, char **argv)
     if (i >= argc)
         return bad_usage("no verb");
     verb = argv[i++];
+    if (strcmp(verb, "help") == 0 && i < argc && dkim_help(argv[i], stdout) == 0)
+        return EX_OK;
+    if (strcmp(verb, "help") == 0)
+        return usage(stdout), EX_OK;
+    if (dkim_help_wanted(argc - i, argv + i) && dkim_help(verb, stdout) == 0)
+        return EX_OK;
     if (parse_args(argc - i, argv + i, &a) < 0)
         return EX_USAGE;
     if ((rc = usage_check(verb, &a)) != 0)

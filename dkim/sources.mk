@@ -19,4 +19,5 @@ DKIM_SRCS = \
 	dkim/dkim_txt.c \
 	dkim/dkim_update.c
 DKIM_MAIN = \
+	dkim/dkim_help.c \
 	dkim/mxdock-dkim.c

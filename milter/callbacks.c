@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 
 #define NR_WANTED (SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
@@ -116,9 +117,14 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
     if (!c->leadspc && !c->stalwart)    /* Stalwart: the raw block (rawbody.c) */
         mx_warn("MTA cannot keep the leading space of headers: signatures may break");
     if (c->g->policy && c->ip[0]) {
+        long long t0 = milter_metrics_now();
+
         policy_connect(c->g->policy, c->ip, &c->refusal);
+        milter_metrics_db(MMDB_CONNECT, t0, c->refusal.db_error);
         /* smfi_setreply does not work at connect: answer at HELO or MAIL */
         c->refused = c->refusal.action != POLICY_CONTINUE;
+        if (c->refused && !c->refusal.db_error)
+            milter_metrics_ban_refusal();
     }
     return SMFIS_CONTINUE;
 }
@@ -206,6 +212,7 @@ static sfsistat spf_step(SMFICTX *ctx, struct milter_conn *c)
         return SMFIS_CONTINUE;
     milter_dns_enter(c);
     mxspf_check(c->g->spf, c->ip, c->helo, m->mail_from, c->g->authserv_id, &m->spf);
+    milter_metrics_spf(m->spf.result);
     milter_dns_leave(c, "mail");
     m->spf_done = 1;
     milter_decide_spf(c->g->conf, &m->spf, c->ip, &m->spf_v, &m->spf_tag);
@@ -245,10 +252,15 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         return internal_error(ctx, "rcpt");
     strip_brackets(argv ? argv[0] : "", rcpt, sizeof(rcpt));
     if (c->g->policy) {
+        long long t0 = milter_metrics_now();
+
         policy_rcpt(c->g->policy, rcpt, c->m.size_hint, &d);
+        milter_metrics_db(MMDB_RCPT, t0, d.db_error);
         if (d.action != POLICY_CONTINUE) {
             struct milter_verdict pv;
 
+            if (!d.db_error)
+                milter_metrics_quota_refusal(0);
             milter_verdict_set(&pv, d.action == POLICY_REJECT ? MV_REJECT : MV_TEMPFAIL,
                                d.rcode, d.xcode, "quota", "%s", d.text);
             sfsistat rc = milter_reply(ctx, c, &pv, "rcpt");

@@ -35,6 +35,7 @@
 #include "dmarc_glue.h"
 #include "dnsq.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 
 void    milter_dns_enter(struct milter_conn *c)
@@ -48,9 +49,12 @@ void    milter_dns_leave(struct milter_conn *c, const char *step)
     long    spent = c->m.dns_ms;
 
     c->m.dns_ms += dnsq_budget_leave();
-    if (out && spent < c->g->conf->milter_dns_budget * 1000)
+    milter_metrics_dns(step, c->m.dns_ms - spent);
+    if (out && spent < c->g->conf->milter_dns_budget * 1000) {
+        milter_metrics_error(MME_DNS_BUDGET);
         mx_warn("DNS lookups stopped at %s: milter_dns_budget of %lds spent; "
                 "lookups left are temporary errors", step, c->g->conf->milter_dns_budget);
+    }
 }
 
 void    milter_msg_reset(struct milter_conn *c)
@@ -118,6 +122,7 @@ sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_v
      * libmilter drops a 4xx with REJECT or a 5xx with TEMPFAIL. */
     ok = v->rcode[0] == (v->kind == MV_REJECT ? '5' : '4');
     if (!ok || smfi_setreply(ctx, (char *) v->rcode, (char *) v->xcode, text) != MI_SUCCESS) {
+        milter_metrics_error(MME_REPLY);
         mx_warn("%s: reply %s %s not accepted by libmilter: a generic one sent", step,
                 v->rcode, v->xcode);
         if (v->kind == MV_REJECT)
@@ -125,6 +130,8 @@ sfsistat milter_reply(SMFICTX *ctx, struct milter_conn *c, const struct milter_v
         else
             (void) smfi_setreply(ctx, "451", "4.3.0", "Try again later");
     }
+    if (strcmp(step, "mail") == 0)             /* the transaction ends here */
+        milter_metrics_message(c->m.trusted, v->kind);
     if (strcmp(step, "eom") != 0)
         log_message(c, "-", "-", 0, milter_kind_name(v->kind));
     return v->kind == MV_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
@@ -238,6 +245,7 @@ static int add_header(SMFICTX *ctx, const struct milter_conn *c, const char *nam
         sb_puts(&sb, value);
     if (sb_failed(&sb) || smfi_insheader(ctx, 0, (char *) name, sb.s) != MI_SUCCESS) {
         mx_warn("cannot add %s header (%zu bytes)", name, strlen(value));
+        milter_metrics_error(MME_HEADER);
         rc = -1;
     }
     sb_free(&sb);
@@ -260,6 +268,7 @@ static void sign_finish(SMFICTX *ctx, struct milter_conn *c, struct milter_verdi
 
     if (dkim_msg_eom(c->m.dm, why, sizeof(why)) != 0) {
         mx_warn("signing for %s failed: %s", c->m.ks->domain, why);
+        milter_metrics_error(MME_SIGN);
         snprintf(log, loglen, "sign-error");
         if (strcmp(c->g->conf->dkim_on_key_error, "tempfail") == 0)
             milter_verdict_set(v, MV_TEMPFAIL, "451", "4.3.0", "sign-error", "%s",
@@ -267,7 +276,8 @@ static void sign_finish(SMFICTX *ctx, struct milter_conn *c, struct milter_verdi
         return;
     }
     for (size_t i = 0; i < dkim_msg_nsighdr(c->m.dm); i++)
-        add_header(ctx, c, "DKIM-Signature", dkim_msg_sighdr(c->m.dm, i));
+        if (add_header(ctx, c, "DKIM-Signature", dkim_msg_sighdr(c->m.dm, i)) == 0)
+            milter_metrics_signature(c->m.ks->keys[i < c->m.ks->n ? i : 0].alg);
     snprintf(log, loglen, "signed(d=%.100s,n=%zu)", c->m.ks->domain, dkim_msg_nsighdr(c->m.dm));
 }
 
@@ -283,12 +293,17 @@ static int verify_finish(struct milter_conn *c, struct milter_verdict *v, char *
 
     if (dkim_msg_eom(c->m.dm, why, sizeof(why)) != 0) {
         mx_warn("verifying failed: %s: tempfail", why);
+        milter_metrics_error(MME_VERIFY);
         milter_verdict_set(v, MV_TEMPFAIL, "451", "4.3.0", "internal", "%s",
                            "Internal error, try again later");
         snprintf(log, loglen, "error");
         return -1;
     }
     n = dkim_msg_nsig(c->m.dm);
+    for (size_t i = 0; i < n; i++)
+        milter_metrics_dkim(dkim_msg_sig(c->m.dm, i)->res, dkim_msg_sig(c->m.dm, i)->a);
+    if (n == 0 && dkim_msg_nextra(c->m.dm) == 0)
+        milter_metrics_dkim_unsigned();
     milter_decide_dkim(c->g->conf, dkim_msg_sig(c->m.dm, 0), n, &dv, &tag);
     milter_verdict_merge(v, &dv);
     snprintf(log, loglen, "%s", n ? "" : "none");
@@ -348,6 +363,7 @@ static int dmarc_eval(struct milter_conn *c, struct milter_dmarc_out *out)
     in.sigs = dkim_msg_sig(m->dm, 0);
     in.nsig = dkim_msg_nsig(m->dm);
     milter_dmarc_run(c->g->dmarc, c->g->dmarc_db, c->g->conf, &in, out);
+    milter_metrics_dmarc(out->r.status);
     return 1;
 }
 
@@ -408,7 +424,10 @@ static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verd
     milter_verdict_set(&pv, MV_CONTINUE, "", "", "", "%s", "");
     milter_verdict_set(&dbv, MV_CONTINUE, "", "", "", "%s", "");
     for (size_t i = 0; c->g->policy && i < c->m.nrcpt; i++) {
+        long long t0 = milter_metrics_now();
+
         policy_eom(c->g->policy, c->m.rcpt[i], bytes, &d);
+        milter_metrics_db(MMDB_EOM, t0, d.db_error);
         if (d.header[0])
             mx_info("quota warning: message %s: %s", qid, d.header);
         if (d.db_error && dberr++ == 0 && d.action != POLICY_CONTINUE)
@@ -428,7 +447,7 @@ static void quota_eom(struct milter_conn *c, const char *qid, struct milter_verd
     if (dbv.kind != MV_CONTINUE)
         milter_verdict_merge(v, &dbv);
     else if (over > 0 && over == c->m.nrcpt && c->m.rcpt_unchecked == 0)
-        milter_verdict_merge(v, &pv);
+        milter_verdict_merge(v, &pv), milter_metrics_quota_refusal(1);     /* whole message */
 }
 
 /* sender_refusal - 553 5.7.1 for an authenticated user sending as a
@@ -470,6 +489,7 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
         milter_verdict_set(&v, MV_REJECT, "552", "5.3.4", "headers", "Too many header fields "
                            "(more than %d)", MILTER_MAX_HDRS);
     } else if (m->failed) {
+        milter_metrics_error(MME_INTERNAL);
         mx_warn("message %s: %s: tempfail", qid ? qid : "-", m->failwhy);
         milter_verdict_set(&v, MV_TEMPFAIL, "451", "4.3.0", "internal", "%s",
                            "Internal error, try again later");
@@ -493,6 +513,8 @@ sfsistat milter_eom_run(SMFICTX *ctx, struct milter_conn *c)
         milter_verdict_merge(&v, &m->spf_v);    /* non-continue only in dry run */
     quota_eom(c, qid ? qid : "-", &v);
     rc = milter_reply(ctx, c, &v, "eom");
+    milter_metrics_message(m->trusted, rc == SMFIS_REJECT ? MV_REJECT
+                           : rc == SMFIS_TEMPFAIL ? MV_TEMPFAIL : MV_CONTINUE);
     log_message(c, qid, dkimlog, dmarc ? dm.log : 0,
                 c->g->conf->milter_dry_run && v.kind != MV_CONTINUE
                 ? "continue(dry-run)" : milter_kind_name(v.kind));

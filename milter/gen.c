@@ -24,6 +24,7 @@
 
 #include "gen.h"
 #include "log.h"
+#include "metrics.h"
 
 #define GEN_DMARC_POOL 4          /* report connections shared by all threads */
 
@@ -151,6 +152,7 @@ int     milter_gen_reload(const char *path, char *why, size_t whylen)
 {
     struct milter_gen *g = milter_gen_build(path, why, whylen);
 
+    milter_metrics_reload(g != 0);
     if (g == 0)
         return -1;
     milter_gen_install(g);

@@ -37,6 +37,7 @@
 #include "domain.h"
 #include "gen.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 
 /* For sanitizer builds only (unused otherwise): libopendkim 2.11 does not
@@ -66,7 +67,16 @@ static void usage(void)
            "  -c FILE  configuration (default $MXDOCK_CONF or %s)\n"
            "  -f       foreground, log to stderr\n"
            "  -t       check the configuration and exit\n"
-           "  -h       this text\n", MX_CONF_DEFAULT_PATH);
+           "  -h       this text\n"
+           "SIGUSR1 reloads configuration and keys; SIGTERM stops.\n"
+           "exit codes: 0 stopped (or -t: configuration OK); 64 usage; 67 no such\n"
+           "  milter_user; 69 milter_socket or milter_metrics_listen in use; 70 libmilter\n"
+           "  failed; 71 system error; 73 cannot write the pid file; 77 no permission;\n"
+           "  78 configuration (the message names file, line and key)\n"
+           "examples:\n"
+           "  mxdock-milter -t -c /etc/mxdock/mxdock.conf\n"
+           "  mxdock-milter -f -c /etc/mxdock/mxdock.conf\n"
+           "  kill -USR1 $(cat /run/mxdock/mxdock-milter.pid)\n", MX_CONF_DEFAULT_PATH);
     exit(0);
 }
 
@@ -152,7 +162,7 @@ static int check_daemon(const struct mx_conf *c, char *why, size_t whylen)
     if (c->milter_user && *c->milter_user && getpwnam(c->milter_user) == 0)
         return snprintf(why, whylen, "%s: milter_user: no such user: %.64s", c->path,
                         c->milter_user), -1;
-    return 0;
+    return milter_metrics_check(c, why, whylen);
 }
 
 /* nodelay_listener - set TCP_NODELAY on libmilter's listening TCP socket:
@@ -267,10 +277,12 @@ static int start(struct milter_gen *g, int foreground)
                 "(the socket is opened as root, then the milter switches to it)");
     nodelay_listener();
     socket_perms(c, pw);
+    milter_metrics_open(c);     /* bound as root, served after fork */
     if (!foreground)
         daemonize();
     write_pidfile(c->milter_pidfile);
     drop_privileges(pw);
+    milter_metrics_start();
     /* the last use of G and C: once installed and the reload thread runs,
      * a SIGUSR1 may swap in a new generation and free this one */
     mx_info("listening on %s as authserv-id %s", c->milter_socket, g->authserv_id);

@@ -6,6 +6,8 @@ MILTER_SRCS = \
 	milter/dmarc_glue.c \
 	milter/eom.c \
 	milter/gen.c \
+	milter/metrics.c \
+	milter/metrics_serve.c \
 	milter/rawbody.c
 MILTER_MAIN = \
 	milter/mxdock-milter.c

@@ -5,7 +5,7 @@
  *                        error; unchecked (not a failure) for types it
  *                        cannot compare; spf-uncovered when the SPF served
  *                        (an administrator's edit) no longer lets the
- *                        mail host send
+ *                        mail host send; --json: one array of them
  *   cmd_mta_sts_policy   print the MTA-STS policy of a domain
  *   dns_mta_sts_write    write it where the web server serves it
  *   dns_dkim_activate    first keys served by every name server (the rule
@@ -24,9 +24,31 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 
+#include <jansson.h>
+
 #include "dns_cli.h"
 #include "dnsq.h"
 #include "fileio.h"
+
+static json_t *check_json;      /* check --json: the results, else NULL */
+
+/* emit - one result of check: a tab-separated line, or with --json an
+ * object {"detail","name","server","status","type"} */
+static void emit(const char *status, const char *name, const char *type, const char *server,
+                 const char *detail)
+{
+    if (check_json) {
+        json_array_append_new(check_json, json_pack("{s:s, s:s, s:s, s:s, s:s}",
+                                                     "status", status, "name", name,
+                                                     "type", type, "server", server,
+                                                     "detail", detail));
+        return;
+    }
+    printf("%s\t%s\t%s", status, name, type);
+    if (*detail)
+        printf("\t%s%s%s", server, *server ? ": " : "", detail);
+    putchar('\n');
+}
 
 #define MAXSERVERS 8
 
@@ -148,7 +170,7 @@ static int spf_covers(const struct mx_conf *conf, const char *spf, const char *d
  * the SPF served no longer lets the mail host send. */
 static int spf_line(const struct cli *c, const struct pdns_rrset *rs, char **got, size_t n)
 {
-    char    d[300], m[300], fam[32];
+    char    d[300], m[300], fam[32], detail[700];
     int     spf = 0;
 
     snprintf(d, sizeof d, "%s", rs->name);
@@ -164,8 +186,8 @@ static int spf_line(const struct cli *c, const struct pdns_rrset *rs, char **got
     for (size_t i = 0; spf && i < n; i++) {
         pdns_txt_family(got[i], fam, sizeof fam);
         if (!strcmp(fam, "v=spf1") && spf_covers(c->conf, got[i], d, m) == 0) {
-            printf("spf-uncovered\t%s\tTXT\t\"%.300s\" does not let %s send\n", rs->name,
-                   got[i], m);
+            snprintf(detail, sizeof detail, "\"%.300s\" does not let %s send", got[i], m);
+            emit("spf-uncovered", rs->name, "TXT", "", detail);
             return 1;
         }
     }
@@ -177,19 +199,19 @@ static int check_one(const struct cli *c, const char *server, const struct pdns_
 {
     char  **got;
     size_t  n;
-    char    why[300];
+    char    why[300], detail[700];
     const char *v;
     int     subset = !strcmp(rs->type, "TXT") && !strstr(rs->name, "._domainkey.")
         && strncmp(rs->name, "_", 1);
 
     if (qtype(rs->type) < 0) {
-        printf("unchecked\t%s\t%s\tcheck cannot compare %s records\n", rs->name, rs->type,
-               rs->type);
+        snprintf(detail, sizeof detail, "check cannot compare %s records", rs->type);
+        emit("unchecked", rs->name, rs->type, "", detail);
         return 0;
     }
     if (dnsq_query(server, rs->name, qtype(rs->type), (int) c->conf->dns_timeout, &got, &n,
                    why, sizeof why) < 0) {
-        printf("error\t%s\t%s\t%s: %s\n", rs->name, rs->type, server, why);
+        emit("error", rs->name, rs->type, server, why);
         return 1;
     }
     v = verdict(rs, got, n, subset);
@@ -197,7 +219,7 @@ static int check_one(const struct cli *c, const char *server, const struct pdns_
         dnsq_free(got, n);
         return 1;
     }
-    printf("%s\t%s\t%s", v, rs->name, rs->type);
+    detail[0] = 0;
     if (strcmp(v, "ok")) {
         struct strbuf g = STRBUF_INIT, w = STRBUF_INIT;
 
@@ -207,11 +229,12 @@ static int check_one(const struct cli *c, const char *server, const struct pdns_
             sb_puts(&w, i ? " | " : "");
             pdns_norm(rs->type, rs->rec[i], &w);
         }
-        printf("\t%s: got %.300s; want %.300s", server, n ? sb_str(&g) : "nothing", sb_str(&w));
+        snprintf(detail, sizeof detail, "got %.300s; want %.300s", n ? sb_str(&g) : "nothing",
+                 sb_str(&w));
         sb_free(&g);
         sb_free(&w);
     }
-    putchar('\n');
+    emit(v, rs->name, rs->type, *detail ? server : "", detail);
     dnsq_free(got, n);
     return strcmp(v, "ok") != 0;
 }
@@ -261,10 +284,17 @@ int     cmd_check(struct cli *c)
         cli_err(c, "%s: no server to ask (set dns_check_server)", domain);
         rc = EX_UNAVAILABLE;
     }
+    check_json = cli_flag(c, "json") ? json_array() : NULL;
     for (size_t s = 0; s < nsrv; s++)
         for (size_t i = 0; i < want.n; i++)
             if (strcmp(want.v[i].type, "SOA"))
                 bad += check_one(c, srv[s], &want.v[i]);
+    if (check_json && nsrv) {
+        json_dumpf(check_json, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
+    }
+    json_decref(check_json);
+    check_json = NULL;
     dkim_domain_free(keys);
     pdns_rrsets_free(&want);
     return rc ? rc : bad ? 1 : 0;

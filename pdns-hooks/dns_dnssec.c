@@ -4,7 +4,7 @@
  *   dnssec enable DOMAIN [--algorithm=A]   one active CSK (dnssec_algorithm)
  *   dnssec disable DOMAIN                  remove every key, then the TLSA
  *   dnssec status DOMAIN [--json]          the keys
- *   dnssec ds DOMAIN                       DS records, digest types 2 and 4
+ *   dnssec ds DOMAIN [--json]              DS records, digest types 2 and 4
  *   dnssec rollover DOMAIN [--finish]      add a new CSK and print its DS
  *                                          (none while two keys exist);
  *                                          --finish removes the older keys
@@ -109,18 +109,29 @@ static int finish(struct dctx *d)
     return rc;
 }
 
-/* print_ds - the DS of KEY with digest type 2 or 4 (never 1: SHA-1). */
-static void print_ds(const struct dctx *d, json_t *key)
+/* print_ds - the DS of KEY with digest type 2 or 4 (never 1: SHA-1), as
+ * zone-file lines, or appended to OUT (ds --json) when OUT is not NULL. */
+static void print_ds(const struct dctx *d, json_t *key, json_t *out)
 {
     size_t  i;
     json_t *ds;
+    char    name[300], digest[200];
 
+    snprintf(name, sizeof name, "%s.", d->domain);
     json_array_foreach(json_object_get(key, "ds"), i, ds) {
         const char *s = json_string_value(ds);
         unsigned tag, alg, dt;
 
-        if (s && sscanf(s, "%u %u %u", &tag, &alg, &dt) == 3 && (dt == 2 || dt == 4))
-            printf("%s.\tIN\tDS\t%s\n", d->domain, s);
+        if (!s || sscanf(s, "%u %u %u %199s", &tag, &alg, &dt, digest) != 4
+            || (dt != 2 && dt != 4))
+            continue;
+        if (out)
+            json_array_append_new(out, json_pack("{s:s, s:i, s:i, s:i, s:s, s:s}",
+                                                 "name", name, "keytag", (int) tag,
+                                                 "algorithm", (int) alg, "digest_type", (int) dt,
+                                                 "digest", digest, "ds", s));
+        else
+            printf("%s\tIN\tDS\t%s\n", name, s);
     }
 }
 
@@ -136,7 +147,7 @@ static int add_key(struct dctx *d, const char *alg)
     if (rc != 0)
         cli_err(d->c, "%s: %s", d->domain, why);
     else
-        print_ds(d, reply);
+        print_ds(d, reply, NULL);
     json_decref(reply);
     return rc;
 }
@@ -162,7 +173,7 @@ static int enable(struct dctx *d)
     else if (rc == 0 && active)         /* a key, but an earlier run stopped short */
         json_array_foreach(k, i, key)
             if (json_is_true(json_object_get(key, "active")))
-                print_ds(d, key);
+                print_ds(d, key, NULL);
     json_decref(k);
     if (rc != 0 || (active && !marked))
         return rc;
@@ -295,19 +306,25 @@ static int status(struct dctx *d)
 
 static int ds(struct dctx *d)
 {
-    json_t *k, *key;
+    json_t *k, *key, *out = cli_flag(d->c, "json") ? json_array() : NULL;
     size_t  i;
     int     rc;
 
-    if ((rc = keys(d, &k)) != 0)
+    if ((rc = keys(d, &k)) != 0) {
+        json_decref(out);
         return rc;
+    }
     json_array_foreach(k, i, key)
         if (json_is_true(json_object_get(key, "active")))
-            print_ds(d, key);
+            print_ds(d, key, out);
     if (json_array_size(k) == 0) {
         cli_err(d->c, "%s: not signed (dnssec enable first)", d->domain);
         rc = EX_NOINPUT;
+    } else if (out) {
+        json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+        putchar('\n');
     }
+    json_decref(out);
     json_decref(k);
     return rc;
 }
@@ -348,7 +365,7 @@ static int roll_start(struct dctx *d, json_t *k, json_t *newest, int marked)
     int     rc = 0;
 
     if (json_array_size(k) > 1) {
-        print_ds(d, newest);
+        print_ds(d, newest, NULL);
         if (marked)
             rc = finish(d);
     } else if ((rc = begin(d, "rollover")) == 0

@@ -12,7 +12,7 @@
  *                      dns_template_free); 0, or EX_DATAERR for a bad
  *                      name or line, EX_NOINPUT for no such template
  *                      (the same codes for create, sync and template show)
- *   cmd_template       "template list", "template show NAME [DOMAIN]"
+ *   cmd_template       "template list [--json]", "template show NAME [DOMAIN]"
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sysexits.h>
+
+#include <jansson.h>
 
 #include "dns_cli.h"
 #include "fileio.h"
@@ -150,17 +152,56 @@ void    dns_template_free(struct pdns_tmpl_rec *recs, size_t n)
     free(recs);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(json_string_value(*(json_t *const *) a), json_string_value(*(json_t *const *) b));
+}
+
+/* template_list_json - the names as one sorted JSON array */
+static int template_list_json(DIR *d)
+{
+    json_t *arr = json_array();
+    json_t **v;
+    struct dirent *e;
+    size_t  n;
+
+    while (d && (e = readdir(d)) != NULL)
+        if (good_name(e->d_name))
+            json_array_append_new(arr, json_string(e->d_name));
+    n = json_array_size(arr);
+    if ((v = calloc(n + 1, sizeof(*v))) != NULL) {
+        for (size_t i = 0; i < n; i++)
+            v[i] = json_incref(json_array_get(arr, i));
+        qsort(v, n, sizeof(*v), by_name);
+        json_array_clear(arr);
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, v[i]);
+        free(v);
+    }
+    json_dumpf(arr, stdout, JSON_INDENT(2));
+    putchar('\n');
+    json_decref(arr);
+    return 0;
+}
+
 static int template_list(struct cli *c)
 {
     DIR    *d = opendir(c->conf->dns_template_dir);
     struct dirent *e;
+    int     rc;
 
-    if (d == NULL) {
-        if (errno == ENOENT)
-            return 0;
+    if (d == NULL && errno != ENOENT) {
         cli_err(c, "cannot read %.200s: %s", c->conf->dns_template_dir, strerror(errno));
         return EX_NOINPUT;
     }
+    if (cli_flag(c, "json")) {
+        rc = template_list_json(d);
+        if (d)
+            closedir(d);
+        return rc;
+    }
+    if (d == NULL)
+        return 0;
     while ((e = readdir(d)) != NULL)
         if (good_name(e->d_name))
             puts(e->d_name);
@@ -199,7 +240,7 @@ int     cmd_template(struct cli *c)
 
     if (sub && !strcmp(sub, "list") && c->a.npos == 1)
         return template_list(c);
-    if (sub && !strcmp(sub, "show") && (c->a.npos == 2 || c->a.npos == 3))
+    if (sub && !strcmp(sub, "show") && (c->a.npos == 2 || c->a.npos == 3) && !cli_flag(c, "json"))
         return template_show(c, c->a.pos[1], c->a.npos == 3 ? c->a.pos[2] : NULL);
     cli_err(c, "usage: template list | template show NAME [DOMAIN]");
     return EX_USAGE;

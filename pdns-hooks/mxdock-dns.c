@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "dns_cli.h"
+#include "dns_help.h"
 
 static int cmd_config_check(struct cli *c)
 {
@@ -41,10 +42,10 @@ static const struct command {
      "add DOMAIN NAME TYPE CONTENT [--ttl=3600] [--priority=N]"},
     {"delete-record", "type=,name=,value=", cmd_delete_record, 1, 1,
      "delete-record DOMAIN --type=T --name=N [--value=V]"},
-    {"check", "", cmd_check, 1, 1, "check DOMAIN"},
+    {"check", "json", cmd_check, 1, 1, "check DOMAIN [--json]"},
     {"config-check", "", cmd_config_check, 0, 0, "config-check"},
     {"mta-sts-policy", "", cmd_mta_sts_policy, 1, 1, "mta-sts-policy DOMAIN"},
-    {"template", "", cmd_template, 1, 3, "template list | template show NAME [DOMAIN]"},
+    {"template", "json", cmd_template, 1, 3, "template list [--json] | template show NAME [DOMAIN]"},
     {"dnssec", "algorithm=,finish,json", cmd_dnssec, 2, 2,
      "dnssec enable|disable|status|ds|rollover DOMAIN [--algorithm=A] [--finish] [--json]"},
 };
@@ -61,16 +62,20 @@ static void usage(FILE *f)
           "  records DOMAIN [--type=T] [--json]               the records of a zone\n"
           "  add DOMAIN NAME TYPE CONTENT [--ttl=N] [--priority=N]\n"
           "  delete-record DOMAIN --type=T --name=N [--value=V]\n"
-          "  check DOMAIN                                     ask the servers: ok/missing/stale\n"
+          "  check DOMAIN [--json]                            ask the servers: ok/missing/stale\n"
           "  config-check                                     validate the configuration\n"
           "  mta-sts-policy DOMAIN                            print the MTA-STS policy\n"
-          "  template list | template show NAME [DOMAIN]\n"
+          "  template list [--json] | template show NAME [DOMAIN]\n"
           "  dnssec enable DOMAIN [--algorithm=ecdsap256sha256|ed25519]\n"
           "  dnssec disable|status|ds DOMAIN;  dnssec rollover DOMAIN [--finish]\n"
           "exit codes: 0 ok (sync: drift kept and listed too); 1 check: records not ok,\n  diff: sync has something to do; 64 usage; 65 bad input or\n"
           "  PowerDNS 400/422; 66 no such zone (404); 69 PowerDNS unreachable;\n"
           "  73 already exists (409) or cannot write; 75 timeout; 76 unexpected answer;\n"
-          "  77 wrong API key (401/403); 78 configuration\n", f);
+          "  77 wrong API key (401/403); 78 configuration\n"
+          "examples:\n"
+          "  mxdock-dns create example.com\n"
+          "  mxdock-dns diff example.com --json | jq .changes\n"
+          "  mxdock-dns sync --help       (every verb: usage, examples, exit codes)\n", f);
 }
 
 /* global_opts - -c FILE, -h, --help before the verb, into C; *FIRST is the
@@ -131,9 +136,14 @@ int     main(int argc, char **argv)
     if ((rc = global_opts(&c, argc, argv, &first)) >= 0)
         return rc;
     if (first < argc && !strcmp(argv[first], "help")) {
+        if (first + 1 < argc && dns_help(argv[first + 1], stdout) == 0)
+            return 0;
         usage(stdout);
         return 0;
     }
+    if (first < argc && dns_help_wanted(argc - first - 1, argv + first + 1)
+        && dns_help(argv[first], stdout) == 0)
+        return 0;
     for (size_t i = 0; first < argc && i < sizeof commands / sizeof *commands; i++)
         if (!strcmp(argv[first], commands[i].verb))
             return run(&c, &commands[i], argc - first - 1, argv + first + 1);

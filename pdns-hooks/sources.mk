@@ -16,4 +16,5 @@ PDNS_SRCS = \
 	pdns-hooks/pdns_sync.c \
 	pdns-hooks/pdns_zone.c
 PDNS_MAIN = \
+	pdns-hooks/dns_help.c \
 	pdns-hooks/mxdock-dns.c

@@ -46,6 +46,13 @@ int     cli_db_error_on(const struct cli *, struct pdb *, const char *what);
  * years (CLI_DURATION_MAX); -1 if not */
 long long cli_duration(const char *);
 
+/* cli_help - the --help text of VERB SUB (SUB NULL or unknown: of every
+ * SUB of VERB) on FP; -1 when VERB is not a verb (cli_help.c) */
+int     cli_help(const char *verb, const char *sub, FILE *fp);
+
+/* cli_help_wanted - is --help or -h among the ARGC words of ARGV? */
+int     cli_help_wanted(int argc, char **argv);
+
 /* cli_json_str - S as a JSON string */
 void    cli_json_str(FILE *, const char *s);
 

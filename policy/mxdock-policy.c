@@ -44,7 +44,15 @@ static void usage(FILE *fp)
             "                                           connect IP | rcpt ADDR [SIZE] | eom ADDR SIZE\n"
             "  serve [-f]                               Dovecot's auth policy and Stalwart's\n"
             "                                           webhook over HTTP (docs/POLICY.md)\n"
-            "  -h, --help                               this text\n");
+            "  -h, --help                               this text; VERB [SUB] --help: the\n"
+            "                                           command's own, with examples\n"
+            "exit codes: 0 ok; 64 usage; 65 bad address, number or duration; 69 database\n"
+            "  unreachable; 71 cannot set up; 73 cannot write; 78 configuration (or the\n"
+            "  database refused the login)\n"
+            "examples:\n"
+            "  mxdock-policy init-db\n"
+            "  mxdock-policy authfail list --json | jq -r '.bans[].ban'\n"
+            "  mxdock-policy quota show bob@example.com --size=1000000\n");
 }
 
 int     main(int argc, char **argv)
@@ -64,6 +72,14 @@ int     main(int argc, char **argv)
         return EX_USAGE;
     }
     verb = argv[i++];
+    if (strcmp(verb, "help") == 0 || cli_help_wanted(argc - i, argv + i)) {
+        const char *v = strcmp(verb, "help") == 0 ? (i < argc ? argv[i++] : 0) : verb;
+        const char *sub = i < argc && argv[i][0] != '-' ? argv[i] : 0;
+
+        if (v == 0 || cli_help(v, sub, stdout) != 0)
+            usage(stdout);
+        return 0;
+    }
     mx_log_init(c.prog, 1, "mail");
     c.conf = conf_load_or_exit(c.prog, conf_opt);
     if (strcmp(verb, "init-db") == 0)

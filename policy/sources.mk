@@ -19,4 +19,5 @@ POLICY_SRCS = \
 	policy/quota.c \
 	policy/schema.c
 POLICY_MAIN = \
+	policy/cli_help.c \
 	policy/mxdock-policy.c
