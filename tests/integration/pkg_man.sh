@@ -13,9 +13,12 @@ for page in "$M"/*.[58]; do
 done
 
 # words - the verbs and sub-verbs (first two lowercase words of a usage
-# line: "authfail ban", "quota set-usage") and the --options of -h
+# line: "authfail ban", "quota set-usage") and the --options of -h; the
+# usage part only (up to "exit codes:" or "examples:", whose indented
+# lines are prose and commands, not verbs)
 words() {
-	"$BINDIR/$1" -h 2>&1 | sed -n 's/^  \([a-z][a-z-]*\)\( [a-z][a-z-]*\)\{0,1\}\([ |;].*\)\{0,1\}$/\1\2/p' |
+	"$BINDIR/$1" -h 2>&1 | sed '/^\(exit codes\|examples\):/,$d' |
+		sed -n 's/^  \([a-z][a-z-]*\)\( [a-z][a-z-]*\)\{0,1\}\([ |;].*\)\{0,1\}$/\1\2/p' |
 		tr ' ' '\n'
 	"$BINDIR/$1" -h 2>&1 | grep -oE -- '--[a-z][a-z-]*' | sort -u
 }
