@@ -131,6 +131,10 @@ int     mx_domain_normalize(const char *in, char *out, size_t outlen,
         strcpy(buf, ascii);
         idn2_free(ascii);
         n = strlen(buf);
+        if (n == 0 || buf[n - 1] == '.') {     /* a last label IDNA maps to nothing */
+            snprintf(why, whylen, "not a valid internationalised name: an empty label");
+            return -1;
+        }
     }
     if (n > 253) {
         snprintf(why, whylen, "name of %zu bytes (at most 253)", n);

@@ -392,6 +392,7 @@ static void test_domains(void)
         {"example.123", 0}, {"example.test..", 0},
         {"xn--zz.com", 0}, {"xn--.com", 0}, {"mail.xn--abc-.com", 0}, {"xn--a.com", 0},
         {"XN--BCHER-KVA.example", "xn--bcher-kva.example"}, {"a\nb.test", 0},
+        {"z.e.e.\xcd\x8f", 0},    /* fuzz_domain: U+034F maps to nothing, left "z.e.e." */
         {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.test", 0},
     };
     char    out[256], why[256], name[400];
