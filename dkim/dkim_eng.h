@@ -102,6 +102,22 @@ struct dkim_eng_pubkey {
 
 struct dkim_eng_keys;
 
+/* dkim_eng_key_parse - key record TXT (RFC 6376 3.6.1) into OUT: status,
+ * why when not OK, the key (the caller frees OUT->pkey) when OK */
+void    dkim_eng_key_parse(const char *txt, struct dkim_eng_pubkey *out);
+
+/* dkim_eng_key_answer - the TXT records of DNS answer ANS (ALEN bytes)
+ * joined into OUT ("\n" between records): their count, 0 for none (*TTL
+ * the negative TTL), -1 for a bad reply */
+struct strbuf;
+int     dkim_eng_key_answer(const unsigned char *ans, int alen, struct strbuf *out, long *ttl);
+
+/* dkim_keyrec_check - 0 when TXT is a key record a verifier may use (a
+ * revoked one included: the verifier reports it), -1 and WHY when RFC 6376
+ * 3.6.1 says to ignore it (v= not first or not DKIM1, a tag twice, an
+ * unknown k=, h= without sha256, s= not email, p= not a key of its type) */
+int     dkim_keyrec_check(const char *txt, char *why, size_t whylen);
+
 /* dkim_eng_keys_new - a key cache asking SERVER ("" = the system's) with
  * TIMEOUT seconds, or reading KEYFILE ("NAME TXT" lines) when not NULL. */
 struct dkim_eng_keys *dkim_eng_keys_new(const char *server, long timeout, const char *keyfile,

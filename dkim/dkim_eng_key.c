@@ -7,6 +7,10 @@
  *   dkim_eng_keys_free   release it and every key in it
  *   dkim_eng_key_get     the key of a selector and domain, from the cache
  *                        while its TTL runs, else from DNS
+ *   dkim_eng_key_answer  the TXT records of a DNS answer
+ *   dkim_eng_key_parse   one key record (3.6.1) into a parsed key or a reason
+ *   dkim_keyrec_check    may a verifier use this record? (libopendkim's
+ *                        resolver, dkim_msg_dns.c, hides those it may not)
  *
  * Cache: at most DKIM_KEYS_MAX names; an answer is kept for its DNS TTL
  * (at most a day), a missing key (NXDOMAIN or no TXT) for the SOA minimum
@@ -129,9 +133,10 @@ static int txt_join(const unsigned char *rd, size_t len, struct strbuf *out)
     return 0;
 }
 
-/* parse_answer - TXT records of ANS into OUT (several joined by "\n");
- * the record count, 0 for none (*TTL = negative TTL), -1 on a bad reply */
-static int parse_answer(const unsigned char *ans, int alen, struct strbuf *out, long *ttl)
+/* dkim_eng_key_answer - TXT records of ANS into OUT (several joined by
+ * "\n"); the record count, 0 for none (*TTL = negative TTL), -1 on a bad
+ * reply */
+int     dkim_eng_key_answer(const unsigned char *ans, int alen, struct strbuf *out, long *ttl)
 {
     ns_msg  msg;
     ns_rr   rr;
@@ -163,7 +168,7 @@ static int parse_answer(const unsigned char *ans, int alen, struct strbuf *out, 
     return n;
 }
 
-/* query_dns - as parse_answer, for NAME asked of the configured server;
+/* query_dns - as dkim_eng_key_answer, for NAME asked of the configured server;
  * -2 when the query itself failed (timeout, no answer) */
 static int query_dns(const struct dkim_eng_keys *ks, const char *name, struct strbuf *out,
                      long *ttl)
@@ -181,7 +186,7 @@ static int query_dns(const struct dkim_eng_keys *ks, const char *name, struct st
     res_nclose(&rs);
     if (alen <= 0)
         return -2;
-    return parse_answer(ans, alen < (int) sizeof(ans) ? alen : (int) sizeof(ans), out, ttl);
+    return dkim_eng_key_answer(ans, alen < (int) sizeof(ans) ? alen : (int) sizeof(ans), out, ttl);
 }
 
 /* query_file - NAME's line of the key file (tests) */
@@ -263,8 +268,8 @@ static const char *tag(const struct dkim_tags *t, const char *name, char *buf, s
     return buf;
 }
 
-/* parse_record - TXT into OUT (status and, when good, the key) */
-static void parse_record(const char *txt, struct dkim_eng_pubkey *out)
+/* dkim_eng_key_parse - TXT into OUT (status and, when good, the key) */
+void    dkim_eng_key_parse(const char *txt, struct dkim_eng_pubkey *out)
 {
     struct dkim_tags t;
     char    vb[64], hb[256], kb[64], sb[256], tb[64], pb[4096];
@@ -298,6 +303,20 @@ static void parse_record(const char *txt, struct dkim_eng_pubkey *out)
     }
 }
 
+int     dkim_keyrec_check(const char *txt, char *why, size_t whylen)
+{
+    struct dkim_eng_pubkey k;
+    int     ok;
+
+    memset(&k, 0, sizeof(k));
+    dkim_eng_key_parse(txt, &k);
+    ok = k.status == DKIM_KEY_OK || strcmp(k.why, "key revoked") == 0;
+    EVP_PKEY_free(k.pkey);
+    if (!ok)
+        snprintf(why, whylen, "%s", k.why);
+    return ok ? 0 : -1;
+}
+
 /* fetch - NAME from DNS (or the key file) into OUT; the TTL to keep it
  * for, or -1 when it must not be kept */
 static long fetch(const struct dkim_eng_keys *ks, const char *name, struct dkim_eng_pubkey *out)
@@ -319,7 +338,7 @@ static long fetch(const struct dkim_eng_keys *ks, const char *name, struct dkim_
         out->status = DKIM_KEY_BAD;
         snprintf(out->why, sizeof(out->why), "multiple keys found");
     } else
-        parse_record(sb_str(&txt), out);
+        dkim_eng_key_parse(sb_str(&txt), out);
     sb_free(&txt);
     return ttl > DKIM_KEYS_MAXTTL ? DKIM_KEYS_MAXTTL : ttl;
 }

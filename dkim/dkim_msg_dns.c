@@ -13,7 +13,7 @@
  * only hands the stored outcome over.  The full answer is given to the library even
  * for NXDOMAIN, which is how it tells "no key" from "query failed".
  *
- * A key record RFC 6376 3.6.1 says to ignore (dkim_keyrec_check) is
+ * A key record RFC 6376 3.6.1 says to ignore (dkim_keyrec_check, dkim_eng_key.c) is
  * answered as no record at all (the answer count set to 0), so the library,
  * which reads such records leniently, reports "no key" for it.
  *
@@ -32,9 +32,10 @@
 
 #include <opendkim/dkim.h>
 
-#include "dkim_keyrec.h"
+#include "dkim_eng.h"
 #include "dkim_msg.h"
 #include "log.h"
+#include "strbuf.h"
 
 struct dns_service {
     struct sockaddr_storage ss; /* dns_resolver, or the system's first */
@@ -47,44 +48,20 @@ struct dns_query {
     size_t  len;
 };
 
-/* txt_join - the character-strings of TXT rdata RD (LEN bytes) joined
- * into OUT; -1 when they do not fit or are malformed */
-static int txt_join(const unsigned char *rd, size_t len, char *out, size_t outlen)
-{
-    size_t  n = 0;
-
-    for (size_t i = 0; i < len; i += 1 + rd[i]) {
-        if (i + 1 + rd[i] > len || n + rd[i] >= outlen)
-            return -1;
-        memcpy(out + n, rd + i + 1, rd[i]);
-        n += rd[i];
-    }
-    out[n] = 0;
-    return 0;
-}
-
-/* drop_bad_keyrec - when the first TXT record of answer BUF (LEN bytes)
- * to NAME is a key record to ignore, make the answer empty (ANCOUNT 0) */
+/* drop_bad_keyrec - when the one TXT record of answer BUF (LEN bytes) to
+ * NAME is a key record to ignore, make the answer empty (ANCOUNT 0) */
 static void drop_bad_keyrec(const char *name, unsigned char *buf, int len)
 {
-    ns_msg  msg;
-    ns_rr   rr;
-    char    txt[4096], why[128];
+    struct strbuf txt = STRBUF_INIT;
+    char    why[128];
+    long    ttl;
 
-    if (len < NS_HFIXEDSZ || ns_initparse(buf, len, &msg) < 0)
-        return;
-    for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
-        if (ns_parserr(&msg, ns_s_an, i, &rr) < 0)
-            return;
-        if (ns_rr_type(rr) != ns_t_txt)
-            continue;
-        if (txt_join(ns_rr_rdata(rr), ns_rr_rdlen(rr), txt, sizeof txt) == 0
-            && dkim_keyrec_check(txt, why, sizeof why) == 0)
-            return;
+    if (dkim_eng_key_answer(buf, len, &txt, &ttl) == 1 && !sb_failed(&txt)
+        && dkim_keyrec_check(sb_str(&txt), why, sizeof(why)) != 0) {
         mx_info("DKIM key %.200s ignored: %s", name, why);
         buf[6] = buf[7] = 0;    /* ANCOUNT */
-        return;
     }
+    sb_free(&txt);
 }
 
 /* dns_start - run the whole query now; BUF gets the raw answer */

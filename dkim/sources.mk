@@ -8,7 +8,6 @@ DKIM_SRCS = \
 	dkim/dkim_eng_verify.c \
 	dkim/dkim_import.c \
 	dkim/dkim_key.c \
-	dkim/dkim_keyrec.c \
 	dkim/dkim_lifecycle.c \
 	dkim/dkim_msg.c \
 	dkim/dkim_msg_dns.c \
