@@ -110,6 +110,7 @@ struct mx_conf {
     char   *dmarc_temperror_action;
     long    dmarc_dry_run;
     char   *dmarc_psl_file;
+    char   *dmarc_org_domain;       /* "treewalk" (RFC 9989) or "psl" (RFC 7489) */
     long    dmarc_report_enable;
     char   *dmarc_report_org_name;
     char   *dmarc_report_email;

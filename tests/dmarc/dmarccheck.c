@@ -2,7 +2,8 @@
  * dmarccheck - drive milter/dmarc and policy/dmarc_report from the tests
  * (tests/integration/dmarc_eval.sh, dmarc_report.sh).
  *
- *   dmarccheck [-c CONF] [-r IP:PORT] [-d IP:PORT] [-p PSL] [-m SOURCE_IP] CASES
+ *   dmarccheck [-c CONF] [-r IP:PORT] [-d IP:PORT] [-p PSL] [-o treewalk|psl]
+ *              [-m SOURCE_IP] CASES
  *       evaluate every case of CASES (tests/dmarc/cases.txt format); one
  *       line each: name, result, policy (after t=y), disposition, A-R
  *       fragment, tab-separated.  Cases with option "dead" use the -d
@@ -29,7 +30,7 @@
 #include "fileio.h"
 
 struct opts {
-    const char *conf, *resolver, *dead, *psl, *source;
+    const char *conf, *resolver, *dead, *psl, *source, *org;
 };
 
 static struct mx_conf *make_conf(const struct opts *o, const char *resolver)
@@ -41,6 +42,10 @@ static struct mx_conf *make_conf(const struct opts *o, const char *resolver)
         c->dns_resolver = strdup(resolver);
     }
     c->dns_timeout = 2;
+    if (o->org) {
+        free(c->dmarc_org_domain);
+        c->dmarc_org_domain = strdup(o->org);
+    }
     if (o->psl) {
         free(c->dmarc_psl_file);
         c->dmarc_psl_file = strdup(o->psl);
@@ -126,10 +131,10 @@ static int evaluate(const struct opts *o, const char *file)
 
 int     main(int argc, char **argv)
 {
-    struct opts o = {NULL, NULL, "127.0.0.1:9", NULL, NULL};
+    struct opts o = {NULL, NULL, "127.0.0.1:9", NULL, NULL, NULL};
     int     ch;
 
-    while ((ch = getopt(argc, argv, "+c:r:d:p:m:")) != -1) {
+    while ((ch = getopt(argc, argv, "+c:r:d:p:m:o:")) != -1) {
         if (ch == 'c')
             o.conf = optarg;
         else if (ch == 'r')
@@ -138,6 +143,8 @@ int     main(int argc, char **argv)
             o.dead = optarg;
         else if (ch == 'p')
             o.psl = optarg;
+        else if (ch == 'o')
+            o.org = optarg;
         else if (ch == 'm')
             o.source = optarg;
         else
@@ -157,7 +164,7 @@ int     main(int argc, char **argv)
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "usage: dmarccheck [-c CONF] [-r IP:PORT] [-d IP:PORT] [-p PSL] "
-                "[-m SOURCE_IP] CASES | report ... | ddl\n");
+                "[-o treewalk|psl] [-m SOURCE_IP] CASES | report ... | ddl\n");
         return EX_USAGE;
     }
     return evaluate(&o, argv[optind]);
