@@ -114,7 +114,17 @@ struct mx_conf {
     long    dmarc_report_enable;
     char   *dmarc_report_org_name;
     char   *dmarc_report_email;
-    char   *dmarc_report_sendmail;
+    char   *dmarc_report_smtp_url;
+    long    dmarc_report_smtp_starttls;
+    char   *dmarc_report_smtp_user;
+    char   *dmarc_report_smtp_password_file;
+    char   *dmarc_report_smtp_cafile;
+    long    dmarc_report_max_size;
+    long    dmarc_report_retries;
+    long    dmarc_report_retry_delay;
+    long    dmarc_report_days;
+    long    dmarc_failure_reports;
+    long    dmarc_failure_report_limit;
     char   *dmarc_report_dir;
     /* MySQL */
     char   *mysql_host;

@@ -129,11 +129,19 @@ void    milter_dmarc_record_msg(const struct milter_dmarc_in *in,
     m->spf_aligned = r->spf_aligned;
     m->dkim_domain = k ? k->d : "";
     m->dkim_result = k ? dkim_msg_res_name(k->res) : "";
+    m->dkim_selector = k ? k->s : "";
+    m->np = mxdmarc_policy_name(r->np);
+    m->testing = r->testing;
+    m->fo = r->fo;
+    m->discovery = r->treewalk ? "treewalk" : "psl";
     m->spf_domain = in->spf && in->spf->domain[0] ? in->spf->domain : m->envelope_from;
     m->spf_scope = in->spf && strcmp(in->spf->identity, "helo") == 0 ? "helo" : "mfrom";
     m->spf_result = in->spf ? mxspf_result_name(in->spf->result) : "none";
     if (strcmp(m->disposition, mxdmarc_policy_name(dis)) != 0)
         m->reason = "local_policy";
-    else
-        m->reason = r->sampled_out ? "sampled_out" : "";
+    else if (r->sampled_out)
+        m->reason = "sampled_out";
+    else    /* t=y lowered a quarantine or reject (RFC 9990 policy_test_mode) */
+        m->reason = r->testing && r->status == MXDMARC_FAIL && r->applied > MXDMARC_P_NONE
+            ? "policy_test_mode" : "";
 }

@@ -74,6 +74,8 @@ struct mxdmarc_result {
     int     org_mattered;       /* the policy or an alignment came from the org domain */
     int     psd_policy;         /* the policy is a public suffix domain's (psd=y) */
     char    rua[512];           /* rua= of the record, for aggregate reports */
+    char    ruf[512];           /* ruf= of the record, for failure reports */
+    char    fo[16];             /* fo= of the record ("0" by default) */
     char    adkim, aspf;        /* 'r' or 's' */
     int     spf_aligned, dkim_aligned;
     char    dkim_domain[MXDMARC_DOMAIN_MAX];     /* the aligned d=, or "" */
@@ -159,6 +161,8 @@ struct mxdmarc_record {
     char    psd;                /* psd=: 'y', 'n' or 'u' (RFC 9989 4.7) */
     int     has_rua;
     char    rua[512];           /* rua= as published, "" when absent */
+    char    ruf[512];           /* ruf= as published, "" when absent */
+    char    fo[16];             /* fo= as published ("0" when absent) */
 };
 
 /* mxdmarc_record_parse - parse TXT; 0 when it is a usable DMARC record

@@ -339,6 +339,8 @@ static void take_record(struct mxdmarc_result *r, const struct mxdmarc_record *r
     r->adkim = rec->adkim;
     r->aspf = rec->aspf;
     memcpy(r->rua, rec->rua, sizeof r->rua);
+    memcpy(r->ruf, rec->ruf, sizeof r->ruf);
+    memcpy(r->fo, rec->fo, sizeof r->fo);
 }
 
 /* verdict - pass, temperror or fail once the policy is known */

@@ -124,6 +124,15 @@ static int rua_has_uri(const char *v, size_t len)
     return 0;
 }
 
+/* copy_val - the value of T into OUT, cut to fit */
+static void copy_val(const struct tag *t, char *out, size_t outlen)
+{
+    size_t  n = t->vlen < outlen - 1 ? t->vlen : outlen - 1;
+
+    memcpy(out, t->val, n);
+    out[n] = 0;
+}
+
 /* apply - one tag into R; BAD counts policy tags with bad values. */
 static void apply(const struct tag *t, struct mxdmarc_record *r, int *bad, int *has_p)
 {
@@ -166,11 +175,12 @@ static void apply(const struct tag *t, struct mxdmarc_record *r, int *bad, int *
         /* RFC 9989 4.7: y, n or u; anything else is u (the default) */
         r->psd = val_is(t, "y") ? 'y' : val_is(t, "n") ? 'n' : 'u';
     } else if (strcasecmp(t->name, "rua") == 0) {
-        size_t  n = t->vlen < sizeof r->rua - 1 ? t->vlen : sizeof r->rua - 1;
-
-        memcpy(r->rua, t->val, n);
-        r->rua[n] = 0;
+        copy_val(t, r->rua, sizeof r->rua);
         r->has_rua = rua_has_uri(t->val, t->vlen);
+    } else if (strcasecmp(t->name, "ruf") == 0) {
+        copy_val(t, r->ruf, sizeof r->ruf);
+    } else if (strcasecmp(t->name, "fo") == 0 && t->vlen < sizeof r->fo) {
+        copy_val(t, r->fo, sizeof r->fo);
     }
 }
 
@@ -184,6 +194,7 @@ int     mxdmarc_record_parse(const char *txt, struct mxdmarc_record *r)
     r->adkim = r->aspf = 'r';
     r->pct = 100;
     r->psd = 'u';
+    strcpy(r->fo, "0");
     if (!mxdmarc_is_dmarc(txt))
         return -1;
     cursor = memchr(txt, '=', (size_t) (end - txt));

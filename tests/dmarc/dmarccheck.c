@@ -80,10 +80,17 @@ static int record(struct pdb *db, const char *source, const struct dc_case *c,
     m.spf_aligned = r->spf_aligned;
     m.dkim_domain = k ? k->domain : "";
     m.dkim_result = k ? k->result : "";
+    m.dkim_selector = k ? "sel1" : "";
+    m.np = mxdmarc_policy_name(r->np);
+    m.testing = r->testing;
+    m.fo = r->fo;
+    m.discovery = r->treewalk ? "treewalk" : "psl";
     m.spf_domain = c->mailfrom;
     m.spf_scope = strcmp(c->identity, "helo") == 0 ? "helo" : "mfrom";
     m.spf_result = c->spf;
-    m.reason = r->sampled_out ? "sampled_out" : "";
+    m.reason = r->sampled_out ? "sampled_out"
+        : r->testing && r->status == MXDMARC_FAIL && r->applied > MXDMARC_P_NONE
+        ? "policy_test_mode" : "";
     return dmarc_report_record(db, &m);
 }
 
