@@ -101,4 +101,38 @@ void    dmarc_report_message(struct strbuf *sb, const struct dmarc_report_meta *
                              const char *domain, const char *addr, const char *file,
                              const unsigned char *gz, size_t len);
 
+/* ---- failure reports (RFC 9991, dmarc_report_fail.c) ---- */
+
+#define DMARC_FAILURE_MAX_SIGS 4
+
+/* One failed message, as the milter has it; every string the caller's. */
+struct dmarc_failure {
+    time_t  when;
+    const char *policy_domain, *ruf, *fo;
+    const char *submitter;      /* our domain name, for the Message-ID */
+    const char *report_from;    /* dmarc_report_email */
+    const char *source_ip, *header_from, *envelope_from;
+    const char *identity_alignment;     /* "none", "dkim", "spf", "dkim, spf" */
+    const char *dkim_domain, *dkim_selector;    /* an aligned DKIM failure, or "" */
+    const char *date, *message_id, *from, *to, *cc;     /* header values or NULL */
+    const char *sigs[DMARC_FAILURE_MAX_SIGS];   /* DKIM-Signature values */
+    size_t  nsig;
+};
+
+/* dmarc_failure_wanted - does FO (with RUF, not a PSD's record) ask for a
+ * report of a DMARC failure (DKIM_FAILED/SPF_FAILED: of an aligned
+ * identifier, for fo=d and fo=s)? */
+int     dmarc_failure_wanted(const char *fo, const char *ruf, int psd, int dkim_failed,
+                             int spf_failed);
+
+/* dmarc_failure_admit - one more report for DOMAIN this hour: 1 within
+ * LIMIT, 0 over it, -1 database error */
+int     dmarc_failure_admit(struct pdb *, const char *domain, time_t now, long limit);
+
+/* dmarc_failure_spool - the redacted report of F into the spool; 0 or -1 */
+int     dmarc_failure_spool(const struct mx_conf *c, const struct dmarc_failure *f);
+
+/* dmarc_failure_redact - VALUE with each address's local part replaced */
+void    dmarc_failure_redact(struct strbuf *sb, const char *value);
+
 #endif

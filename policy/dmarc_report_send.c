@@ -10,6 +10,11 @@
  * with recorded rows, every rua= mailto: that passes the external
  * destination check gets the report by SMTP (dmarc_report_out.c).
  *
+ * With dmarc_failure_reports = yes, "send" also mails the failure reports
+ * the milter spooled in dmarc_report_dir/failures (dmarc_report_fail.c) to
+ * each ruf= destination that passes the same check, under the same
+ * bookkeeping (key: the spool file name, period -1, URI "ruf:mailto:...").
+ *
  * Never twice (RFC 9990 3, "Handling of Duplicates"): table
  * dmarc_report_sent holds one row per (policy domain, day, URI).  A
  * destination is claimed with one UPDATE that only matches a row that is
@@ -26,6 +31,7 @@
  * <sysexits.h> exit code (64 usage, 69 database, 73 cannot write, 75 some
  * destination failed and will be retried).
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +66,7 @@ struct run {
     char    org[256], email[320];
     time_t  now;
     int     send;
-    int     reports, sent, failed, refused, skipped;
+    int     reports, sent, failed, refused, skipped, failures;
     long    msgs;
     int     rc;
 };
@@ -304,6 +310,117 @@ static void one_day(struct run *r, time_t begin)
     sb_free(&domains);
 }
 
+/* ---- failure reports (spooled by the milter, dmarc_report_fail.c) ---- */
+
+/* fail_one - the spooled report TEXT (after its two lines) to ADDR */
+static const char *fail_one(struct run *r, const char *text, const char *addr, size_t *bytes,
+                            char *err, size_t errlen)
+{
+    struct strbuf msg = STRBUF_INIT;
+    const char *status = "sent";
+
+    sb_printf(&msg, "To: %s\r\n", addr);
+    sb_puts(&msg, text);
+    *bytes = msg.len;
+    if (sb_failed(&msg)) {
+        snprintf(err, errlen, "out of memory");
+        status = "failed";
+    } else if ((long) msg.len > r->c->dmarc_report_max_size) {
+        snprintf(err, errlen, "report mail of %zu bytes exceeds dmarc_report_max_size", msg.len);
+        status = "toolarge";
+    } else if (dmarc_report_smtp(r->c, r->email, addr, &msg, err, errlen) < 0) {
+        status = "failed";
+    }
+    sb_free(&msg);
+    return status;
+}
+
+/* fail_dest - one ruf= ITEM of the report KEY (the spool file name) */
+static void fail_dest(struct run *r, struct report *rep, const char *policy_domain,
+                      const char *item, const char *text)
+{
+    char    addr[240], err[400] = "", uri[256];
+    const char *dom, *status;
+    size_t  bytes = 0;
+    int     ok, rc;
+
+    if (dmarc_report_mailto(item, addr, sizeof addr, &dom) < 0)
+        return;
+    snprintf(uri, sizeof uri, "ruf:mailto:%s", addr);
+    if ((rc = claim(r, rep, uri)) <= 0) {
+        r->rc = rc < 0 ? EX_UNAVAILABLE : r->rc;
+        return;
+    }
+    if ((ok = dmarc_report_authorised(r->c, policy_domain, dom, err, sizeof err)) <= 0)
+        status = ok < 0 ? "failed" : "refused";
+    else
+        status = fail_one(r, text, addr, &bytes, err, sizeof err);
+    if (strcmp(status, "sent") != 0)
+        fprintf(stderr, "mxdock-policy: dmarc-report: failure report %s: %s: %s\n",
+                rep->domain, uri, err);
+    r->failures += strcmp(status, "sent") == 0;
+    r->refused += strcmp(status, "refused") == 0;
+    r->failed += strcmp(status, "failed") == 0 || strcmp(status, "toolarge") == 0;
+    if (finish(r, rep, uri, status, bytes, err) < 0)
+        r->rc = EX_UNAVAILABLE;
+}
+
+/* line - the value of the spool line "NAME: VALUE\r\n" at *P, moved on */
+static int line(char **p, const char *name, char **value)
+{
+    size_t  n = strlen(name);
+    char   *end;
+
+    if (strncmp(*p, name, n) != 0 || (end = strstr(*p, "\r\n")) == NULL)
+        return -1;
+    *end = 0;
+    *value = *p + n;
+    *p = end + 2;
+    return 0;
+}
+
+/* fail_file - the spooled report NAME to each of its destinations; the
+ * file is removed once older than dmarc_report_days */
+static void fail_file(struct run *r, const char *dir, const char *name)
+{
+    char    path[1200], item[512];
+    char   *text, *p, *ruf, *domain;
+    const char *cursor;
+    struct report rep;
+    long long when = strtoll(name, NULL, 10);
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int) sizeof path
+        || (text = mx_read_file(path, NULL)) == NULL)
+        return;
+    p = text;
+    memset(&rep, 0, sizeof rep);
+    rep.domain = name;          /* the key of its rows in dmarc_report_sent */
+    rep.begin = -1;
+    snprintf(rep.id, sizeof rep.id, "%s", name);
+    if (line(&p, "Ruf: ", &ruf) == 0 && line(&p, "Policy-Domain: ", &domain) == 0)
+        for (cursor = ruf; conf_list_next(&cursor, item, sizeof item);)
+            fail_dest(r, &rep, domain, item, p);
+    free(text);
+    if (when < r->now - 86400 * r->c->dmarc_report_days)
+        unlink(path);
+}
+
+/* failures - every spooled failure report (dmarc_failure_reports = yes) */
+static void failures(struct run *r)
+{
+    char    dir[1100];
+    struct dirent *e;
+    DIR    *d;
+
+    snprintf(dir, sizeof dir, "%s/failures", r->c->dmarc_report_dir);
+    if ((d = opendir(dir)) == NULL)
+        return;
+    while ((e = readdir(d)) != NULL)
+        if (strlen(e->d_name) > 4 && strcmp(e->d_name + strlen(e->d_name) - 4, ".eml") == 0)
+            fail_file(r, dir, e->d_name);
+    closedir(d);
+}
+
 /* summary - the run in one line on stderr; the exit code */
 static int summary(const struct run *r, time_t first, time_t last)
 {
@@ -315,8 +432,9 @@ static int summary(const struct run *r, time_t first, time_t last)
     fprintf(stderr, "mxdock-policy: dmarc-report %s%s%s: %d reports, %ld messages",
             a, first != last ? ".." : "", first != last ? b : "", r->reports, r->msgs);
     if (r->send)
-        fprintf(stderr, ", %d sent, %d failed, %d refused, %d done or not due", r->sent,
-                r->failed, r->refused, r->skipped);
+        fprintf(stderr, ", %d sent, %d failed, %d refused, %d done or not due, "
+                "%d failure reports sent", r->sent, r->failed, r->refused, r->skipped,
+                r->failures);
     fputc('\n', stderr);
     if (r->rc != EX_OK)
         return r->rc;
@@ -364,6 +482,8 @@ int     dmarc_report_main(const struct mx_conf *c, int argc, char **argv)
     }
     for (time_t day = first; day <= last && r.rc != EX_UNAVAILABLE; day += 86400)
         one_day(&r, day);
+    if (r.send && c->dmarc_failure_reports && r.rc != EX_UNAVAILABLE)
+        failures(&r);
     pdb_close(r.db);
     pdb_thread_end();
     return summary(&r, first, last);

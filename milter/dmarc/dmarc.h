@@ -73,6 +73,7 @@ struct mxdmarc_result {
     int     treewalk;           /* org domain by the RFC 9989 tree walk, not the PSL */
     int     org_mattered;       /* the policy or an alignment came from the org domain */
     int     psd_policy;         /* the policy is a public suffix domain's (psd=y) */
+    int     record_psd;         /* the applied record has psd=y */
     char    rua[512];           /* rua= of the record, for aggregate reports */
     char    ruf[512];           /* ruf= of the record, for failure reports */
     char    fo[16];             /* fo= of the record ("0" by default) */

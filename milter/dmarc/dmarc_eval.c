@@ -325,6 +325,7 @@ static int discover_walk(struct eval *e, struct mxdmarc_result *r, struct mxdmar
         return 0;               /* no policy, or one to ignore (RFC 9989 4.10.1) */
     snprintf(r->policy_domain, sizeof r->policy_domain, "%s", h->name);
     r->psd_policy = h->rec.psd == 'y' && strcmp(h->name, r->org_domain) != 0;
+    r->record_psd = h->rec.psd == 'y';
     *rec = h->rec;
     return 1;
 }

@@ -46,6 +46,10 @@ zone() { # ZONE RRSETS
 	pdns_api PATCH "/servers/localhost/zones/$1." "{\"rrsets\":[${2#,}]}" >/dev/null
 }
 spf='\"v=spf1 ip4:127.0.0.2 -all\"'
+# the RFC 9989 tree walk asks up to _dmarc.test: the parent zone answers
+# NXDOMAIN there, as the root would for a real TLD (PowerDNS refuses names
+# outside its zones, and a DNS error in the walk is a temperror)
+zone test ""
 zone "$REJ" "$(rrset "$REJ" TXT "$spf")$(rrset "$REJ" A 192.0.2.1)$(rrset "_dmarc.$REJ" TXT '\"v=DMARC1; p=reject\"')"
 zone "$NONE" "$(rrset "$NONE" TXT "$spf")$(rrset "$NONE" A 192.0.2.2)$(rrset "_dmarc.$NONE" TXT '\"v=DMARC1; p=none\"')"
 zone "$QUAR" "$(rrset "$QUAR" A 192.0.2.4)$(rrset "_dmarc.$QUAR" TXT '\"v=DMARC1; p=quarantine\"')"
