@@ -1,22 +1,22 @@
 /*
- * dmarc_report.c - DMARC aggregate reports: the table, the recording of
- * evaluated messages, the XML of one report, the dmarc-report verb.
+ * dmarc_report.c - DMARC aggregate reports (RFC 9990): the tables, the
+ * recording of evaluated messages, the XML of one report.
  *
- *   dmarc_report_ddl     CREATE TABLE dmarc_message, dmarc_policy (init-db)
- *   dmarc_report_record  one evaluated message into the table
- *   dmarc_report_xml     RFC 7489 appendix C XML for one domain and period
- *   dmarc_report_main    mxdock-policy dmarc-report [--date=D] [--send]
+ *   dmarc_report_ddl          the tables (init-db, schema versions 2 and 3)
+ *   dmarc_report_record       one evaluated message into the tables
+ *   dmarc_report_xml          RFC 9990 XML for one policy domain and period
+ *   dmarc_report_policy       the policy last seen for a domain
+ *   dmarc_report_policy_cols  the columns dmarc_report_policy fills
+ *   dmarc_report_domains      the policy domains with rows in a period
  *
  * A report covers one UTC day [begin, begin + 86400) and one policy domain
  * (the domain whose _dmarc record applied).  Rows with the same source,
- * identifiers and results are counted together.  The file name is the
- * RFC 7489 7.2.1.1 one, receiver!domain!begin!end.xml.gz, written
- * atomically in dmarc_report_dir.  IPv6 sources are written in full
- * 8-group form, the only one the RFC's schema pattern accepts.
+ * disposition, results and identifiers are one <record> with their count
+ * (SQL GROUP BY).  IPv6 sources are written in full 8-group form.  The
+ * verb is in dmarc_report_send.c, the mail in dmarc_report_out.c.
  *
  * Ownership: dmarc_report_xml() returns a malloc'd string the caller
- * frees.  Diagnostics: database failures return -1/NULL (pdb logs them);
- * the verb writes one line on stderr and returns a <sysexits.h> code.
+ * frees.  Diagnostics: database failures return -1/NULL (pdb logs them).
  */
 #include <arpa/inet.h>
 #include <stdio.h>

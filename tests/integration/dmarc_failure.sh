@@ -8,7 +8,9 @@
 # only, without the body, addresses redacted; a domain without ruf=, a
 # policy inherited from a psd=y record and a passing message give none; a
 # second send mails nothing more.  Reports go out through the same Postfix
-# (from 127.0.0.1: internal, not judged) to the smtp-sink capture.
+# (from 127.0.0.1: internal, not judged) to the smtp-sink capture.  The
+# same day of mail, recorded by the milter, then makes the next day's
+# aggregate report (RFC 9990): it arrives once, valid, rows merged.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
@@ -48,7 +50,7 @@ spf='\"v=spf1 ip4:127.0.0.2 -all\"'
 # outside its zones, and a DNS error in the walk is a temperror)
 zone test ""
 zone "$RUF" "$(rrset "$RUF" TXT "$spf")$(rrset "$RUF" A 192.0.2.1)$(rrset "_dmarc.$RUF" TXT \
-	'\"v=DMARC1; p=none; fo=1; ruf=mailto:fail@ruf.test,mailto:f@unauth.test\"')"
+	'\"v=DMARC1; p=none; fo=1; ruf=mailto:fail@ruf.test,mailto:f@unauth.test; rua=mailto:agg@ruf.test\"')"
 zone noruf.test "$(rrset noruf.test A 192.0.2.2)$(rrset _dmarc.noruf.test TXT '\"v=DMARC1; p=none\"')"
 zone psdzone.test "$(rrset shop.psdzone.test A 192.0.2.3)$(rrset _dmarc.psdzone.test TXT \
 	'\"v=DMARC1; p=none; psd=y; ruf=mailto:x@psdzone.test\"')"
@@ -131,4 +133,28 @@ policy_send
 h_has "second send: no report" "$(cat "$H/send.err")" "0 failure reports sent"
 sleep 1
 h_eq "second send: still 3 reports" "$(reports)" 3
+
+# ---- the next day: the aggregate report of the mail the milter recorded ----
+TOMORROW=$(($(date -u +%s) + 86400))
+MXDOCK_NOW=$TOMORROW "$BINDIR/mxdock-policy" -c "$C" dmarc-report send >"$H/agg.out" 2>"$H/agg.err"
+h_eq "aggregate send exit" "$?" 0
+h_has "aggregate: one report sent" "$(cat "$H/agg.err")" "1 sent, 0 failed"
+h_wait "aggregate report delivered" 30 bash -c "grep -lq 'Report Domain: $RUF' '$SINK_DIR'/*"
+agg=$(grep -l "Report Domain: $RUF" "$SINK_DIR"/*)
+h_eq "aggregate: to the rua= address" "$(grep -h '^X-Rcpt-Args:' $agg | sed 's/ ORCPT.*//')" "X-Rcpt-Args: <agg@ruf.test>"
+tr -d '\r' <"$agg" | awk '/^Content-Transfer-Encoding: base64/ {b = 1; getline; next} /^--mxdock/ {b = 0} b' |
+	base64 -d 2>/dev/null | gzip -dc >"$H/agg.xml" 2>/dev/null
+h_eq "aggregate: valid against the RFC 9990 schema" \
+	"$(xmllint --noout --schema "$H_TOP/tests/dmarc/rua-9990.xsd" "$H/agg.xml" 2>&1 | tail -1)" "$H/agg.xml validates"
+L() { printf "*[local-name()='%s']" "$1"; }
+h_eq "aggregate: 8 messages of ruf.test (2 off, 5 on, 1 pass)" \
+	"$(xmllint --xpath "sum(//$(L count))" "$H/agg.xml")" 8
+h_eq "aggregate: merged into 2 rows (the 7 failures are one)" \
+	"$(xmllint --xpath "count(//$(L record))" "$H/agg.xml")" 2
+h_eq "aggregate: the failing row" \
+	"$(xmllint --xpath "string(//$(L row)[$(L policy_evaluated)/$(L spf)='fail']/$(L count))" "$H/agg.xml")" 7
+MXDOCK_NOW=$((TOMORROW + 60)) "$BINDIR/mxdock-policy" -c "$C" dmarc-report send >/dev/null 2>"$H/agg2.err"
+h_has "aggregate: a second run sends nothing" "$(cat "$H/agg2.err")" "0 sent, 0 failed"
+sleep 1
+h_eq "aggregate: one report in the capture" "$(grep -l "Report Domain: $RUF" "$SINK_DIR"/* | wc -l)" 1
 h_done
