@@ -162,6 +162,42 @@ void    milter_dmarc_run(const struct mxdmarc *d, struct pdb *db, const struct m
     failure_report(db, c, in, out);
 }
 
+/* rank - RFC 9990's preference for a signature in the report: a pass in
+ * strict alignment, in relaxed alignment, any pass, the rest */
+static int rank(const struct dkim_msg_sig *k, const struct mxdmarc_result *r)
+{
+    if (k->res != DKIM_MSG_PASS)
+        return 3;
+    if (strcasecmp(k->d, r->author_domain) == 0)
+        return 0;
+    return near(k->d, r) ? 1 : 2;
+}
+
+/* dkim_all - every signature as "d/s/result" words, best first, as many
+ * as fit in OUT */
+static void dkim_all(const struct milter_dmarc_in *in, const struct mxdmarc_result *r,
+                     char *out, size_t outlen)
+{
+    size_t  len = 0;
+
+    out[0] = 0;
+    for (int want = 0; want < 4; want++)
+        for (size_t i = 0; i < in->nsig; i++) {
+            const struct dkim_msg_sig *k = in->sigs + i;
+            int     n;
+
+            if (rank(k, r) != want || !k->d[0] || strpbrk(k->d, " /") || strpbrk(k->s, " /"))
+                continue;
+            n = snprintf(out + len, outlen - len, "%s%s/%s/%s", len ? " " : "", k->d,
+                         k->s[0] ? k->s : "-", dkim_msg_res_name(k->res));
+            if (n < 0 || (size_t) n >= outlen - len) {
+                out[len] = 0;   /* this one does not fit: stop before it */
+                return;
+            }
+            len += (size_t) n;
+        }
+}
+
 /* applied - the disposition really applied to the message */
 static const char *applied(const struct milter_dmarc_out *out, int dry_run)
 {
@@ -203,6 +239,7 @@ void    milter_dmarc_record_msg(const struct milter_dmarc_in *in,
     m->dkim_domain = k ? k->d : "";
     m->dkim_result = k ? dkim_msg_res_name(k->res) : "";
     m->dkim_selector = k ? k->s : "";
+    dkim_all(in, r, m->dkim_all, sizeof(m->dkim_all));
     m->np = mxdmarc_policy_name(r->np);
     m->testing = r->testing;
     m->fo = r->fo;

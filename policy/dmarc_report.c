@@ -45,6 +45,7 @@ const char *const dmarc_report_ddl[] = {
     " spf_result VARCHAR(10) NOT NULL,"
     " reason VARCHAR(20) NOT NULL,"
     " dkim_selector VARCHAR(63) NOT NULL DEFAULT '',"
+    " dkim_all VARCHAR(255) NOT NULL DEFAULT '',"
     " KEY dmarc_message_day (received, policy_domain)"
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     "CREATE TABLE IF NOT EXISTS dmarc_policy ("
@@ -59,7 +60,8 @@ const char *const dmarc_report_ddl[] = {
     ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
     /* schema 3 (RFC 9990): what version 2 lacked */
     "ALTER TABLE dmarc_message ADD COLUMN IF NOT EXISTS"
-    " dkim_selector VARCHAR(63) NOT NULL DEFAULT ''",
+    " dkim_selector VARCHAR(63) NOT NULL DEFAULT '',"
+    " ADD COLUMN IF NOT EXISTS dkim_all VARCHAR(255) NOT NULL DEFAULT ''",
     "ALTER TABLE dmarc_policy ADD COLUMN IF NOT EXISTS np VARCHAR(10) NOT NULL DEFAULT '',"
     " ADD COLUMN IF NOT EXISTS testing CHAR(1) NOT NULL DEFAULT 'n',"
     " ADD COLUMN IF NOT EXISTS fo VARCHAR(15) NOT NULL DEFAULT '0',"
@@ -92,8 +94,8 @@ const char *const dmarc_report_ddl[] = {
 static const char sql_insert[] =
     "INSERT INTO dmarc_message (received, source_ip, header_from, envelope_from,"
     " policy_domain, disposition, dkim_eval, spf_eval, dkim_domain, dkim_result,"
-    " spf_domain, spf_scope, spf_result, reason, dkim_selector)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    " spf_domain, spf_scope, spf_result, reason, dkim_selector, dkim_all)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 /* the policy as last seen: what <policy_published> reports */
 static const char sql_seen[] =
@@ -112,7 +114,8 @@ static const char sql_policy[] =
     " WHERE domain = ?";
 
 #define GROUPED "source_ip, disposition, dkim_eval, spf_eval, reason, header_from," \
-    " envelope_from, dkim_domain, dkim_result, spf_domain, spf_scope, spf_result, dkim_selector"
+    " envelope_from, dkim_domain, dkim_result, spf_domain, spf_scope, spf_result, dkim_selector," \
+    " dkim_all"
 static const char sql_rows[] =
     "SELECT " GROUPED ", COUNT(*) FROM dmarc_message"
     " WHERE policy_domain = ? AND received >= ? AND received < ?"
@@ -136,7 +139,7 @@ static struct pdb_val num(long long n)
 int     dmarc_report_record(struct pdb *db, const struct dmarc_report_msg *m)
 {
     char    adkim[2] = {m->adkim ? m->adkim : 'r', 0}, aspf[2] = {m->aspf ? m->aspf : 'r', 0};
-    struct pdb_val in[15], pol[12];
+    struct pdb_val in[16], pol[12];
 
     in[0] = num((long long) m->when);
     in[1] = text(m->source_ip);
@@ -153,6 +156,7 @@ int     dmarc_report_record(struct pdb *db, const struct dmarc_report_msg *m)
     in[12] = text(m->spf_result && *m->spf_result ? m->spf_result : "none");
     in[13] = text(m->reason);
     in[14] = text(m->dkim_selector);
+    in[15] = text(m->dkim_all);
     pol[0] = text(m->policy_domain);
     pol[1] = text(m->p);
     pol[2] = text(m->sp && *m->sp ? m->sp : m->p);
@@ -165,7 +169,7 @@ int     dmarc_report_record(struct pdb *db, const struct dmarc_report_msg *m)
     pol[9] = text(m->testing ? "y" : "n");
     pol[10] = text(m->fo && *m->fo ? m->fo : "0");
     pol[11] = text(m->discovery && *m->discovery ? m->discovery : "psl");
-    if (pdb_run(db, -1, sql_insert, in, 15, NULL, 0, NULL, NULL, NULL) < 0)
+    if (pdb_run(db, -1, sql_insert, in, 16, NULL, 0, NULL, NULL, NULL) < 0)
         return -1;
     return pdb_run(db, -1, sql_seen, pol, 12, NULL, 0, NULL, NULL, NULL);
 }
@@ -246,12 +250,37 @@ static void reason(struct strbuf *sb, const char *why)
     sb_puts(sb, "</reason>");
 }
 
+/* dkim_list - one <dkim> per "d/s/result" word of LIST (every signature
+ * verified, the preferred first: RFC 9990 "DKIM Signatures in Aggregate
+ * Reports") */
+static void dkim_list(struct strbuf *sb, const char *list)
+{
+    char    buf[256], *save = NULL;
+
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        char   *s = strchr(w, '/'), *res = s ? strchr(s + 1, '/') : NULL;
+
+        if (res == NULL)
+            continue;
+        *s++ = 0;
+        *res++ = 0;
+        sb_puts(sb, "<dkim>");
+        xml_elem(sb, "domain", w);
+        xml_elem(sb, "selector", s);
+        xml_elem(sb, "result", res);
+        sb_puts(sb, "</dkim>");
+    }
+}
+
 /* auth_results - the DKIM and SPF results as evaluated (RFC 9990: SPF of
  * the MAIL FROM identity only, scope "mfrom") */
 static void auth_results(struct strbuf *sb, const struct pdb_col *c)
 {
     sb_puts(sb, "<auth_results>");
-    if (c[7].s[0]) {
+    if (c[13].s[0]) {
+        dkim_list(sb, c[13].s);
+    } else if (c[7].s[0]) {     /* a row of schema 2: one signature */
         sb_puts(sb, "<dkim>");
         xml_elem(sb, "domain", c[7].s);
         xml_elem(sb, "selector", c[12].s);
@@ -268,7 +297,7 @@ static void auth_results(struct strbuf *sb, const struct pdb_col *c)
     sb_puts(sb, "</auth_results>");
 }
 
-/* one_record - one <record> from a grouped row (14 columns): messages
+/* one_record - one <record> from a grouped row (15 columns): messages
  * with the same source, results and identifiers are one row. */
 static int one_record(void *ctx, const struct pdb_col *c, int ncols)
 {
@@ -279,7 +308,7 @@ static int one_record(void *ctx, const struct pdb_col *c, int ncols)
     (void) ncols;
     sb_puts(sb, "<record><row>");
     xml_source_ip(sb, c[0].s);
-    sb_printf(sb, "<count>%lld</count><policy_evaluated>", c[13].n);
+    sb_printf(sb, "<count>%lld</count><policy_evaluated>", c[14].n);
     /* "pass": no action, passing DMARC with an enforcing policy */
     xml_elem(sb, "disposition", pass && rc->enforcing ? "pass" : c[1].s);
     xml_elem(sb, "dkim", c[2].s);
@@ -291,7 +320,7 @@ static int one_record(void *ctx, const struct pdb_col *c, int ncols)
     sb_puts(sb, "</identifiers>");
     auth_results(sb, c);
     sb_puts(sb, "</record>\n");
-    rc->msgs += c[13].n;
+    rc->msgs += c[14].n;
     return 0;
 }
 
@@ -348,13 +377,13 @@ char   *dmarc_report_xml(struct pdb *db, const struct dmarc_report_meta *meta,
     struct strbuf sb = STRBUF_INIT;
     struct pdb_val in[3] = {text(policy_domain), num(meta->begin), num(meta->end)};
     struct pdb_col pol[DMARC_REPORT_POLICY_COLS];
-    struct pdb_col rows[14];
+    struct pdb_col rows[15];
     struct policy_ctx pc = {&sb, 0, 0};
     struct rows_ctx rc = {&sb, 0, 0};
 
     memset(rows, 0, sizeof rows);
-    for (int i = 0; i < 14; i++)
-        rows[i].type = i == 13 ? PDB_INT : PDB_TEXT;
+    for (int i = 0; i < 15; i++)
+        rows[i].type = i == 14 ? PDB_INT : PDB_TEXT;
     dmarc_report_policy_cols(pol);
     metadata(&sb, meta);
     sb_puts(&sb, "<policy_published>");
@@ -366,7 +395,7 @@ char   *dmarc_report_xml(struct pdb *db, const struct dmarc_report_meta *meta,
         xml_elem(&sb, "p", "none");     /* rows without a policy row: never seen so far */
     sb_puts(&sb, "</policy_published>\n");
     rc.enforcing = pc.enforcing;
-    if (pdb_run(db, -1, sql_rows, in, 3, rows, 14, one_record, &rc, NULL) < 0)
+    if (pdb_run(db, -1, sql_rows, in, 3, rows, 15, one_record, &rc, NULL) < 0)
         goto fail;
     sb_puts(&sb, "</feedback>\n");
     if (sb_failed(&sb))

@@ -41,6 +41,8 @@ struct dmarc_report_msg {
     int     dkim_aligned, spf_aligned;  /* the DMARC-aligned results */
     const char *dkim_domain, *dkim_result;  /* one signature, "" when none */
     const char *dkim_selector;  /* its s= */
+    char    dkim_all[256];      /* every signature "d/s/result ...", the
+                                 * aligned pass first; "" = only the above */
     const char *np;             /* np= as published, "" when absent */
     int     testing;            /* t=y */
     const char *fo;             /* fo= ("0" when absent) */

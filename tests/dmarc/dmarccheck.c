@@ -53,6 +53,27 @@ static struct mx_conf *make_conf(const struct opts *o, const char *resolver)
     return c;
 }
 
+/* all_sigs - every signature of C as "d/sel1/result", the aligned pass
+ * first (what milter/dmarc_glue.c records) */
+static void all_sigs(const struct dc_case *c, const struct mxdmarc_result *r, char *out,
+                     size_t outlen)
+{
+    size_t  len = 0;
+
+    out[0] = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->ndkim; i++) {
+            int     first = r->dkim_aligned && strcasecmp(c->dkim[i].domain, r->dkim_domain) == 0;
+
+            if (first != (pass == 0))
+                continue;
+            len += (size_t) snprintf(out + len, outlen - len, "%s%s/sel1/%s", len ? " " : "",
+                                     c->dkim[i].domain, c->dkim[i].result);
+            if (len >= outlen)
+                return;
+        }
+}
+
 /* record - the row the milter would record for case C with result R. */
 static int record(struct pdb *db, const char *source, const struct dc_case *c,
                   const struct mxdmarc_result *r)
@@ -81,6 +102,7 @@ static int record(struct pdb *db, const char *source, const struct dc_case *c,
     m.dkim_domain = k ? k->domain : "";
     m.dkim_result = k ? k->result : "";
     m.dkim_selector = k ? "sel1" : "";
+    all_sigs(c, r, m.dkim_all, sizeof m.dkim_all);
     m.np = mxdmarc_policy_name(r->np);
     m.testing = r->testing;
     m.fo = r->fo;

@@ -67,7 +67,8 @@ h_eq "init-db creates the DMARC report tables" \
 	"dmarc_failure_sent dmarc_message dmarc_policy dmarc_report_sent "
 
 # one day of mail: 3 passing + 2 failing from reject.test (the same source,
-# results and identifiers: 2 rows), 1 from ext.test, 1 under t=y; one more
+# results and identifiers: 2 rows), 1 passing by its second of two
+# signatures, 1 from ext.test, 1 under t=y; one more
 # pass from an IPv6 client; none the next day
 cat >"$H/cases.txt" <<'CASES'
 pass1 | a@reject.test | reject.test | mailfrom:pass | reject.test:pass | pass | reject | none |
@@ -75,6 +76,7 @@ pass2 | a@reject.test | reject.test | mailfrom:pass | reject.test:pass | pass | 
 pass3 | b@reject.test | reject.test | mailfrom:pass | reject.test:pass | pass | reject | none |
 fail1 | a@reject.test | other.test | mailfrom:pass | other.test:pass | fail | reject | reject |
 fail2 | a@reject.test | other.test | mailfrom:pass | other.test:pass | fail | reject | reject |
+multi | a@reject.test | other.test | mailfrom:fail | other.test:fail,reject.test:pass | pass | reject | none |
 ext   | a@ext.test | other.test | mailfrom:fail | ext.test:pass | pass | none | none |
 test  | a@testing.test | other.test | mailfrom:softfail | - | fail | quarantine | quarantine |
 none  | a@nodmarc.test | other.test | mailfrom:pass | - | none | - | none |
@@ -88,12 +90,12 @@ h_eq "messages evaluated and recorded" "$?" 0
 MXDOCK_NOW=$NOW "$CHECK" -c "$CONF" -m 2001:db8::25 "$H/v6.txt" >>"$H/eval.out" 2>&1
 MXDOCK_NOW=$((NOW + 86400)) "$CHECK" -c "$CONF" -m 192.0.2.10 "$H/v6.txt" >>"$H/eval.out" 2>&1
 h_eq "rows recorded (no row for dmarc=none)" \
-	"$(mariadb_db mxdock 'SELECT COUNT(*) FROM dmarc_message' | tail -1)" 9
+	"$(mariadb_db mxdock 'SELECT COUNT(*) FROM dmarc_message' | tail -1)" 10
 
 # ---- build only: the files, valid against the RFC 9990 schema ----
 "$BINDIR/mxdock-policy" -c "$CONF" dmarc-report --date=$DAY >"$H/report.out" 2>"$H/report.err"
 h_eq "dmarc-report exit" "$?" 0
-h_has "dmarc-report summary" "$(cat "$H/report.err")" "$DAY: 3 reports, 8 messages"
+h_has "dmarc-report summary" "$(cat "$H/report.err")" "$DAY: 3 reports, 9 messages"
 for d in reject.test ext.test testing.test; do
 	f="$H/reports/mx.receiver.test!$d!$BEGIN!$((BEGIN + 86399)).xml.gz"
 	h_eq "report file for $d (RFC 9990 3 file name)" \
@@ -104,9 +106,15 @@ for d in reject.test ext.test testing.test; do
 done
 xp() { xmllint --xpath "$2" "$H/$1.xml" 2>/dev/null; }
 L() { printf "*[local-name()='%s']" "$1"; }
-h_eq "reject.test: messages counted" "$(xp reject.test "sum(//$(L count))")" 6
-h_eq "reject.test: rows merged (v4 pass x3, v4 fail x2, v6 pass)" \
-	"$(xp reject.test "count(//$(L record))")" 3
+h_eq "reject.test: messages counted" "$(xp reject.test "sum(//$(L count))")" 7
+h_eq "reject.test: rows merged (v4 pass x3, v4 fail x2, two signatures, v6 pass)" \
+	"$(xp reject.test "count(//$(L record))")" 4
+MULTI="//$(L record)[count($(L auth_results)/$(L dkim)) = 2]"
+h_eq "reject.test: both signatures reported" "$(xp reject.test "count($MULTI)")" 1
+h_eq "reject.test: the aligned pass first (RFC 9990 order)" \
+	"$(xp reject.test "string($MULTI/$(L auth_results)/$(L dkim)[1]/$(L domain))")" reject.test
+h_eq "reject.test: then the failed one" \
+	"$(xp reject.test "string($MULTI/$(L auth_results)/$(L dkim)[2]/$(L result))")" fail
 h_eq "reject.test: merged passing row" \
 	"$(xp reject.test "string(//$(L row)[$(L source_ip)='192.0.2.10'][$(L policy_evaluated)/$(L dkim)='pass']/$(L count))")" 3
 h_eq "reject.test: failing row count" \
@@ -114,7 +122,7 @@ h_eq "reject.test: failing row count" \
 h_eq "reject.test: failing row disposition" \
 	"$(xp reject.test "string(//$(L policy_evaluated)[$(L dkim)='fail']/$(L disposition))")" reject
 h_eq "reject.test: passing row disposition (RFC 9990: pass)" \
-	"$(xp reject.test "string(//$(L policy_evaluated)[$(L dkim)='pass']/$(L disposition))")" pass
+	"$(xp reject.test "string(//$(L row)[$(L source_ip)='192.0.2.10'][$(L count)=3]/$(L policy_evaluated)/$(L disposition))")" pass
 h_eq "reject.test: IPv6 source in full form" \
 	"$(xp reject.test "count(//$(L source_ip)[.='2001:db8:0:0:0:0:0:25'])")" 1
 h_eq "reject.test: namespace" "$(xp reject.test "namespace-uri(/*)")" "urn:ietf:params:xml:ns:dmarc-2.0"
@@ -172,7 +180,7 @@ h_eq "mailed attachment is gzip" "$(gzip -t "$H/mailed.gz" 2>&1 && echo gzip)" g
 gzip -dc "$H/mailed.gz" >"$H/mailed.xml" 2>/dev/null
 h_eq "mailed report validates against the RFC 9990 schema" \
 	"$(xmllint --noout --schema "$XSD" "$H/mailed.xml" 2>&1 | tail -1)" "$H/mailed.xml validates"
-h_eq "mailed report: rows merged" "$(xmllint --xpath "count(//$(L record))" "$H/mailed.xml")" 3
+h_eq "mailed report: rows merged" "$(xmllint --xpath "count(//$(L record))" "$H/mailed.xml")" 4
 h_eq "mailed report is the day's report" "$(cmp -s "$H/mailed.xml" "$H/reject.test.xml" && echo same)" same
 mail=$(postfix_message_with "To: agg@reports.test")
 h_has "the authorised external destination got ext.test's report" "$mail" "Report Domain: ext.test"
