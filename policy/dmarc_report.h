@@ -87,10 +87,12 @@ int     dmarc_report_gzip(const char *data, size_t len, unsigned char **out, siz
 int     dmarc_report_mailto(const char *item, char *addr, size_t addrlen, const char **domain);
 
 /* dmarc_report_authorised - RFC 9990 section 4: may reports about
- * POLICY_DOMAIN go to DEST_DOMAIN?  1 yes, 0 no, -1 DNS failure (try
- * again later).  WHY says why not. */
+ * POLICY_DOMAIN go to DEST_DOMAIN?  1 yes (ADDR possibly replaced by the
+ * TAG, "rua" or "ruf", of the authorising record: step 9), 0 no, -1 DNS
+ * failure (try again later).  WHY says why not. */
 int     dmarc_report_authorised(const struct mx_conf *c, const char *policy_domain,
-                                const char *dest_domain, char *why, size_t whylen);
+                                const char *tag, const char *dest_domain, char *addr,
+                                size_t addrlen, char *why, size_t whylen);
 
 /* dmarc_report_smtp - send MSG (CRLF lines) from FROM to RCPT through
  * dmarc_report_smtp_url (STARTTLS and AUTH as configured); 0, or -1 with

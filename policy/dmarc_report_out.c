@@ -17,8 +17,9 @@
  * reach) the destination counts as the policy domain's own only when one
  * name is equal to or under the other: any other destination is asked,
  * which can only make the check stricter.  A DNS failure is told apart
- * (-1: the caller tries again later).  A rua= in the authorising record
- * replaces the address only with the same host (step 9).
+ * (-1: the caller tries again later).  A rua= (ruf=) in the authorising
+ * record replaces the address when it names the same host; naming another
+ * host stops reports to both (step 9).
  *
  * SMTP: libcurl to dmarc_report_smtp_url (smtp:// to a relay, or
  * submission with dmarc_report_smtp_starttls and AUTH by
@@ -145,14 +146,66 @@ static int starts_dmarc1(const char *s)
     return *s == 0 || *s == ';';
 }
 
-int     dmarc_report_authorised(const struct mx_conf *c, const char *policy_domain,
-                                const char *dest_domain, char *why, size_t whylen)
+/* tag_value - the value of tag NAME in the tag list REC into OUT; 0 found */
+static int tag_value(const char *rec, const char *name, char *out, size_t outlen)
 {
-    char    name[600], err[200];
+    size_t  nl = strlen(name);
+
+    for (const char *p = rec; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, name, nl) == 0) {
+            const char *v = p + nl;
+
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (*v++ != '=')
+                continue;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            snprintf(out, outlen, "%.*s", (int) strcspn(v, ";"), v);
+            out[strcspn(out, " \t")] = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* override - RFC 9990 section 4 step 9: a TAG (rua/ruf) in the
+ * authorising record REC replaces ADDR only with the same destination
+ * host; 0 keep or replaced, -1 another host: send to neither */
+static int override(const char *rec, const char *tag, const char *dest_domain, char *addr,
+                    size_t addrlen, char *why, size_t whylen)
+{
+    char    list[512], item[512], newaddr[320];
+    const char *cursor = list, *dom;
+
+    if (tag_value(rec, tag, list, sizeof list) < 0)
+        return 0;
+    while (conf_list_next(&cursor, item, sizeof item)) {
+        if (dmarc_report_mailto(item, newaddr, sizeof newaddr, &dom) < 0)
+            continue;
+        if (strcasecmp(dom, dest_domain) != 0) {
+            snprintf(why, whylen, "the authorising record of %.150s points %s= to another host,"
+                     " %.150s (RFC 9990 section 4)", dest_domain, tag, dom);
+            return -1;
+        }
+        snprintf(addr, addrlen, "%s", newaddr);
+        return 0;
+    }
+    return 0;
+}
+
+int     dmarc_report_authorised(const struct mx_conf *c, const char *policy_domain,
+                                const char *tag, const char *dest, char *addr,
+                                size_t addrlen, char *why, size_t whylen)
+{
+    char    name[600], err[200], dest_domain[256];
     char  **rrs = NULL;
     size_t  n = 0;
     int     ok = 0;
 
+    snprintf(dest_domain, sizeof dest_domain, "%s", dest);      /* DEST may point into ADDR */
     if (same_org(c, policy_domain, dest_domain))
         return 1;
     if (snprintf(name, sizeof name, "%s._report._dmarc.%s", policy_domain, dest_domain) > 253) {
@@ -165,12 +218,13 @@ int     dmarc_report_authorised(const struct mx_conf *c, const char *policy_doma
         snprintf(why, whylen, "%.300s: %.150s", name, err);
         return -1;
     }
-    for (size_t i = 0; i < n; i++)
-        ok |= starts_dmarc1(rrs[i]);
+    for (size_t i = 0; i < n && !ok; i++)
+        if (starts_dmarc1(rrs[i]))
+            ok = override(rrs[i], tag, dest_domain, addr, addrlen, why, whylen) == 0 ? 1 : -2;
     dnsq_free(rrs, n);
-    if (!ok)
+    if (ok == 0)
         snprintf(why, whylen, "%.150s did not authorise reports (no %.300s)", dest_domain, name);
-    return ok;
+    return ok == 1;
 }
 
 static void base64(struct strbuf *sb, const unsigned char *p, size_t n)

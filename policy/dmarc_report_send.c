@@ -243,7 +243,8 @@ static void destination(struct run *r, struct report *rep, const char *item)
         r->rc = rc < 0 ? EX_UNAVAILABLE : r->rc;
         return;
     }
-    if ((ok = dmarc_report_authorised(r->c, rep->domain, dom, err, sizeof err)) <= 0) {
+    if ((ok = dmarc_report_authorised(r->c, rep->domain, "rua", dom, addr, sizeof addr, err,
+                                      sizeof err)) <= 0) {
         status = ok < 0 ? "failed" : "refused";
     } else if ((rc = build(r, rep)) != EX_OK) {
         r->rc = rc;
@@ -351,7 +352,8 @@ static void fail_dest(struct run *r, struct report *rep, const char *policy_doma
         r->rc = rc < 0 ? EX_UNAVAILABLE : r->rc;
         return;
     }
-    if ((ok = dmarc_report_authorised(r->c, policy_domain, dom, err, sizeof err)) <= 0)
+    if ((ok = dmarc_report_authorised(r->c, policy_domain, "ruf", dom, addr, sizeof addr, err,
+                                      sizeof err)) <= 0)
         status = ok < 0 ? "failed" : "refused";
     else
         status = fail_one(r, text, addr, &bytes, err, sizeof err);

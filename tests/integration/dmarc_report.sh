@@ -68,7 +68,8 @@ h_eq "init-db creates the DMARC report tables" \
 
 # one day of mail: 3 passing + 2 failing from reject.test (the same source,
 # results and identifiers: 2 rows), 1 passing by its second of two
-# signatures, 1 from ext.test, 1 under t=y; one more
+# signatures, 1 from ext.test, 1 under t=y, 1 each from ovr.test and
+# ovr2.test (RFC 9990 section 4 step 9 overrides); one more
 # pass from an IPv6 client; none the next day
 cat >"$H/cases.txt" <<'CASES'
 pass1 | a@reject.test | reject.test | mailfrom:pass | reject.test:pass | pass | reject | none |
@@ -78,6 +79,8 @@ fail1 | a@reject.test | other.test | mailfrom:pass | other.test:pass | fail | re
 fail2 | a@reject.test | other.test | mailfrom:pass | other.test:pass | fail | reject | reject |
 multi | a@reject.test | other.test | mailfrom:fail | other.test:fail,reject.test:pass | pass | reject | none |
 ext   | a@ext.test | other.test | mailfrom:fail | ext.test:pass | pass | none | none |
+ovr   | a@ovr.test | other.test | mailfrom:pass | - | fail | none | none |
+ovr2  | a@ovr2.test | other.test | mailfrom:pass | - | fail | none | none |
 test  | a@testing.test | other.test | mailfrom:softfail | - | fail | quarantine | quarantine |
 none  | a@nodmarc.test | other.test | mailfrom:pass | - | none | - | none |
 CASES
@@ -90,12 +93,12 @@ h_eq "messages evaluated and recorded" "$?" 0
 MXDOCK_NOW=$NOW "$CHECK" -c "$CONF" -m 2001:db8::25 "$H/v6.txt" >>"$H/eval.out" 2>&1
 MXDOCK_NOW=$((NOW + 86400)) "$CHECK" -c "$CONF" -m 192.0.2.10 "$H/v6.txt" >>"$H/eval.out" 2>&1
 h_eq "rows recorded (no row for dmarc=none)" \
-	"$(mariadb_db mxdock 'SELECT COUNT(*) FROM dmarc_message' | tail -1)" 10
+	"$(mariadb_db mxdock 'SELECT COUNT(*) FROM dmarc_message' | tail -1)" 12
 
 # ---- build only: the files, valid against the RFC 9990 schema ----
 "$BINDIR/mxdock-policy" -c "$CONF" dmarc-report --date=$DAY >"$H/report.out" 2>"$H/report.err"
 h_eq "dmarc-report exit" "$?" 0
-h_has "dmarc-report summary" "$(cat "$H/report.err")" "$DAY: 3 reports, 9 messages"
+h_has "dmarc-report summary" "$(cat "$H/report.err")" "$DAY: 5 reports, 11 messages"
 for d in reject.test ext.test testing.test; do
 	f="$H/reports/mx.receiver.test!$d!$BEGIN!$((BEGIN + 86399)).xml.gz"
 	h_eq "report file for $d (RFC 9990 3 file name)" \
@@ -146,25 +149,27 @@ send() { MXDOCK_NOW=$1 "$BINDIR/mxdock-policy" -c "$CONF" dmarc-report send >"$H
 sent_rows() { mariadb_db mxdock "SELECT policy_domain, uri, status, attempts FROM dmarc_report_sent ORDER BY uri" | tail -n +2 | tr '\t' ' ' | tr '\n' ';'; }
 send $SEND1
 h_eq "dead relay: EX_TEMPFAIL" "$?" 75
-h_has "dead relay: failures counted" "$(cat "$H/send.err")" "0 sent, 2 failed, 1 refused"
+h_has "dead relay: failures counted" "$(cat "$H/send.err")" "0 sent, 3 failed, 2 refused"
 h_has "unauthorised external rua refused" "$(cat "$H/send.err")" \
 	"unauth.test did not authorise reports (no ext.test._report._dmarc.unauth.test)"
 h_eq "dead relay: recorded" "$(sent_rows)" \
-	"ext.test mailto:agg@reports.test failed 1;ext.test mailto:agg@unauth.test refused 0;reject.test mailto:dmarc@reject.test failed 1;"
+	"ext.test mailto:agg@reports.test failed 1;ext.test mailto:agg@unauth.test refused 0;reject.test mailto:dmarc@reject.test failed 1;ovr.test mailto:x@reports.test failed 1;ovr2.test mailto:y@reports.test refused 0;"
+h_has "step 9: an override to another host refuses both" "$(cat "$H/send.err")" \
+	"the authorising record of reports.test points rua= to another host, evil.test"
 sed -i "s|^dmarc_report_smtp_url = .*|dmarc_report_smtp_url = smtp://127.0.0.1:$POSTFIX_PORT|" "$CONF"
 send $((SEND1 + 60))
 h_eq "relay back, retry not due: exit" "$?" 0
-h_has "retry not due: nothing sent" "$(cat "$H/send.err")" "0 sent, 0 failed, 0 refused, 3 done or not due"
+h_has "retry not due: nothing sent" "$(cat "$H/send.err")" "0 sent, 0 failed, 0 refused, 5 done or not due"
 send $((SEND1 + 601))
 h_eq "retry due: exit" "$?" 0
-h_has "retry due: both sent" "$(cat "$H/send.err")" "2 sent, 0 failed, 0 refused"
-postfix_wait_delivered 2
+h_has "retry due: all three sent" "$(cat "$H/send.err")" "3 sent, 0 failed, 0 refused"
+postfix_wait_delivered 3
 h_eq "recorded as sent, 2 attempts each" "$(sent_rows)" \
-	"ext.test mailto:agg@reports.test sent 2;ext.test mailto:agg@unauth.test refused 0;reject.test mailto:dmarc@reject.test sent 2;"
+	"ext.test mailto:agg@reports.test sent 2;ext.test mailto:agg@unauth.test refused 0;reject.test mailto:dmarc@reject.test sent 2;ovr.test mailto:x@reports.test sent 2;ovr2.test mailto:y@reports.test refused 0;"
 send $((SEND1 + 7200))
-h_has "second run sends nothing" "$(cat "$H/send.err")" "0 sent, 0 failed, 0 refused, 3 done or not due"
+h_has "second run sends nothing" "$(cat "$H/send.err")" "0 sent, 0 failed, 0 refused, 5 done or not due"
 sleep 2
-h_eq "the capture holds 2 reports, not more" "$(postfix_count)" 2
+h_eq "the capture holds 3 reports, not more" "$(postfix_count)" 3
 h_has "AUTH over STARTTLS at the relay" "$(cat "$POSTFIX_LOG")" "sasl_username=reporter@receiver.test"
 h_has "TLS at the relay" "$(cat "$POSTFIX_LOG")" "TLS connection established from"
 h_lacks "the SMTP password is in no log" "$(cat "$POSTFIX_LOG" "$H"/send.err "$H"/*.err)" "rep0rt-s3cret"
@@ -184,6 +189,9 @@ h_eq "mailed report: rows merged" "$(xmllint --xpath "count(//$(L record))" "$H/
 h_eq "mailed report is the day's report" "$(cmp -s "$H/mailed.xml" "$H/reject.test.xml" && echo same)" same
 mail=$(postfix_message_with "To: agg@reports.test")
 h_has "the authorised external destination got ext.test's report" "$mail" "Report Domain: ext.test"
+mail=$(postfix_message_with "Report Domain: ovr.test")
+h_has "step 9: the override address on the same host got ovr.test's report" "$mail" "To: other@reports.test"
+h_lacks "step 9: not the published one" "$(cat "$SINK_DIR"/*)" "x@reports.test"
 
 # ---- size limit: a report too large is recorded, never sent, never retried ----
 MXDOCK_NOW=$((NOW + 86400)) "$CHECK" -c "$CONF" -m 192.0.2.11 "$H/cases.txt" >/dev/null 2>&1
@@ -193,5 +201,5 @@ h_has "too large: refused with the reason" "$(cat "$H/send.err")" "exceeds dmarc
 send $((SEND1 + 86400 * 2))
 h_has "too large: not tried again" "$(cat "$H/send.err")" "0 sent, 0 failed"
 sleep 1
-h_eq "too large: nothing reached the capture" "$(postfix_count)" 2
+h_eq "too large: nothing reached the capture" "$(postfix_count)" 3
 h_done
