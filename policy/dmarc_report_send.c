@@ -29,7 +29,7 @@
  * Ownership: everything is freed before return.  Diagnostics: one line on
  * stderr per destination that is refused or fails, a summary line, and a
  * <sysexits.h> exit code (64 usage, 69 database, 73 cannot write, 75 some
- * destination failed and will be retried).
+ * destination failed and will be retried, 78 bad SMTP settings).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -443,6 +443,35 @@ static int summary(const struct run *r, time_t first, time_t last)
     return r->failed ? EX_TEMPFAIL : EX_OK;
 }
 
+/* preflight - the SMTP settings "send" needs, checked before any report is
+ * claimed: a bad setting is one line and EX_CONFIG, not a day of failures */
+static int preflight(const struct mx_conf *c)
+{
+    char    pw[256], why[200];
+    int     rc = 0;
+
+    if (strncmp(c->dmarc_report_smtp_url, "smtp://", 7) != 0
+        && strncmp(c->dmarc_report_smtp_url, "smtps://", 8) != 0) {
+        fprintf(stderr, "mxdock-policy: dmarc-report: dmarc_report_smtp_url \"%.100s\" is not "
+                "smtp://HOST[:PORT] or smtps://HOST[:PORT]\n", c->dmarc_report_smtp_url);
+        return -1;
+    }
+    if (*c->dmarc_report_smtp_user == 0)
+        return 0;
+    if (*c->dmarc_report_smtp_password_file == 0) {
+        fprintf(stderr, "mxdock-policy: dmarc-report: dmarc_report_smtp_user is set but "
+                "dmarc_report_smtp_password_file is not\n");
+        return -1;
+    }
+    if (mx_read_secret(c->dmarc_report_smtp_password_file, pw, sizeof pw, why, sizeof why) < 0) {
+        fprintf(stderr, "mxdock-policy: dmarc-report: dmarc_report_smtp_password_file: %s\n",
+                why);
+        rc = -1;
+    }
+    explicit_bzero(pw, sizeof pw);
+    return rc;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: mxdock-policy dmarc-report [send] [--date=YYYY-MM-DD]\n");
@@ -477,6 +506,8 @@ int     dmarc_report_main(const struct mx_conf *c, int argc, char **argv)
         last = first;
     else if (r.send)
         first = today - 86400 * c->dmarc_report_days;
+    if (r.send && preflight(c) < 0)
+        return EX_CONFIG;
     identity(&r);
     if ((r.db = pdb_open(c, 1, PDB_QUIET)) == NULL) {
         fprintf(stderr, "mxdock-policy: dmarc-report: cannot open the database\n");

@@ -143,6 +143,15 @@ h_has "a day without mail: no report" "$(cat "$H/empty.err")" "2026-11-19: 0 rep
 h_eq "bad date: EX_USAGE" "$?" 64
 h_has "bad date: message" "$(cat "$H/bad.err")" 'bad date "2026-13-01"'
 
+# ---- bad SMTP settings: one line, EX_CONFIG, nothing claimed ----
+chmod 644 "$H/smtp.pw"
+"$BINDIR/mxdock-policy" -c "$CONF" dmarc-report send >/dev/null 2>"$H/cfg.err"
+h_eq "world-readable password file: EX_CONFIG" "$?" 78
+h_has "world-readable password file: named" "$(cat "$H/cfg.err")" "dmarc_report_smtp_password_file"
+h_lacks "world-readable password file: not printed" "$(cat "$H/cfg.err")" "rep0rt-s3cret"
+h_eq "nothing claimed" "$(mariadb_db mxdock 'SELECT COUNT(*) FROM dmarc_report_sent' | tail -1)" 0
+chmod 600 "$H/smtp.pw"
+
 # ---- send: a dead relay first ----
 SEND1=$((BEGIN + 86400 + 3600))     # the next day, 01:00 UTC: yesterday's reports
 send() { MXDOCK_NOW=$1 "$BINDIR/mxdock-policy" -c "$CONF" dmarc-report send >"$H/send.out" 2>"$H/send.err"; }
