@@ -58,7 +58,7 @@ LIBDMARC  = $(BUILDDIR)/libmxdmarc.a
 LDLIBS_CONF   = -lidn2 -lresolv
 LDLIBS_DKIM   = -lopendkim -lssl -lcrypto -ljansson
 LDLIBS_PDNS   = -lcurl -ljansson
-LDLIBS_POLICY = -lmariadb -lz -lpsl -lmicrohttpd -ljansson -lcrypto
+LDLIBS_POLICY = -lmariadb -lz -lpsl -lmicrohttpd -ljansson -lcrypto -lcurl
 LDLIBS_MILTER = -lmilter -lspf2 -lpsl -lresolv -lpthread
 
 PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy

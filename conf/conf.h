@@ -113,10 +113,21 @@ struct mx_conf {
     char   *dmarc_temperror_action;
     long    dmarc_dry_run;
     char   *dmarc_psl_file;
+    char   *dmarc_org_domain;       /* "treewalk" (RFC 9989) or "psl" (RFC 7489) */
     long    dmarc_report_enable;
     char   *dmarc_report_org_name;
     char   *dmarc_report_email;
-    char   *dmarc_report_sendmail;
+    char   *dmarc_report_smtp_url;
+    long    dmarc_report_smtp_starttls;
+    char   *dmarc_report_smtp_user;
+    char   *dmarc_report_smtp_password_file;
+    char   *dmarc_report_smtp_cafile;
+    long    dmarc_report_max_size;
+    long    dmarc_report_retries;
+    long    dmarc_report_retry_delay;
+    long    dmarc_report_days;
+    long    dmarc_failure_reports;
+    long    dmarc_failure_report_limit;
     char   *dmarc_report_dir;
     /* MySQL */
     char   *mysql_host;

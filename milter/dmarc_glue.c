@@ -3,8 +3,11 @@
  * already knows handed to milter/dmarc, the action made a milter verdict,
  * the message recorded for aggregate reports.
  *
- *   milter_dmarc_input_from  collect the From header values
- *   milter_dmarc_run         evaluate, decide, record
+ *   milter_dmarc_input_from  collect the From header values (and Date,
+ *                            Message-ID, To, Cc, DKIM-Signature for a
+ *                            failure report)
+ *   milter_dmarc_run         evaluate, decide, record, spool a failure
+ *                            report (RFC 9991) when it is on and asked for
  *   milter_dmarc_record_msg  the dmarc_report_msg row of one message
  *
  * Only the MAIL FROM SPF answer the milter computed is used (a HELO
@@ -24,14 +27,83 @@
 
 #include "dmarc_glue.h"
 #include "fileio.h"
+#include "log.h"
+
+static const char *mailfrom_domain(const char *mail_from);
 
 void    milter_dmarc_input_from(struct milter_dmarc_in *in, const char *name,
                                 const char *value)
 {
+    if (strcasecmp(name, "Date") == 0)
+        in->date = value;
+    else if (strcasecmp(name, "Message-ID") == 0)
+        in->message_id = value;
+    else if (strcasecmp(name, "To") == 0)
+        in->to = value;
+    else if (strcasecmp(name, "Cc") == 0)
+        in->cc = value;
+    else if (strcasecmp(name, "DKIM-Signature") == 0 && in->ndkim_sig < DMARC_FAILURE_MAX_SIGS)
+        in->dkim_sig[in->ndkim_sig++] = value;
     if (strcasecmp(name, "From") != 0)
         return;
     if (in->nfrom < MILTER_DMARC_MAX_FROM)
         in->from[in->nfrom++] = value;
+}
+
+/* near - is identifier ID aligned-looking with R's author (equal, or
+ * under its organizational domain): whose failure Identity-Alignment names */
+static int near(const char *id, const struct mxdmarc_result *r)
+{
+    size_t  n = strlen(id), l = strlen(r->org_domain);
+
+    if (strcasecmp(id, r->author_domain) == 0)
+        return 1;
+    return l && n >= l && strcasecmp(id + n - l, r->org_domain) == 0
+        && (n == l || id[n - l - 1] == '.');
+}
+
+/* failure_report - spool an RFC 9991 report of this failed message when
+ * failure reports are on, the record asks and the hour's limit allows;
+ * a failed spool or database changes nothing for the mail */
+static void failure_report(struct pdb *db, const struct mx_conf *c,
+                           const struct milter_dmarc_in *in, const struct milter_dmarc_out *out)
+{
+    const struct mxdmarc_result *r = &out->r;
+    const struct dkim_msg_sig *bad = 0;
+    const char *mf = mailfrom_domain(in->mail_from);
+    struct dmarc_failure f;
+    int     spf_bad = *mf && near(mf, r) && in->spf && in->spf->result != MXSPF_PASS;
+
+    for (size_t i = 0; i < in->nsig && !bad; i++)
+        if (in->sigs[i].res != DKIM_MSG_PASS && near(in->sigs[i].d, r))
+            bad = in->sigs + i;
+    if (!c->dmarc_failure_reports || r->status != MXDMARC_FAIL
+        || !dmarc_failure_wanted(r->fo, r->ruf, r->record_psd || r->psd_policy, bad != 0, spf_bad)
+        || dmarc_failure_admit(db, r->policy_domain, mx_now(), c->dmarc_failure_report_limit) != 1)
+        return;
+    memset(&f, 0, sizeof(f));
+    f.when = mx_now();
+    f.policy_domain = r->policy_domain;
+    f.ruf = r->ruf;
+    f.fo = r->fo;
+    f.submitter = c->milter_authserv_id;
+    f.report_from = *c->dmarc_report_email ? c->dmarc_report_email : "postmaster@localhost";
+    f.source_ip = in->client_ip ? in->client_ip : "";
+    f.header_from = r->author_domain;
+    f.envelope_from = in->mail_from;
+    f.identity_alignment = bad && spf_bad ? "dkim, spf" : bad ? "dkim" : spf_bad ? "spf" : "none";
+    f.dkim_domain = bad ? bad->d : "";
+    f.dkim_selector = bad ? bad->s : "";
+    f.date = in->date;
+    f.message_id = in->message_id;
+    f.from = in->nfrom ? in->from[0] : 0;
+    f.to = in->to;
+    f.cc = in->cc;
+    memcpy(f.sigs, in->dkim_sig, sizeof(f.sigs));
+    f.nsig = in->ndkim_sig;
+    if (dmarc_failure_spool(c, &f) < 0)
+        mx_warn("dmarc: cannot spool a failure report for %s in %s/failures", r->policy_domain,
+                c->dmarc_report_dir);
 }
 
 /* mailfrom_domain - the domain of the envelope sender, "" for <> */
@@ -87,6 +159,43 @@ void    milter_dmarc_run(const struct mxdmarc *d, struct pdb *db, const struct m
         return;
     milter_dmarc_record_msg(in, out, c->milter_dry_run != 0, &m);
     (void) dmarc_report_record(db, &m);
+    failure_report(db, c, in, out);
+}
+
+/* rank - RFC 9990's preference for a signature in the report: a pass in
+ * strict alignment, in relaxed alignment, any pass, the rest */
+static int rank(const struct dkim_msg_sig *k, const struct mxdmarc_result *r)
+{
+    if (k->res != DKIM_MSG_PASS)
+        return 3;
+    if (strcasecmp(k->d, r->author_domain) == 0)
+        return 0;
+    return near(k->d, r) ? 1 : 2;
+}
+
+/* dkim_all - every signature as "d/s/result" words, best first, as many
+ * as fit in OUT */
+static void dkim_all(const struct milter_dmarc_in *in, const struct mxdmarc_result *r,
+                     char *out, size_t outlen)
+{
+    size_t  len = 0;
+
+    out[0] = 0;
+    for (int want = 0; want < 4; want++)
+        for (size_t i = 0; i < in->nsig; i++) {
+            const struct dkim_msg_sig *k = in->sigs + i;
+            int     n;
+
+            if (rank(k, r) != want || !k->d[0] || strpbrk(k->d, " /") || strpbrk(k->s, " /"))
+                continue;
+            n = snprintf(out + len, outlen - len, "%s%s/%s/%s", len ? " " : "", k->d,
+                         k->s[0] ? k->s : "-", dkim_msg_res_name(k->res));
+            if (n < 0 || (size_t) n >= outlen - len) {
+                out[len] = 0;   /* this one does not fit: stop before it */
+                return;
+            }
+            len += (size_t) n;
+        }
 }
 
 /* applied - the disposition really applied to the message */
@@ -129,11 +238,20 @@ void    milter_dmarc_record_msg(const struct milter_dmarc_in *in,
     m->spf_aligned = r->spf_aligned;
     m->dkim_domain = k ? k->d : "";
     m->dkim_result = k ? dkim_msg_res_name(k->res) : "";
+    m->dkim_selector = k ? k->s : "";
+    dkim_all(in, r, m->dkim_all, sizeof(m->dkim_all));
+    m->np = mxdmarc_policy_name(r->np);
+    m->testing = r->testing;
+    m->fo = r->fo;
+    m->discovery = r->treewalk ? "treewalk" : "psl";
     m->spf_domain = in->spf && in->spf->domain[0] ? in->spf->domain : m->envelope_from;
     m->spf_scope = in->spf && strcmp(in->spf->identity, "helo") == 0 ? "helo" : "mfrom";
     m->spf_result = in->spf ? mxspf_result_name(in->spf->result) : "none";
     if (strcmp(m->disposition, mxdmarc_policy_name(dis)) != 0)
         m->reason = "local_policy";
-    else
-        m->reason = r->sampled_out ? "sampled_out" : "";
+    else if (r->sampled_out)
+        m->reason = "sampled_out";
+    else    /* t=y lowered a quarantine or reject (RFC 9990 policy_test_mode) */
+        m->reason = r->testing && r->status == MXDMARC_FAIL && r->applied > MXDMARC_P_NONE
+            ? "policy_test_mode" : "";
 }

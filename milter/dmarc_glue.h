@@ -31,6 +31,10 @@ struct milter_dmarc_in {
     const struct dkim_msg_sig *sigs;
     size_t  nsig;
     int     trusted;
+    /* for a failure report (RFC 9991), kept by milter_dmarc_input_from */
+    const char *date, *message_id, *to, *cc;
+    const char *dkim_sig[DMARC_FAILURE_MAX_SIGS];
+    size_t  ndkim_sig;
 };
 
 /* what the milter does; quarantine and header are applied by eom.c */

@@ -78,7 +78,7 @@ int     schema_upgrade(struct pdb *db, int *from)
         if (steps[i].version > *from
             && pdb_run(db, -1, steps[i].sql, 0, 0, 0, 0, 0, 0, 0) < 0)
             return -1;
-    for (size_t i = 0; *from < 2 && dmarc_report_ddl[i]; i++)
+    for (size_t i = 0; *from < SCHEMA_VERSION && dmarc_report_ddl[i]; i++)
         if (pdb_run(db, -1, dmarc_report_ddl[i], 0, 0, 0, 0, 0, 0, 0) < 0)
             return -1;
     return pdb_run(db, -1, sql_version_set, &v, 1, 0, 0, 0, 0, 0);

@@ -6,7 +6,7 @@
 
 #include "pdb.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* schema_upgrade - bring the tables to SCHEMA_VERSION; *FROM gets the
  * version found (0 = none).  0, or -1 on a database error. */

@@ -5,7 +5,9 @@ POLICY_SRCS = \
 	policy/cli_authfail.c \
 	policy/cli_quota.c \
 	policy/dmarc_report.c \
+	policy/dmarc_report_fail.c \
 	policy/dmarc_report_out.c \
+	policy/dmarc_report_send.c \
 	policy/http_conn.c \
 	policy/http_dovecot.c \
 	policy/http_main.c \

@@ -1,13 +1,14 @@
 /*
- * dmarc.h - DMARC evaluation of inbound mail (RFC 7489, with the settled
- * DMARCbis changes np= and t=), for the milter (issue 8).
+ * dmarc.h - DMARC evaluation of inbound mail for the milter: RFC 9989
+ * (DNS tree walk, psd=, np=, t=; pct= ignored) by default, RFC 7489 (Public
+ * Suffix List, pct= sampling) with dmarc_org_domain = psl (issues 8, 20).
  *
  * Pure evaluation: never calls libmilter and never evaluates SPF or DKIM
  * itself.  The milter hands over every From header value, the SPF answer
  * it already has (MAIL FROM identity only: a HELO pass never counts,
  * CVE-2019-20790) and its DKIM verify results; mxdmarc_evaluate() finds
- * the author domain, discovers the policy in the DNS (author domain, then
- * organizational domain from the Public Suffix List), checks alignment and
+ * the author domain, discovers the policy in the DNS (tree walk, or author
+ * domain then organizational domain from the PSL), checks alignment and
  * fills a result; mxdmarc_decide() turns a result into what the milter
  * should do under the dmarc_* settings.
  *
@@ -69,7 +70,13 @@ struct mxdmarc_result {
     int     pct;                /* 0..100 */
     int     sampled_out;        /* pct= sampling lowered the disposition */
     int     testing;            /* t=y */
+    int     treewalk;           /* org domain by the RFC 9989 tree walk, not the PSL */
+    int     org_mattered;       /* the policy or an alignment came from the org domain */
+    int     psd_policy;         /* the policy is a public suffix domain's (psd=y) */
+    int     record_psd;         /* the applied record has psd=y */
     char    rua[512];           /* rua= of the record, for aggregate reports */
+    char    ruf[512];           /* ruf= of the record, for failure reports */
+    char    fo[16];             /* fo= of the record ("0" by default) */
     char    adkim, aspf;        /* 'r' or 's' */
     int     spf_aligned, dkim_aligned;
     char    dkim_domain[MXDMARC_DOMAIN_MAX];     /* the aligned d=, or "" */
@@ -112,8 +119,9 @@ typedef enum mxdmarc_dns (*mxdmarc_lookup_fn) (void *ctx, const char *name, int 
 
 struct mxdmarc;
 
-/* mxdmarc_new - a checker with the PSL of dmarc_psl_file and the resolver
- * dns_resolver/dns_timeout of C (C must outlive it); NULL + WHY. */
+/* mxdmarc_new - a checker for dmarc_org_domain (with dmarc_psl_file when
+ * it is psl) and the resolver dns_resolver/dns_timeout of C (C must
+ * outlive it); NULL + WHY. */
 struct mxdmarc *mxdmarc_new(const struct mx_conf *c, char *why, size_t whylen);
 void    mxdmarc_free(struct mxdmarc *);
 
@@ -129,7 +137,8 @@ void    mxdmarc_decide(const struct mxdmarc *, const struct mxdmarc_input *in,
                        const struct mxdmarc_result *res, struct mxdmarc_action *out);
 
 /* mxdmarc_org_domain - the organizational domain of DOMAIN (normalised)
- * into OUT; -1 when it does not fit. */
+ * into OUT by dmarc_org_domain (a tree walk asks the DNS); -1 when it does
+ * not fit or the DNS failed. */
 int     mxdmarc_org_domain(const struct mxdmarc *, const char *domain, char *out, size_t outlen);
 
 const char *mxdmarc_status_name(enum mxdmarc_status);  /* "pass", "fail", ... */
@@ -150,8 +159,11 @@ struct mxdmarc_record {
     char    adkim, aspf;
     int     pct;
     int     testing;
+    char    psd;                /* psd=: 'y', 'n' or 'u' (RFC 9989 4.7) */
     int     has_rua;
     char    rua[512];           /* rua= as published, "" when absent */
+    char    ruf[512];           /* ruf= as published, "" when absent */
+    char    fo[16];             /* fo= as published ("0" when absent) */
 };
 
 /* mxdmarc_record_parse - parse TXT; 0 when it is a usable DMARC record

@@ -3,6 +3,9 @@
  * text and the action the milter takes under the dmarc_* settings.
  *
  *   mxdmarc_format_ar     "dmarc=fail (p=reject sp=none dis=reject) header.from=..."
+ *                         ("org=ORG/treewalk" or "/psl" in the comment when the
+ *                         policy or an alignment came from the organizational
+ *                         domain: where the two methods could differ)
  *   mxdmarc_decide        accept, tag, quarantine, reject or tempfail
  *   mxdmarc_status_name   "pass", "fail", ...
  *   mxdmarc_policy_name   "none", "quarantine", "reject" ("" when unset)
@@ -48,7 +51,7 @@ int     mxdmarc_format_ar(struct mxdmarc_result *r)
 {
     const char *st = mxdmarc_status_name(r->status);
     enum mxdmarc_policy sp = r->sp != MXDMARC_P_UNSET ? r->sp : r->p;
-    char    np[32] = "";
+    char    np[32] = "", org[MXDMARC_DOMAIN_MAX + 40] = "";
 
     if (r->status == MXDMARC_PERMERROR || r->author_domain[0] == 0) {
         snprintf(r->ar, sizeof r->ar, "dmarc=%s (%s)", st, r->reason);
@@ -57,10 +60,13 @@ int     mxdmarc_format_ar(struct mxdmarc_result *r)
     } else {
         if (r->np != MXDMARC_P_UNSET)
             snprintf(np, sizeof np, " np=%s", mxdmarc_policy_name(r->np));
-        snprintf(r->ar, sizeof r->ar, "dmarc=%s (p=%s sp=%s%s dis=%s) header.from=%s", st,
+        if (r->org_mattered)
+            snprintf(org, sizeof org, " org=%s/%s%s", r->org_domain[0] ? r->org_domain : "?",
+                     r->treewalk ? "treewalk" : "psl", r->psd_policy ? " psd=y" : "");
+        snprintf(r->ar, sizeof r->ar, "dmarc=%s (p=%s sp=%s%s dis=%s%s) header.from=%s", st,
                  mxdmarc_policy_name(r->p), mxdmarc_policy_name(sp), np,
                  mxdmarc_policy_name(r->disposition == MXDMARC_P_UNSET ? MXDMARC_P_NONE
-                                     : r->disposition), r->author_domain);
+                                     : r->disposition), org, r->author_domain);
     }
     return (int) r->status;
 }

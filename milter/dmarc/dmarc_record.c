@@ -1,6 +1,6 @@
 /*
- * dmarc_record.c - the DMARC policy record (RFC 7489 6.3, 6.4; np= and t=
- * of DMARCbis).
+ * dmarc_record.c - the DMARC policy record (RFC 7489 6.3, 6.4; RFC 9989
+ * 4.7: np=, t=, psd=).
  *
  *   mxdmarc_is_dmarc      does a TXT record start with v=DMARC1?
  *   mxdmarc_record_parse  tag=value list into struct mxdmarc_record
@@ -8,7 +8,9 @@
  * Unknown tags are ignored; a bad adkim/aspf/pct falls back to its
  * default; a missing or bad p=, or a bad sp=/np=, makes the record
  * p=none when rua= names a URI and unusable otherwise (RFC 7489 6.6.3,
- * RFC 9989 4.10.1).  Tag names are case-insensitive, as most publishers
+ * RFC 9989 4.10.1).  psd= is filled even when the record is unusable, as
+ * the tree walk stops at it all the same.  pct= is read for the RFC 7489
+ * mode (dmarc_org_domain = psl) only.  Tag names are case-insensitive, as most publishers
  * and receivers treat them.  Nothing is allocated; nothing logged.
  */
 #include <ctype.h>
@@ -122,6 +124,15 @@ static int rua_has_uri(const char *v, size_t len)
     return 0;
 }
 
+/* copy_val - the value of T into OUT, cut to fit */
+static void copy_val(const struct tag *t, char *out, size_t outlen)
+{
+    size_t  n = t->vlen < outlen - 1 ? t->vlen : outlen - 1;
+
+    memcpy(out, t->val, n);
+    out[n] = 0;
+}
+
 /* apply - one tag into R; BAD counts policy tags with bad values. */
 static void apply(const struct tag *t, struct mxdmarc_record *r, int *bad, int *has_p)
 {
@@ -160,12 +171,16 @@ static void apply(const struct tag *t, struct mxdmarc_record *r, int *bad, int *
             r->pct = (int) v;
     } else if (strcasecmp(t->name, "t") == 0) {
         r->testing = val_is(t, "y");
+    } else if (strcasecmp(t->name, "psd") == 0) {
+        /* RFC 9989 4.7: y, n or u; anything else is u (the default) */
+        r->psd = val_is(t, "y") ? 'y' : val_is(t, "n") ? 'n' : 'u';
     } else if (strcasecmp(t->name, "rua") == 0) {
-        size_t  n = t->vlen < sizeof r->rua - 1 ? t->vlen : sizeof r->rua - 1;
-
-        memcpy(r->rua, t->val, n);
-        r->rua[n] = 0;
+        copy_val(t, r->rua, sizeof r->rua);
         r->has_rua = rua_has_uri(t->val, t->vlen);
+    } else if (strcasecmp(t->name, "ruf") == 0) {
+        copy_val(t, r->ruf, sizeof r->ruf);
+    } else if (strcasecmp(t->name, "fo") == 0 && t->vlen < sizeof r->fo) {
+        copy_val(t, r->fo, sizeof r->fo);
     }
 }
 
@@ -178,6 +193,8 @@ int     mxdmarc_record_parse(const char *txt, struct mxdmarc_record *r)
     memset(r, 0, sizeof *r);
     r->adkim = r->aspf = 'r';
     r->pct = 100;
+    r->psd = 'u';
+    strcpy(r->fo, "0");
     if (!mxdmarc_is_dmarc(txt))
         return -1;
     cursor = memchr(txt, '=', (size_t) (end - txt));

@@ -4,4 +4,5 @@ DMARC_SRCS = \
 	milter/dmarc/dmarc_dns.c \
 	milter/dmarc/dmarc_eval.c \
 	milter/dmarc/dmarc_from.c \
-	milter/dmarc/dmarc_record.c
+	milter/dmarc/dmarc_record.c \
+	milter/dmarc/dmarc_walk.c

@@ -30,6 +30,7 @@ struct dc_case {
     struct mxdmarc_dkim dkim[DC_DKIM_MAX];
     size_t  ndkim;
     char   *want_status, *want_policy, *want_dis, *opts;
+    char   *psl_status, *psl_policy, *psl_dis;  /* dmarc_org_domain = psl */
 };
 
 /* dc_field - the next " | "-separated field of *LINE, trimmed. */
@@ -89,6 +90,28 @@ static void dc_split_dkim(struct dc_case *c, char *s)
     }
 }
 
+/* dc_psl_wants - the "psl=RESULT POLICY DIS" field among the rest of
+ * *LINE; the tree walk's wants when there is none. */
+static void dc_psl_wants(struct dc_case *c, char **line)
+{
+    c->psl_status = c->want_status;
+    c->psl_policy = c->want_policy;
+    c->psl_dis = c->want_dis;
+    while (*line) {
+        char   *f = dc_field(line), *save = NULL;
+
+        if (strncmp(f, "psl=", 4) != 0)
+            continue;
+        c->psl_status = strtok_r(f + 4, " ", &save);
+        c->psl_policy = strtok_r(NULL, " ", &save);
+        c->psl_dis = strtok_r(NULL, " ", &save);
+        if (!c->psl_status || !c->psl_policy || !c->psl_dis) {
+            fprintf(stderr, "cases.txt: %s: bad psl= field\n", c->name);
+            exit(65);
+        }
+    }
+}
+
 /* dc_load_cases - the cases of PATH; count or -1. */
 static int dc_load_cases(const char *path, struct dc_case *cases)
 {
@@ -120,6 +143,7 @@ static int dc_load_cases(const char *path, struct dc_case *cases)
         c->want_policy = dc_field(&line);
         c->want_dis = dc_field(&line);
         c->opts = dc_field(&line);
+        dc_psl_wants(c, &line);
         n++;
     }
     fclose(fp);

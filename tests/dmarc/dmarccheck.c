@@ -2,7 +2,8 @@
  * dmarccheck - drive milter/dmarc and policy/dmarc_report from the tests
  * (tests/integration/dmarc_eval.sh, dmarc_report.sh).
  *
- *   dmarccheck [-c CONF] [-r IP:PORT] [-d IP:PORT] [-p PSL] [-m SOURCE_IP] CASES
+ *   dmarccheck [-c CONF] [-r IP:PORT] [-d IP:PORT] [-p PSL] [-o treewalk|psl]
+ *              [-m SOURCE_IP] CASES
  *       evaluate every case of CASES (tests/dmarc/cases.txt format); one
  *       line each: name, result, policy (after t=y), disposition, A-R
  *       fragment, tab-separated.  Cases with option "dead" use the -d
@@ -29,7 +30,7 @@
 #include "fileio.h"
 
 struct opts {
-    const char *conf, *resolver, *dead, *psl, *source;
+    const char *conf, *resolver, *dead, *psl, *source, *org;
 };
 
 static struct mx_conf *make_conf(const struct opts *o, const char *resolver)
@@ -41,11 +42,36 @@ static struct mx_conf *make_conf(const struct opts *o, const char *resolver)
         c->dns_resolver = strdup(resolver);
     }
     c->dns_timeout = 2;
+    if (o->org) {
+        free(c->dmarc_org_domain);
+        c->dmarc_org_domain = strdup(o->org);
+    }
     if (o->psl) {
         free(c->dmarc_psl_file);
         c->dmarc_psl_file = strdup(o->psl);
     }
     return c;
+}
+
+/* all_sigs - every signature of C as "d/sel1/result", the aligned pass
+ * first (what milter/dmarc_glue.c records) */
+static void all_sigs(const struct dc_case *c, const struct mxdmarc_result *r, char *out,
+                     size_t outlen)
+{
+    size_t  len = 0;
+
+    out[0] = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->ndkim; i++) {
+            int     first = r->dkim_aligned && strcasecmp(c->dkim[i].domain, r->dkim_domain) == 0;
+
+            if (first != (pass == 0))
+                continue;
+            len += (size_t) snprintf(out + len, outlen - len, "%s%s/sel1/%s", len ? " " : "",
+                                     c->dkim[i].domain, c->dkim[i].result);
+            if (len >= outlen)
+                return;
+        }
 }
 
 /* record - the row the milter would record for case C with result R. */
@@ -75,10 +101,18 @@ static int record(struct pdb *db, const char *source, const struct dc_case *c,
     m.spf_aligned = r->spf_aligned;
     m.dkim_domain = k ? k->domain : "";
     m.dkim_result = k ? k->result : "";
+    m.dkim_selector = k ? "sel1" : "";
+    all_sigs(c, r, m.dkim_all, sizeof m.dkim_all);
+    m.np = mxdmarc_policy_name(r->np);
+    m.testing = r->testing;
+    m.fo = r->fo;
+    m.discovery = r->treewalk ? "treewalk" : "psl";
     m.spf_domain = c->mailfrom;
     m.spf_scope = strcmp(c->identity, "helo") == 0 ? "helo" : "mfrom";
     m.spf_result = c->spf;
-    m.reason = r->sampled_out ? "sampled_out" : "";
+    m.reason = r->sampled_out ? "sampled_out"
+        : r->testing && r->status == MXDMARC_FAIL && r->applied > MXDMARC_P_NONE
+        ? "policy_test_mode" : "";
     return dmarc_report_record(db, &m);
 }
 
@@ -126,10 +160,10 @@ static int evaluate(const struct opts *o, const char *file)
 
 int     main(int argc, char **argv)
 {
-    struct opts o = {NULL, NULL, "127.0.0.1:9", NULL, NULL};
+    struct opts o = {NULL, NULL, "127.0.0.1:9", NULL, NULL, NULL};
     int     ch;
 
-    while ((ch = getopt(argc, argv, "+c:r:d:p:m:")) != -1) {
+    while ((ch = getopt(argc, argv, "+c:r:d:p:m:o:")) != -1) {
         if (ch == 'c')
             o.conf = optarg;
         else if (ch == 'r')
@@ -138,6 +172,8 @@ int     main(int argc, char **argv)
             o.dead = optarg;
         else if (ch == 'p')
             o.psl = optarg;
+        else if (ch == 'o')
+            o.org = optarg;
         else if (ch == 'm')
             o.source = optarg;
         else
@@ -157,7 +193,7 @@ int     main(int argc, char **argv)
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "usage: dmarccheck [-c CONF] [-r IP:PORT] [-d IP:PORT] [-p PSL] "
-                "[-m SOURCE_IP] CASES | report ... | ddl\n");
+                "[-o treewalk|psl] [-m SOURCE_IP] CASES | report ... | ddl\n");
         return EX_USAGE;
     }
     return evaluate(&o, argv[optind]);

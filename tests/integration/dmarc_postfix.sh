@@ -9,7 +9,8 @@
 # dmarc_dry_run (SIGUSR1) delivers the p=reject failure with its header.
 # p=quarantine mail is put on hold by Postfix (smfi_quarantine).
 # dmarc_report_enable with a database that does not answer changes nothing;
-# with a real MariaDB each evaluated message is recorded.
+# with a real MariaDB each evaluated message is recorded.  A policy found
+# only by the RFC 9989 tree walk applies, named in the A-R comment.
 # Stopped with SIGTERM at the end: no sanitizer report in its log.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
@@ -46,10 +47,17 @@ zone() { # ZONE RRSETS
 	pdns_api PATCH "/servers/localhost/zones/$1." "{\"rrsets\":[${2#,}]}" >/dev/null
 }
 spf='\"v=spf1 ip4:127.0.0.2 -all\"'
+# the RFC 9989 tree walk asks up to _dmarc.test: the parent zone answers
+# NXDOMAIN there, as the root would for a real TLD (PowerDNS refuses names
+# outside its zones, and a DNS error in the walk is a temperror)
+zone test ""
 zone "$REJ" "$(rrset "$REJ" TXT "$spf")$(rrset "$REJ" A 192.0.2.1)$(rrset "_dmarc.$REJ" TXT '\"v=DMARC1; p=reject\"')"
 zone "$NONE" "$(rrset "$NONE" TXT "$spf")$(rrset "$NONE" A 192.0.2.2)$(rrset "_dmarc.$NONE" TXT '\"v=DMARC1; p=none\"')"
 zone "$QUAR" "$(rrset "$QUAR" A 192.0.2.4)$(rrset "_dmarc.$QUAR" TXT '\"v=DMARC1; p=quarantine\"')"
 zone "$ENV" "$(rrset "$ENV" TXT "$spf")$(rrset "$ENV" A 192.0.2.3)"
+# RFC 9989 tree walk (the default): a policy published only at a parent the
+# Public Suffix List would not ask (dept.corp.test; corp.test has none)
+zone corp.test "$(rrset team.dept.corp.test A 192.0.2.5)$(rrset _dmarc.dept.corp.test TXT '\"v=DMARC1; p=none\"')"
 h_has "p=reject published" "$(pdns_dig "_dmarc.$REJ" TXT)" "p=reject"
 h_has "p=none published" "$(pdns_dig "_dmarc.$NONE" TXT)" "p=none"
 
@@ -78,6 +86,7 @@ done <<EOF
 reject user@$ENV user@$REJ 550_5.7.1_rejected_by_DMARC_policy_for_$REJ -
 none user@$ENV user@$NONE 250_2.0.0 dmarc=fail_(p=none_sp=none_dis=none)_header.from=$NONE
 pass user@$REJ user@$REJ 250_2.0.0 dmarc=pass_(p=reject_sp=reject_dis=none)_header.from=$REJ
+walk user@$ENV user@team.dept.corp.test 250_2.0.0 dmarc=fail_(p=none_sp=none_dis=none_org=dept.corp.test/treewalk)_header.from=team.dept.corp.test
 EOF
 
 # the SPF part sits in the same, single Authentication-Results header

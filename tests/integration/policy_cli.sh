@@ -19,11 +19,11 @@ db() { mariadb_db mxdock "$1" | tail -n +2; }
 # ---- init-db: creates, then changes nothing ----------------------------------
 out=$(P init-db 2>&1)
 h_eq "init-db exit" "$?" 0
-h_has "init-db creates" "$out" "created to version 2"
+h_has "init-db creates" "$out" "created to version 3"
 out=$(P init-db 2>&1)
-h_has "init-db twice is a no-op" "$out" "up to date (version 2)"
+h_has "init-db twice is a no-op" "$out" "up to date (version 3)"
 h_eq "init-db tables" "$(db "SHOW TABLES" | sort | tr '\n' ' ')" \
-	"auth_attempt auth_ban dmarc_message dmarc_policy mailbox_usage mxdock_schema "
+	"auth_attempt auth_ban dmarc_failure_sent dmarc_message dmarc_policy dmarc_report_sent mailbox_usage mxdock_schema "
 
 # ---- quota --------------------------------------------------------------------
 mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"

@@ -145,6 +145,12 @@ static void test_record(void)
     T_INT("record: spaces", mxdmarc_record_parse(" v = DMARC1 ; p = Reject ; aspf = S ", &r), 0);
     T_INT("record: spaces p", r.p, MXDMARC_P_REJECT);
     T_INT("record: spaces aspf", r.aspf, 's');
+    T_INT("record: psd=y", mxdmarc_record_parse("v=DMARC1; p=reject; psd=y", &r) == 0 && r.psd == 'y', 1);
+    T_INT("record: psd=n", mxdmarc_record_parse("v=DMARC1; p=none; psd=N", &r) == 0 && r.psd == 'n', 1);
+    T_INT("record: psd default u", mxdmarc_record_parse("v=DMARC1; p=none", &r) == 0 && r.psd == 'u', 1);
+    T_INT("record: psd=x is u", mxdmarc_record_parse("v=DMARC1; p=none; psd=x", &r) == 0 && r.psd == 'u', 1);
+    T_INT("record: unusable, psd still read",
+          mxdmarc_record_parse("v=DMARC1; p=bogus; psd=y", &r) == -1 && r.psd == 'y', 1);
     T_INT("record: garbage tag skipped", mxdmarc_record_parse("v=DMARC1; junk; p=none", &r), 0);
 }
 
@@ -213,33 +219,47 @@ static enum mxdmarc_dns fake_lookup(void *ctx, const char *name, int type, char 
     return *n ? MXDMARC_DNS_OK : exists ? MXDMARC_DNS_NODATA : MXDMARC_DNS_NXDOMAIN;
 }
 
-static void test_cases(struct mxdmarc *d, struct mxdmarc *dead)
+/* case_check - case C evaluated by D against WANT/POLICY/DIS, as MODE */
+static void case_check(struct mxdmarc *d, const struct dc_case *c, const char *mode,
+                       const char *want, const char *policy, const char *dis)
+{
+    struct mxdmarc_input in;
+    struct mxdmarc_result r;
+    char    name[200];
+
+    dc_input(c, &in);
+    mxdmarc_evaluate(d, &in, &r);
+    snprintf(name, sizeof name, "case %s (%s): result", c->name, mode);
+    T_STR(name, mxdmarc_status_name(r.status), want);
+    snprintf(name, sizeof name, "case %s (%s): policy", c->name, mode);
+    T_STR(name, dc_policy(&r), policy);
+    snprintf(name, sizeof name, "case %s (%s): disposition", c->name, mode);
+    T_STR(name, mxdmarc_policy_name(r.disposition ? r.disposition : MXDMARC_P_NONE), dis);
+}
+
+/* test_cases - every case with the tree walk (D), and with the PSL (P)
+ * against its psl= answer; DEAD and PDEAD answer nothing */
+static void test_cases(struct mxdmarc *d, struct mxdmarc *dead, struct mxdmarc *p,
+                       struct mxdmarc *pdead)
 {
     static struct dc_case cases[DC_MAX];
     const char *top = getenv("MXDOCK_TOP") ? getenv("MXDOCK_TOP") : ".";
-    char    path[512], name[160];
-    int     n;
+    char    path[512];
+    int     n, differ = 0;
 
-    snprintf(path, sizeof path, "%s/tests/dmarc/zone.txt", top);
-    T_INT("zone.txt read", load_zone(path), 0);
     snprintf(path, sizeof path, "%s/tests/dmarc/cases.txt", top);
     n = dc_load_cases(path, cases);
-    T_OK("cases.txt has at least 30 cases", n >= 30);
+    T_OK("cases.txt has at least 65 cases", n >= 65);
     for (int i = 0; i < n; i++) {
-        struct mxdmarc_input in;
-        struct mxdmarc_result r;
         const struct dc_case *c = cases + i;
+        int     isdead = strcmp(c->opts, "dead") == 0;
 
-        dc_input(c, &in);
-        mxdmarc_evaluate(strcmp(c->opts, "dead") == 0 ? dead : d, &in, &r);
-        snprintf(name, sizeof name, "case %s: result", c->name);
-        T_STR(name, mxdmarc_status_name(r.status), c->want_status);
-        snprintf(name, sizeof name, "case %s: policy", c->name);
-        T_STR(name, dc_policy(&r), c->want_policy);
-        snprintf(name, sizeof name, "case %s: disposition", c->name);
-        T_STR(name, mxdmarc_policy_name(r.disposition ? r.disposition : MXDMARC_P_NONE),
-              c->want_dis);
+        case_check(isdead ? dead : d, c, "treewalk", c->want_status, c->want_policy, c->want_dis);
+        case_check(isdead ? pdead : p, c, "psl", c->psl_status, c->psl_policy, c->psl_dis);
+        differ += strcmp(c->want_status, c->psl_status) != 0 || strcmp(c->want_dis, c->psl_dis) != 0
+            || strcmp(c->want_policy, c->psl_policy) != 0;
     }
+    T_OK("at least 15 cases where the tree walk and the PSL differ", differ >= 15);
 }
 
 /* ---- results, A-R text, decisions --------------------------------------- */
@@ -330,47 +350,168 @@ static void test_decide(struct mxdmarc *d, struct mx_conf *c)
     }
     eval_one(d, "a@ghost.np.test", "other.test", &in, &r);
     T_STR("ar: np", r.ar,
-          "dmarc=fail (p=none sp=quarantine np=reject dis=reject) header.from=ghost.np.test");
+          "dmarc=fail (p=none sp=quarantine np=reject dis=reject org=np.test/treewalk) "
+          "header.from=ghost.np.test");
 }
 
-static void test_org(struct mxdmarc *d)
+/* test_org_psl - organizational domains by the PSL (RFC 7489 3.2) */
+static void test_org_psl(struct mxdmarc *p)
 {
     static const char *in[][2] = {
         {"a.b.example.com", "example.com"}, {"example.com", "example.com"},
         {"a.b.example.co.uk", "example.co.uk"}, {"co.uk", "co.uk"},
         {"x.y.city.kawasaki.jp", "city.kawasaki.jp"}, {"mail.sub.test", "sub.test"},
+        {"x.me.blogspot.co.uk", "me.blogspot.co.uk"},
     };
     char    out[256], name[128];
 
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
-        snprintf(name, sizeof name, "org domain of %s", in[i][0]);
+        snprintf(name, sizeof name, "psl: org domain of %s", in[i][0]);
+        T_STR(name, mxdmarc_org_domain(p, in[i][0], out, sizeof out) == 0 ? out : "ERR", in[i][1]);
+    }
+}
+
+/* the questions a walk asks, for the query-count checks */
+struct asked {
+    int     n;
+    char    names[16][300];
+};
+
+static enum mxdmarc_dns counting_lookup(void *ctx, const char *name, int type, char ***rrs,
+                                        size_t *n)
+{
+    struct asked *a = ctx;
+
+    if (type == ns_t_txt && a->n < 16)
+        snprintf(a->names[a->n++], sizeof a->names[0], "%s", name);
+    return fake_lookup(NULL, name, type, rrs, n);
+}
+
+/* asked - was NAME asked? */
+static int was_asked(const struct asked *a, const char *name)
+{
+    for (int i = 0; i < a->n; i++)
+        if (strcmp(a->names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* test_walk_queries - RFC 9989 4.10: at most 8 queries; a name of 8
+ * labels or more is followed by its last 7 labels (Stalwart mail-auth
+ * src/dmarc/verify.rs:288-290, mailauth get-dmarc-record.js:210) */
+static void test_walk_queries(struct mxdmarc *d)
+{
+    static struct asked a;
+    char    out[256];
+
+    mxdmarc_set_lookup(d, counting_lookup, &a);
+    memset(&a, 0, sizeof a);
+    mxdmarc_org_domain(d, "a.b.c.d.e.f.g.h.deep.test", out, sizeof out);
+    T_INT("walk of 10 labels: 8 queries", a.n, 8);
+    T_STR("walk of 10 labels: 2nd query at 7 labels", a.names[1], "_dmarc.d.e.f.g.h.deep.test");
+    T_OK("walk of 10 labels: 8-label name never asked",
+         !was_asked(&a, "_dmarc.c.d.e.f.g.h.deep.test"));
+    T_STR("walk of 10 labels: last query the TLD", a.names[7], "_dmarc.test");
+    T_STR("walk of 10 labels: org domain", out, "deep.test");
+    memset(&a, 0, sizeof a);
+    mxdmarc_org_domain(d, "a.b.c.d.e.f.deep.test", out, sizeof out);
+    T_INT("walk of 8 labels: 8 queries", a.n, 8);
+    memset(&a, 0, sizeof a);
+    mxdmarc_org_domain(d, "x.y.z.e.f.g.h.deep.test", out, sizeof out);
+    T_INT("walk stops at psd=n: 2 queries", a.n, 2);
+    T_STR("walk stops at psd=n: org domain", out, "z.e.f.g.h.deep.test");
+    memset(&a, 0, sizeof a);
+    mxdmarc_org_domain(d, "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.deep.test", out, sizeof out);
+    T_INT("walk of 22 labels: 8 queries", a.n, 8);
+    mxdmarc_set_lookup(d, fake_lookup, NULL);
+}
+
+/* test_org_walk - organizational domains by the tree walk (RFC 9989
+ * 4.10.2) on the data of zone.txt */
+static void test_org_walk(struct mxdmarc *d)
+{
+    static const char *in[][2] = {
+        {"mail.sub.test", "mail.sub.test"},     /* nothing published: itself */
+        {"a.b.example.co.uk", "example.co.uk"}, /* fewest labels below psd=y */
+        {"shop.co.uk", "shop.co.uk"},           /* one label below the PSD */
+        {"co.uk", "co.uk"},                     /* the PSD itself */
+        {"x.me.blogspot.co.uk", "me.blogspot.co.uk"},
+        {"a.site.barsy.co.uk", "barsy.co.uk"},
+        {"a.team.dept.corp.test", "dept.corp.test"},
+        {"a.unit.corp2.test", "unit.corp2.test"},       /* psd=n */
+        {"corp2.test", "corp2.test"},
+        {"giant.bank.test", "giant.bank.test"},
+        {"mega.bank.test", "mega.bank.test"},
+    };
+    char    out[256], name[128];
+
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        snprintf(name, sizeof name, "treewalk: org domain of %s", in[i][0]);
         T_STR(name, mxdmarc_org_domain(d, in[i][0], out, sizeof out) == 0 ? out : "ERR", in[i][1]);
     }
 }
 
+/* test_ar_org - the A-R comment names the method where it mattered */
+static void test_ar_org(struct mxdmarc *d, struct mxdmarc *p)
+{
+    struct mxdmarc_input in;
+    struct mxdmarc_result r;
+
+    eval_one(d, "a@shop.co.uk", "other.test", &in, &r);
+    T_STR("ar: PSD policy", r.ar,
+          "dmarc=fail (p=reject sp=reject dis=reject org=shop.co.uk/treewalk psd=y) "
+          "header.from=shop.co.uk");
+    eval_one(p, "a@unit.corp2.test", "corp2.test", &in, &r);
+    T_STR("ar: psl alignment", r.ar,
+          "dmarc=pass (p=reject sp=reject dis=none org=corp2.test/psl) header.from=unit.corp2.test");
+    eval_one(d, "a@unit.corp2.test", "corp2.test", &in, &r);
+    T_STR("ar: treewalk, no org involved", r.ar,
+          "dmarc=fail (p=reject sp=reject dis=reject) header.from=unit.corp2.test");
+}
+
+static struct mxdmarc *checker(struct mx_conf *c, const char *mode, void *dead)
+{
+    char    why[256];
+    struct mxdmarc *d;
+
+    free(c->dmarc_org_domain);
+    c->dmarc_org_domain = strdup(mode);
+    if ((d = mxdmarc_new(c, why, sizeof why)) == NULL) {
+        printf("# %s\n", why);
+        exit(t_done());
+    }
+    mxdmarc_set_lookup(d, fake_lookup, dead);
+    return d;
+}
+
 int     main(void)
 {
-    struct mx_conf *c = conf_defaults();
-    struct mxdmarc *d, *dead;
-    char    why[256];
+    struct mx_conf *c = conf_defaults(), *pc = conf_defaults();
+    struct mxdmarc *d, *dead, *p, *pdead;
+    const char *top = getenv("MXDOCK_TOP") ? getenv("MXDOCK_TOP") : ".";
+    char    path[512];
 
     test_from();
     fuzz_from();
     test_record();
-    d = mxdmarc_new(c, why, sizeof why);
-    dead = mxdmarc_new(c, why, sizeof why);
-    T_OK("mxdmarc_new with the Debian PSL", d != NULL && dead != NULL);
-    if (d == NULL || dead == NULL) {
-        printf("# %s\n", why);
-        return t_done();
-    }
-    mxdmarc_set_lookup(d, fake_lookup, NULL);
-    mxdmarc_set_lookup(dead, fake_lookup, (void *) "dead");
-    test_org(d);
-    test_cases(d, dead);
+    T_STR("dmarc_org_domain default", c->dmarc_org_domain, "treewalk");
+    d = checker(c, "treewalk", NULL);
+    dead = checker(c, "treewalk", (void *) "dead");
+    p = checker(pc, "psl", NULL);
+    pdead = checker(pc, "psl", (void *) "dead");
+    test_org_psl(p);
+    snprintf(path, sizeof path, "%s/tests/dmarc/zone.txt", top);
+    T_INT("zone.txt read", load_zone(path), 0);
+    test_org_walk(d);
+    test_walk_queries(d);
+    test_cases(d, dead, p, pdead);
+    test_ar_org(d, p);
     test_decide(d, c);
     mxdmarc_free(d);
     mxdmarc_free(dead);
+    mxdmarc_free(p);
+    mxdmarc_free(pdead);
     conf_free(c);
+    conf_free(pc);
     return t_done();
 }

@@ -110,6 +110,42 @@ static void test_cases(struct mxdmarc *d, struct mx_conf *c)
     c->dmarc_dry_run = 0;
 }
 
+/* test_dkim_all - every signature goes into the report row, in RFC 9990's
+ * order ("DKIM Signatures in Aggregate Reports": strict-aligned pass,
+ * relaxed-aligned pass, other passes, the rest) */
+static void test_dkim_all(struct mxdmarc *d, struct mx_conf *c)
+{
+    static const struct {
+        const char *d, *s;
+        enum dkim_msg_res res;
+    } sigs[] = {
+        {"other.example", "s3", DKIM_MSG_FAIL}, {"sub.rej.example", "s2", DKIM_MSG_PASS},
+        {"x.other.example", "s4", DKIM_MSG_PASS}, {"rej.example", "s1", DKIM_MSG_PASS},
+    };
+    struct dkim_msg_sig k[4];
+    struct milter_dmarc_in in;
+    struct milter_dmarc_out out;
+    struct dmarc_report_msg m;
+
+    memset(&in, 0, sizeof(in));
+    memset(k, 0, sizeof(k));
+    for (int i = 0; i < 4; i++) {
+        snprintf(k[i].d, sizeof(k[i].d), "%s", sigs[i].d);
+        snprintf(k[i].s, sizeof(k[i].s), "%s", sigs[i].s);
+        k[i].res = sigs[i].res;
+    }
+    milter_dmarc_input_from(&in, "From", "<a@rej.example>");
+    in.client_ip = "192.0.2.9";
+    in.mail_from = "b@other.example";
+    in.sigs = k, in.nsig = 4;
+    milter_dmarc_run(d, 0, c, &in, &out);
+    milter_dmarc_record_msg(&in, &out, 0, &m);
+    T_STR("report row: every signature, best first", m.dkim_all,
+          "rej.example/s1/pass sub.rej.example/s2/pass x.other.example/s4/pass "
+          "other.example/s3/fail");
+    T_STR("report row: the aligned one", m.dkim_domain, "sub.rej.example");
+}
+
 /* test_from_reply - issue 12 item 9: a From that gives no author domain
  * is refused (dmarc_multifrom_action = reject, the default) with a reply
  * that says what is wrong; a group is refused like any unparseable From */
@@ -184,6 +220,7 @@ int     main(void)
         return t_done();
     mxdmarc_set_lookup(d, fake_lookup, 0);
     test_cases(d, c);
+    test_dkim_all(d, c);
     test_reject_text(d, c);
     test_from_reply(d, c);
     test_ar();
