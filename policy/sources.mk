@@ -15,6 +15,7 @@ POLICY_SRCS = \
 	policy/logscan.c \
 	policy/logwatch.c \
 	policy/pdb.c \
+	policy/pdb_node.c \
 	policy/policy.c \
 	policy/quota.c \
 	policy/schema.c
