@@ -13,6 +13,7 @@
 #   galera_sql N SQL        run SQL as root on node N (no database)
 #   galera_db N DB [SQL]    run SQL (or stdin) as root on node N in DB
 #   galera_conf FILE N...   append mysql_* keys to FILE, hosts in order N...
+#                           (separated by GALERA_SEP, default ", ")
 #
 # Every node runs as the mysql user (run as root, the joiner's rsync state
 # transfer drops to nobody and cannot write the datadir), so the scratch
@@ -144,7 +145,7 @@ galera_term() {
 galera_conf() {
 	local file=$1 hosts="" n
 	shift
-	for n in "$@"; do hosts="${hosts:+$hosts, }127.0.0.1:${GALERA_PORT[$n]}"; done
+	for n in "$@"; do hosts="${hosts:+$hosts${GALERA_SEP:-, }}127.0.0.1:${GALERA_PORT[$n]}"; done
 	cat >>"$file" <<CONF
 mysql_host = $hosts
 mysql_user = mxdock

@@ -11,15 +11,20 @@ success within 60 s, loses it.  Every SMTP step is timed: the slowest step
 is the longest wait for a decision (the milter decides at connect and at
 RCPT).  Prints one line per message that was lost, then:
 
-    sent N accepted N lost N tempfails N max_step_ms N
+    sent N accepted N lost N tempfails N max_step_ms N slow_steps N
+
+slow_steps counts the steps that took SLOW_MS (env SCALE_SLOW_MS, default
+1800) or more: the waits on a hung database node.
 """
 import smtplib
 import socket
 import sys
 import threading
+import os
 import time
 
 GIVE_UP = 60.0
+SLOW = float(os.environ.get("SCALE_SLOW_MS", "1800")) / 1000
 
 
 class Result:
@@ -27,11 +32,13 @@ class Result:
         self.lock = threading.Lock()
         self.sent = self.accepted = self.lost = self.tempfails = 0
         self.max_step = 0.0
+        self.slow = 0
         self.lost_lines = []
 
     def step(self, secs):
         with self.lock:
             self.max_step = max(self.max_step, secs)
+            self.slow += secs >= SLOW
 
 
 def timed(res, fn, *args):
@@ -118,8 +125,8 @@ def main():
         t.join()
     for line in res.lost_lines:
         print(line)
-    print("sent %d accepted %d lost %d tempfails %d max_step_ms %d" % (
-        res.sent, res.accepted, res.lost, res.tempfails, res.max_step * 1000))
+    print("sent %d accepted %d lost %d tempfails %d max_step_ms %d slow_steps %d" % (
+        res.sent, res.accepted, res.lost, res.tempfails, res.max_step * 1000, res.slow))
 
 
 if __name__ == "__main__":
