@@ -141,6 +141,8 @@ struct pdb *pdb_open(const struct mx_conf *c, int maxconn, int flags)
         pdb_close(db);
         return 0;
     }
+    if (*db->socket)
+        db->nodes.n = 1;                /* a socket is one local server */
     db->nodes.hold_ms = db->nodes.n > 1 ? 1000LL * c->mysql_node_hold : PDB_RETRY_MS;
     if (!db->socket || !db->user || !db->password || !db->database
         || !db->conns) {
