@@ -189,6 +189,8 @@ fault_run() {
 	send "$PA" 127.0.0.2 >/dev/null
 	h_wait "$f: host A back on node 1" 30 grep -q "node 127.0.0.1:${GALERA_PORT[1]} in use again" "$LA" &&
 		h_ok "$f: host A back on node 1 (log)"
+	h_eq "$f: A logged node 1's failure once" \
+		"$(grep -c "node 127.0.0.1:${GALERA_PORT[1]} unusable" "$LA")" 1
 	: >"$LA"
 }
 for f in ${SCALE_FAULTS:-kill stop}; do fault_run "$f"; done
