@@ -1,5 +1,6 @@
 /*
- * pdb_node.h - the database nodes of a pool (pdb.c's private half): the
+ * pdb_node.h - the database nodes of a pool and its statements (pdb.c's
+ * private half, pdb_node.c and pdb_stmt.c): the
  * mysql_host list in order of preference, each remembered as failed for a
  * while.  The caller (pdb.c) holds the pool's lock around every call but
  * pdb_node_usable, which talks to a server.
@@ -11,6 +12,8 @@
 
 #include <stddef.h>
 #include <mariadb/mysql.h>
+
+#include "pdb.h"
 
 struct pdb_node {
     char    host[256];          /* "" = the client library's default */
@@ -50,5 +53,14 @@ int     pdb_node_ok(struct pdb_nodes *, int i);
  * must be Synced; *GALERA says it is one.  0, or -1 with WHY and *ERR_NO
  * (1047 for a node not ready, a 2000s client error when the link failed). */
 int     pdb_node_usable(MYSQL *my, int *galera, unsigned *err_no, char *why, size_t whylen);
+
+/* pdb_stmt_exec - SQL on MY (pdb_stmt.c): prepared once and kept in *CACHE
+ * (NULL: not kept), IN bound, rows typed as OUT handed to FN.  0, or -1
+ * with *ERR_NO and WHY; *SENT says it reached the server (it may have run).
+ * CAUSAL: behind SET STATEMENT wsrep_sync_wait = 1 (Galera). */
+int     pdb_stmt_exec(MYSQL *my, MYSQL_STMT **cache, const char *sql, int causal,
+                      const struct pdb_val *in, int nin, struct pdb_col *out, int nout,
+                      pdb_row_fn fn, void *ctx, long long *affected,
+                      unsigned *err_no, int *sent, char *why, size_t whylen);
 
 #endif

@@ -16,6 +16,7 @@ POLICY_SRCS = \
 	policy/logwatch.c \
 	policy/pdb.c \
 	policy/pdb_node.c \
+	policy/pdb_stmt.c \
 	policy/policy.c \
 	policy/quota.c \
 	policy/schema.c

@@ -129,7 +129,6 @@ galera_users() {
 		echo "CREATE DATABASE IF NOT EXISTS mxdock;"
 		echo "CREATE USER IF NOT EXISTS 'mxdock'@'127.0.0.1' IDENTIFIED BY '$pw';"
 		echo "GRANT ALL ON mxdock.* TO 'mxdock'@'127.0.0.1';"
-		echo "GRANT PROCESS ON *.* TO 'mxdock'@'127.0.0.1';"
 	} | mariadb --no-defaults -S "$(galera_sock 1)" -uroot
 }
 

@@ -10,7 +10,7 @@
 # through host A to host B's first refusal, and how many reads B needed.
 # Each run's answers are counted: a run that lost answers fails.
 
-BN=${SCALE_BENCH_N:-3000}
+BN=${SCALE_BENCH_N:-10000}
 for ((i = 0; i < BN / 2; i++)); do echo "connect 127.0.0.2"; echo "rcpt bob@example.org"; done >"$H/bench.in"
 
 # bench_rate NAME CONF... - one probe stream per CONF at once: decisions/s

@@ -19,7 +19,7 @@
 # Then it measures (printed as "# bench" lines, used in docs/SCALE.md):
 # decisions per second of one and two hosts against the cluster, one host
 # against one plain MariaDB, and how long a ban takes to reach host B.
-#   SCALE_FAULTS="kill stop" (default) chooses the fault runs;
+#   SCALE_FAULTS="kill stop" (default) chooses the fault runs ("" = none);
 #   SCALE_BENCH=0 skips the measurements;
 #   SCALE_OLD_CONF=1 writes the host list as Connector/C takes it ("H:P,H:P",
 #   no new keys): how the regression check runs the binaries of before.
@@ -193,7 +193,7 @@ fault_run() {
 		"$(grep -c "node 127.0.0.1:${GALERA_PORT[1]} unusable" "$LA")" 1
 	: >"$LA"
 }
-for f in ${SCALE_FAULTS:-kill stop}; do fault_run "$f"; done
+for f in ${SCALE_FAULTS-kill stop}; do fault_run "$f"; done
 h_lacks "password never logged (A)" "$(cat "$LA" "$LB" "$H"/a/postfix/maillog)" "$(cat "$GALERA_PASSWORD_FILE")"
 
 [ "${SCALE_BENCH:-1}" = 1 ] && source tests/scale/scale_bench.sh
