@@ -22,7 +22,8 @@
  *     error 1047 (WSREP not ready) is skipped for mysql_node_hold, so a hung
  *     node costs mysql_timeout once per hold, not once per statement.
  * A failed node is held PDB_RETRY_MS when it is the only one, so a dead
- * server costs callers no waiting.  A Galera certification conflict (error
+ * server costs callers no waiting.  On Galera a lock wait timeout (1205)
+ * counts as node trouble, like 1047.  A Galera certification conflict (error
  * 1213 on an autocommit statement) is retried on the same connection.  With
  * mysql_causal_reads, the reads whose staleness would be wrong (a ban just
  * lifted elsewhere, quota just raised) run with wsrep_sync_wait = 1 on a
@@ -415,6 +416,16 @@ static int exec_conflicts(struct pdb *db, struct pdb_conn *c, int slot, const ch
     }
 }
 
+/* node_trouble - an error that says the node, not the statement, is at
+ * fault: 1047 (WSREP not ready), or on Galera a lock wait timeout: seen
+ * (make scale) from a node leaving the primary component mid-statement;
+ * a real row lock wait outlasts mysql_timeout (innodb_lock_wait_timeout
+ * is 50 s by default) */
+static int node_trouble(const struct pdb_conn *c, unsigned err_no)
+{
+    return err_no == ER_UNKNOWN_COM_ERROR || (c->galera && err_no == ER_LOCK_WAIT_TIMEOUT);
+}
+
 /* thread_ready - mysql_thread_init once per thread */
 static void thread_ready(void)
 {
@@ -482,7 +493,7 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
             return 0;
         }
         lost = err_no >= 2000 && err_no < 3000;     /* client error: connection */
-        if (!lost && err_no != ER_UNKNOWN_COM_ERROR) {  /* an SQL error */
+        if (!lost && !node_trouble(c, err_no)) {    /* an SQL error */
             release(db, c);
             note_error(db, slot, 0, why);
             return -1;

@@ -9,7 +9,8 @@
 #   - a ban recorded through host A refuses host B's next connection
 #     (421 4.7.0); an unban through B is accepted on A at once;
 #   - a quota usage stored through node 3 refuses the next over-quota RCPT
-#     on both hosts (452 4.2.2);
+#     on both hosts (452 4.2.2); host B's reads are causal (wsrep_sync_wait);
+#   - a node that answers but is not Synced (wsrep_desync) is skipped;
 #   - node 1 SIGKILLed, and in other runs SIGSTOPped for 4 s and for 14 s
 #     (longer than its hold) then SIGCONTed, while
 #     both hosts take mail at a steady rate: no message lost (each delivered,
@@ -129,6 +130,15 @@ h_has "quota update on node 3: A refuses the next RCPT" "$(send "$PA" 127.0.0.2)
 h_has "quota update on node 3: B refuses the next RCPT" "$(send "$PB" 127.0.0.2)" "452 4.2.2"
 P "$C3" quota set-usage bob@example.org 1000 >/dev/null
 h_has "usage lowered again: A accepts" "$(send "$PA" 127.0.0.2)" "250 2.0.0 Ok: queued"
+
+# ---- a node that is not Synced is not used ----------------------------------
+# wsrep_desync: node 1 still answers queries, but is Donor/Desynced
+galera_sql 1 "SET GLOBAL wsrep_desync = ON"
+h_eq "a decision with node 1 desynced" "$(echo 'connect 127.0.0.2' | P "$CA" probe 2>"$H/desync.log")" accept
+h_has "node 1 desynced: skipped, not used" "$(cat "$H/desync.log")" \
+	"node 127.0.0.1:${GALERA_PORT[1]} unusable, skipped for ${HOLD} s: Galera node not Synced"
+galera_sql 1 "SET GLOBAL wsrep_desync = OFF"
+galera_wait_synced 30 1
 
 # ---- PowerDNS: two servers on the same cluster ------------------------------
 CD=$H/dns.conf
