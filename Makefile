@@ -191,7 +191,7 @@ soak: deps
 
 # scale: issue 19's two MX hosts on a three-node Galera cluster, a node
 # killed and frozen under load, and the numbers of docs/SCALE.md
-# (tests/scale/; about 2.5 minutes when the machine is quiet, so not in make check)
+# (tests/scale/; about 3 minutes when the machine is quiet, so not in make check)
 scale: deps all
 	BINDIR=$(abspath $(BINDIR)) bash tests/scale/scale_cluster.sh
 

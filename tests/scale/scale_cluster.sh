@@ -1,6 +1,6 @@
 #!/bin/bash
 # scale_cluster.sh - two MX hosts on a three-node MariaDB Galera cluster
-# (make scale; 2.5 minutes on a quiet machine, more under load: not in make check).
+# (make scale; 3 minutes on a quiet machine, more under load: not in make check).
 #
 # Real peers: three Galera nodes on loopback (tests/lib/galera.sh), two
 # mxdock-milter instances behind two scratch Postfix instances (host A
