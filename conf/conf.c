@@ -180,6 +180,10 @@ static int check_value(struct mx_conf *c, const struct conf_row *r,
         if (check_server(value, why, whylen) < 0)
             return -1;
         break;
+    case CONF_HOSTLIST:
+        if (conf_host_check(value, why, whylen) < 0)
+            return -1;
+        break;
     case CONF_IPV4:
     case CONF_IPV6:
         if (check_address(value, r->type == CONF_IPV4 ? AF_INET : AF_INET6, why, whylen) < 0)
@@ -417,7 +421,7 @@ static const char *type_name(const struct conf_row *r)
     static const char *names[] = {
         "text", "path", "number", "yes|no", "one of", "list", "duration",
         "address list", "secret", "IP or IP:PORT", "IPv4 address", "IPv6 address",
-        "octal mode"
+        "octal mode", "host list"
     };
 
     return names[r->type];

@@ -30,7 +30,8 @@ enum conf_type {
     CONF_SERVER,    /* empty, IP, IPv4:PORT, [IPv6] or [IPv6]:PORT */
     CONF_IPV4,      /* empty or one IPv4 address */
     CONF_IPV6,      /* empty or one IPv6 address */
-    CONF_MODE       /* octal file mode, e.g. 0660 */
+    CONF_MODE,      /* octal file mode, e.g. 0660 */
+    CONF_HOSTLIST   /* comma list of HOST, HOST:PORT or [IPv6]:PORT */
 };
 
 struct mx_conf {
@@ -138,6 +139,8 @@ struct mx_conf {
     char   *mysql_password_file;
     char   *mysql_database;
     long    mysql_timeout;
+    long    mysql_node_hold;
+    long    mysql_causal_reads;
     /* quota */
     long    quota_enable;
     char   *quota_query;
@@ -223,5 +226,13 @@ int     conf_expand(const char *tmpl, const char *domain, char *out, size_t outl
  */
 int     conf_list_next(const char **cursor, char *item, size_t itemlen);
 int     conf_list_has(const char *list, const char *item);   /* case-insensitive */
+
+/* conf_host_next - the next item of a "HOST[:PORT], ..." list (hostlist.c):
+ * 1 with HOST (brackets of an IPv6 address removed) and PORT (DEFPORT when
+ * the item has none), 0 at the end, -1 on a malformed item (skipped).
+ * conf_host_check - 0 when every item is well formed, else -1 and WHY. */
+int     conf_host_next(const char **cursor, char *host, size_t hostlen,
+                       unsigned *port, unsigned defport);
+int     conf_host_check(const char *list, char *why, size_t whylen);
 
 #endif

@@ -214,10 +214,10 @@ const struct conf_row conf_table[] = {
      "where dmarc-report writes the gzipped XML reports"},
 
     /* MySQL / MariaDB */
-    {"mysql_host", CONF_STR, OFF(mysql_host), "localhost", 0, 0, 0,
-     "database host"},
+    {"mysql_host", CONF_HOSTLIST, OFF(mysql_host), "localhost", 0, 0, 0,
+     "database host, or Galera nodes in order of preference: HOST[:PORT], HOST[:PORT], ..."},
     {"mysql_port", CONF_INT, OFF(mysql_port), "3306", 1, 65535, 0,
-     "database port"},
+     "database port (of mysql_host items without one)"},
     {"mysql_socket", CONF_PATH, OFF(mysql_socket), "", 0, 0, 0,
      "database unix socket; empty = TCP"},
     {"mysql_user", CONF_STR, OFF(mysql_user), "mxdock", 0, 0, 0,
@@ -230,6 +230,10 @@ const struct conf_row conf_table[] = {
      "database name"},
     {"mysql_timeout", CONF_DURATION, OFF(mysql_timeout), "2s", 1, 60, 0,
      "connect, read and write timeout"},
+    {"mysql_node_hold", CONF_DURATION, OFF(mysql_node_hold), "30s", 1, 3600, 0,
+     "with several mysql_host items: how long a failed node is skipped before it is tried again"},
+    {"mysql_causal_reads", CONF_BOOL, OFF(mysql_causal_reads), "yes", 0, 0, 0,
+     "on a Galera node, ban and quota reads wait until the node has applied the cluster's earlier writes (wsrep_sync_wait)"},
 
     /* quota at RCPT */
     {"quota_enable", CONF_BOOL, OFF(quota_enable), "no", 0, 0, 0,

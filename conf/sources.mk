@@ -7,5 +7,6 @@ CONF_SRCS = \
 	conf/dnsq_send.c \
 	conf/domain.c \
 	conf/fileio.c \
+	conf/hostlist.c \
 	conf/log.c \
 	conf/strbuf.c

@@ -9,19 +9,33 @@
  *   pdb_is_refused  did it refuse our login (a configuration error)?
  *   pdb_thread_end  mysql_thread_end now (threads that exit get it anyway)
  *
- * A lost connection is dropped, every idle connection of the same
- * generation with it, and the statement is retried once on a new one,
- * unless the failure took the whole timeout (a hung server: a retry would
- * only double the wait of a decision that must come within mysql_timeout).
- * While the database is down, a new connection is tried at most once per
- * PDB_RETRY_MS, so a dead server costs callers no waiting.  The outage is
- * logged once when it starts and once when it ends; the password is never
- * logged.  Connect, read and write timeouts are mysql_timeout.
+ * mysql_host names one server or several (Galera nodes, in order of
+ * preference; pdb_node.c keeps them).  A connection goes to the first node
+ * that answers and is usable: a Galera node must be Synced.  A lost
+ * connection is dropped, every idle connection to the same node with it,
+ * and the statement is retried once when that is safe (a read, a write that
+ * gives the same result twice, or one that never reached the server):
+ *   - one server: on a new connection, unless the failure took the whole
+ *     timeout (a hung server: a retry would only double the wait of a
+ *     decision that must come within mysql_timeout);
+ *   - several: on the next node.  A node that failed, hung or answered
+ *     error 1047 (WSREP not ready) is skipped for mysql_node_hold, so a hung
+ *     node costs mysql_timeout once per hold, not once per statement.
+ * A failed node is held PDB_RETRY_MS when it is the only one, so a dead
+ * server costs callers no waiting.  On Galera a lock wait timeout (1205)
+ * counts as node trouble, like 1047.  A Galera certification conflict (error
+ * 1213 on an autocommit statement) is retried on the same connection.  With
+ * mysql_causal_reads, the reads whose staleness would be wrong (a ban just
+ * lifted elsewhere, quota just raised) run with wsrep_sync_wait = 1 on a
+ * Galera node.  The outage and each node's failure are logged once when
+ * they start and once when they end; the password is never logged.
+ * Connect, read and write timeouts are mysql_timeout.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <mariadb/mysql.h>
@@ -30,26 +44,34 @@
 
 #include "log.h"
 #include "pdb.h"
+#include "pdb_node.h"
 
 #define PDB_RETRY_MS    1000
-#define PDB_MAXPARAM    16
+#define PDB_CONFLICT_TRIES 4    /* tries of a statement that lost certification */
+
+/* statements that must wait for the cluster's earlier writes on Galera */
+#define PDB_CAUSAL ((1u << PDB_S_BAN_FIND) | (1u << PDB_S_FAIL_COUNT) | (1u << PDB_S_QUOTA))
+/* writes that must not run twice (a retry after an unknown outcome) */
+#define PDB_ONCE   (1u << PDB_S_RECORD)
 
 struct pdb_conn {
     MYSQL  *my;
     MYSQL_STMT *st[PDB_NSLOTS];
-    unsigned gen;               /* pool generation it was opened in */
+    unsigned gen;               /* its node's generation when it was opened */
+    int     node;               /* index into nodes */
+    int     galera;             /* the node is a Galera node */
     int     busy;
 };
 
 struct pdb {
-    char   *host, *socket, *user, *password, *database;
-    unsigned port, timeout;
-    int     flags;
+    char   *socket, *user, *password, *database;
+    unsigned timeout;
+    int     flags, causal;
+    struct pdb_nodes nodes;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int     max;
     struct pdb_conn *conns;
-    unsigned gen;               /* bumped when a connection is lost */
     int     down;
     int     refused;            /* the last connect failed on login or database name */
     long long down_since, last_try;     /* monotonic ms */
@@ -102,19 +124,26 @@ struct pdb *pdb_open(const struct mx_conf *c, int maxconn, int flags)
     if (db == 0)
         return 0;
     pthread_once(&pdb_once, pdb_library_init);
-    db->host = dup_or_empty(c->mysql_host);
     db->socket = dup_or_empty(c->mysql_socket);
     db->user = dup_or_empty(c->mysql_user);
     db->password = dup_or_empty(c->mysql_password);
     db->database = dup_or_empty(c->mysql_database);
-    db->port = (unsigned) c->mysql_port;
     db->timeout = (unsigned) c->mysql_timeout;
+    db->causal = c->mysql_causal_reads != 0;
     db->flags = flags;
     db->max = maxconn > 0 ? maxconn : 1;
     db->conns = calloc((size_t) db->max, sizeof(*db->conns));
     pthread_mutex_init(&db->lock, 0);
     pthread_cond_init(&db->cond, 0);
-    if (!db->host || !db->socket || !db->user || !db->password || !db->database
+    if (pdb_nodes_parse(&db->nodes, c->mysql_host ? c->mysql_host : "",
+                        (unsigned) c->mysql_port, 0) < 0) {
+        pdb_close(db);
+        return 0;
+    }
+    if (*db->socket)
+        db->nodes.n = 1;                /* a socket is one local server */
+    db->nodes.hold_ms = db->nodes.n > 1 ? 1000LL * c->mysql_node_hold : PDB_RETRY_MS;
+    if (!db->socket || !db->user || !db->password || !db->database
         || !db->conns) {
         pdb_close(db);
         return 0;
@@ -145,7 +174,7 @@ void    pdb_close(struct pdb *db)
     pthread_cond_destroy(&db->cond);
     if (db->password)
         memset(db->password, 0, strlen(db->password));
-    free(db->host);
+    pdb_nodes_free(&db->nodes);
     free(db->socket);
     free(db->user);
     free(db->password);
@@ -154,8 +183,16 @@ void    pdb_close(struct pdb *db)
     free(db);
 }
 
+/* current - is C's connection fit to use: its node has lost no connection
+ * since, and no earlier node is worth trying again?  (lock held) */
+static int current(struct pdb *db, const struct pdb_conn *c, long long now)
+{
+    return c->my && c->gen == db->nodes.v[c->node].gen
+        && !pdb_node_better(&db->nodes, c->node, now);
+}
+
 /* acquire - a free slot (connected and current, if any); NULL on timeout.
- * *STALE says its connection predates a lost one and must be dropped. */
+ * *STALE says its connection is no longer current and must be dropped. */
 static struct pdb_conn *acquire(struct pdb *db, int *stale)
 {
     struct timespec until;
@@ -165,12 +202,14 @@ static struct pdb_conn *acquire(struct pdb *db, int *stale)
     until.tv_sec += db->timeout;
     pthread_mutex_lock(&db->lock);
     while (pick == 0) {
+        long long now = now_ms();
+
         for (int i = 0; i < db->max; i++) {
             struct pdb_conn *c = &db->conns[i];
 
             if (c->busy)
                 continue;
-            if (c->my && c->gen == db->gen) {
+            if (current(db, c, now)) {
                 pick = c;
                 break;
             }
@@ -182,7 +221,7 @@ static struct pdb_conn *acquire(struct pdb *db, int *stale)
     }
     if (pick) {
         pick->busy = 1;
-        *stale = pick->my != 0 && pick->gen != db->gen;
+        *stale = pick->my != 0 && !current(db, pick, now_ms());
     }
     pthread_mutex_unlock(&db->lock);
     return pick;
@@ -253,26 +292,45 @@ static int login_refused(unsigned e)
         || e == CR_AUTH_PLUGIN_CANNOT_LOAD;
 }
 
-/* connect_conn - open C->my; -1 with the reason noted */
-static int connect_conn(struct pdb *db, struct pdb_conn *c)
+/* node_failed - node I failed (HOLD: skip it for a while); log a node of
+ * a list once per failure */
+static void node_failed(struct pdb *db, int i, int hold, const char *why)
 {
-    unsigned t = db->timeout;
-    char    off = 0;
-    const char *host = *db->host ? db->host : 0;
-    const char *sock = *db->socket ? db->socket : 0;
+    int     first;
+    const struct pdb_node *nd = &db->nodes.v[i];
 
     pthread_mutex_lock(&db->lock);
-    if (db->down) {                     /* one thread tries, the others fail fast */
-        if (now_ms() - db->last_try < PDB_RETRY_MS) {
-            pthread_mutex_unlock(&db->lock);
-            return -1;
-        }
-        db->last_try = now_ms();
-    }
-    c->gen = db->gen;
+    first = pdb_node_fail(&db->nodes, i, hold, now_ms());
     pthread_mutex_unlock(&db->lock);
+    if (first && db->nodes.n > 1 && !(db->flags & PDB_QUIET))
+        mx_warn("policy database node %.100s:%u unusable, skipped for %lld s: %.200s",
+                nd->host, nd->port, db->nodes.hold_ms / 1000, why);
+}
+
+/* node_ok - node I answered; log a node of a list back in use */
+static void node_ok(struct pdb *db, int i)
+{
+    int     back;
+
+    pthread_mutex_lock(&db->lock);
+    back = pdb_node_ok(&db->nodes, i);
+    pthread_mutex_unlock(&db->lock);
+    if (back && db->nodes.n > 1 && !(db->flags & PDB_QUIET))
+        mx_info("policy database node %.100s:%u in use again",
+                db->nodes.v[i].host, db->nodes.v[i].port);
+}
+
+/* open_node - connect C to node I and check it is usable; -1 with WHY */
+static int open_node(struct pdb *db, struct pdb_conn *c, int i, char *why, size_t whylen)
+{
+    unsigned t = db->timeout, e = 0;
+    char    off = 0;
+    const struct pdb_node *nd = &db->nodes.v[i];
+    const char *host = *nd->host ? nd->host : 0;
+    const char *sock = *db->socket ? db->socket : 0;
+
     if ((c->my = mysql_init(0)) == 0) {
-        note_error(db, -1, 1, "mysql_init: out of memory");
+        snprintf(why, whylen, "mysql_init: out of memory");
         return -1;
     }
     mysql_options(c->my, MYSQL_OPT_CONNECT_TIMEOUT, &t);
@@ -282,153 +340,118 @@ static int connect_conn(struct pdb *db, struct pdb_conn *c)
     mysql_options(c->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(c->my, MYSQL_INIT_COMMAND, "SET time_zone = '+00:00'");
     if (mysql_real_connect(c->my, sock ? 0 : host, db->user, db->password, db->database,
-                           db->port, sock, 0) == 0) {
-        char    why[256];
+                           nd->port, sock, 0) == 0) {
+        e = mysql_errno(c->my);
+        snprintf(why, whylen, "connect to %.100s:%u: %.120s", sock ? sock : host ? host : "localhost",
+                 nd->port, mysql_error(c->my));
+    } else if (pdb_node_usable(c->my, &c->galera, &e, why, whylen) == 0) {
+        c->node = i;
+        return 0;
+    }
+    pthread_mutex_lock(&db->lock);
+    db->refused = login_refused(e);
+    pthread_mutex_unlock(&db->lock);
+    drop(c);
+    return -1;
+}
 
-        unsigned e = mysql_errno(c->my);
+/* connect_conn - open C->my on the first usable node; -1 with the reason
+ * noted.  *SLOW counts tries that took the whole timeout: after two, stop. */
+static int connect_conn(struct pdb *db, struct pdb_conn *c, int *slow)
+{
+    char    why[256] = "no database node usable now (all skipped after failures)";
 
-        snprintf(why, sizeof(why), "connect to %s: %s", sock ? sock : host,
-                 mysql_error(c->my));
+    for (int from = 0; *slow < 2;) {
+        long long t0 = now_ms();
+        int     i;
+
         pthread_mutex_lock(&db->lock);
-        db->refused = login_refused(e);
+        i = pdb_node_pick(&db->nodes, from, t0);
+        if (i >= 0)
+            c->gen = db->nodes.v[i].gen;
         pthread_mutex_unlock(&db->lock);
-        drop(c);
-        note_error(db, -1, 1, why);
-        return -1;
-    }
-    return 0;
-}
-
-/* bind_params - IN onto the statement's markers */
-static int bind_params(MYSQL_STMT *st, const struct pdb_val *in, int nin,
-                       MYSQL_BIND *pb, unsigned long *lens, long long *nums)
-{
-    unsigned long n = mysql_stmt_param_count(st);
-
-    if (n == 0)
-        return 0;
-    if (n > PDB_MAXPARAM || nin < 1)
-        return -1;
-    memset(pb, 0, sizeof(*pb) * n);
-    for (unsigned long i = 0; i < n; i++) {
-        const struct pdb_val *v = &in[i < (unsigned long) nin ? i : (unsigned long) nin - 1];
-
-        if (v->type == PDB_INT) {
-            nums[i] = v->n;
-            pb[i].buffer_type = MYSQL_TYPE_LONGLONG;
-            pb[i].buffer = &nums[i];
-        } else {
-            lens[i] = (unsigned long) v->len;
-            pb[i].buffer_type = v->type == PDB_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
-            pb[i].buffer = (void *) v->s;
-            pb[i].buffer_length = lens[i];
-            pb[i].length = &lens[i];
-        }
-    }
-    return mysql_stmt_bind_param(st, pb) ? -1 : 0;
-}
-
-/* fetch_rows - bind OUT as the result and hand each row to FN */
-static int fetch_rows(MYSQL_STMT *st, struct pdb_col *out, int nout, pdb_row_fn fn, void *ctx)
-{
-    unsigned nf = mysql_stmt_field_count(st);
-    MYSQL_BIND rb[PDB_MAXPARAM];
-    my_bool nulls[PDB_MAXPARAM];
-    char    scratch[64];
-    unsigned long slen;
-    int     r;
-
-    if (nf == 0)
-        return 0;
-    if (nf > PDB_MAXPARAM || (int) nf < nout)
-        return -2;
-    memset(rb, 0, sizeof(rb));
-    for (unsigned i = 0; i < nf; i++) {
-        rb[i].is_null = &nulls[i];
-        if ((int) i >= nout) {
-            rb[i].buffer_type = MYSQL_TYPE_STRING;
-            rb[i].buffer = scratch, rb[i].buffer_length = sizeof(scratch), rb[i].length = &slen;
-        } else if (out[i].type == PDB_INT) {
-            rb[i].buffer_type = MYSQL_TYPE_LONGLONG;
-            rb[i].buffer = &out[i].n;
-        } else {
-            rb[i].buffer_type = MYSQL_TYPE_STRING;
-            rb[i].buffer = out[i].s;
-            rb[i].buffer_length = sizeof(out[i].s) - 1;
-            rb[i].length = &out[i].len;
-        }
-    }
-    if (mysql_stmt_bind_result(st, rb) || mysql_stmt_store_result(st))
-        return -1;
-    while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
-        for (int i = 0; i < nout; i++) {
-            out[i].null = nulls[i];
-            if (out[i].type != PDB_INT) {
-                if (out[i].len >= sizeof(out[i].s))
-                    out[i].len = sizeof(out[i].s) - 1;
-                out[i].s[nulls[i] ? 0 : out[i].len] = 0;
-            }
-        }
-        if (fn && fn(ctx, out, nout))
+        if (i < 0)
             break;
+        if (open_node(db, c, i, why, sizeof(why)) == 0)
+            return 0;
+        if (now_ms() - t0 >= 1000LL * db->timeout - 100)
+            ++*slow;
+        node_failed(db, i, 1, why);
+        from = i + 1;
     }
-    r = (r == 1) ? -1 : 0;
-    mysql_stmt_free_result(st);
-    return r;
+    note_error(db, -1, 1, why);
+    return -1;
 }
 
-/* exec_on - run the statement on connection C; -1 with *ERRNO set */
-static int exec_on(struct pdb_conn *c, int slot, const char *sql,
-                   const struct pdb_val *in, int nin, struct pdb_col *out, int nout,
-                   pdb_row_fn fn, void *ctx, long long *affected,
-                   unsigned *err_no, char *why, size_t whylen)
+/* retry_safe - may the statement run again after a lost connection?  Not
+ * a write that adds a row each time, once it may have reached the server */
+static int retry_safe(int slot, const char *sql, int sent)
 {
-    MYSQL_STMT *st = slot >= 0 ? c->st[slot] : 0;
-    MYSQL_BIND pb[PDB_MAXPARAM];
-    unsigned long lens[PDB_MAXPARAM];
-    long long nums[PDB_MAXPARAM];
-    int     rc = -1;
+    if (!sent)
+        return 1;
+    if (slot >= 0)
+        return !(PDB_ONCE & (1u << slot));
+    while (*sql == ' ' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0 || strncasecmp(sql, "SHOW", 4) == 0;
+}
 
-    if (st == 0) {
-        if ((st = mysql_stmt_init(c->my)) == 0) {
-            *err_no = mysql_errno(c->my);
-            snprintf(why, whylen, "mysql_stmt_init: %s", mysql_error(c->my));
+/* exec_conflicts - pdb_stmt_exec, again after a Galera certification conflict
+ * (deadlock error on an autocommit statement: nothing of it was kept) */
+static int exec_conflicts(struct pdb *db, struct pdb_conn *c, int slot, const char *sql,
+                          const struct pdb_val *in, int nin, struct pdb_col *out, int nout,
+                          pdb_row_fn fn, void *ctx, long long *affected,
+                          unsigned *err_no, int *sent, char *why, size_t whylen)
+{
+    int     causal = db->causal && c->galera && slot >= 0 && (PDB_CAUSAL & (1u << slot));
+
+    for (int t = 1;; t++) {
+        *err_no = 0;
+        if (pdb_stmt_exec(c->my, slot >= 0 ? &c->st[slot] : 0, sql, causal, in, nin,
+                          out, nout, fn, ctx, affected, err_no, sent, why, whylen) == 0)
+            return 0;
+        if (*err_no != ER_LOCK_DEADLOCK || t >= PDB_CONFLICT_TRIES)
             return -1;
-        }
-        if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0)
-            goto fail;
-        if (slot >= 0)
-            c->st[slot] = st;
+        nanosleep(&(struct timespec) {0, 5000000L * t}, 0);
     }
-    if (bind_params(st, in, nin, pb, lens, nums) < 0) {
-        snprintf(why, whylen, "binding %lu parameter(s) failed", mysql_stmt_param_count(st));
-        goto done;
+}
+
+/* node_trouble - an error that says the node, not the statement, is at
+ * fault: 1047 (WSREP not ready), or on Galera a lock wait timeout: seen
+ * (make scale) from a node leaving the primary component mid-statement;
+ * a real row lock wait outlasts mysql_timeout (innodb_lock_wait_timeout
+ * is 50 s by default) */
+static int node_trouble(const struct pdb_conn *c, unsigned err_no)
+{
+    return err_no == ER_UNKNOWN_COM_ERROR || (c->galera && err_no == ER_LOCK_WAIT_TIMEOUT);
+}
+
+/* thread_ready - mysql_thread_init once per thread */
+static void thread_ready(void)
+{
+    if (!pdb_thread_ready) {
+        mysql_thread_init();
+        pthread_once(&pdb_thread_once, thread_key_make);
+        (void) pthread_setspecific(pdb_thread_key, &pdb_thread_ready);
+        pdb_thread_ready = 1;
     }
-    if (mysql_stmt_execute(st) != 0)
-        goto fail;
-    if ((rc = fetch_rows(st, out, nout, fn, ctx)) == -2) {
-        snprintf(why, whylen, "query returns %u column(s), want %d",
-                 mysql_stmt_field_count(st), nout);
-        rc = -1;
-        goto done;
-    }
-    if (rc < 0)
-        goto fail;
-    if (affected)
-        *affected = (long long) mysql_stmt_affected_rows(st);
-    goto done;
-fail:
-    rc = -1;
-    *err_no = mysql_stmt_errno(st);
-    snprintf(why, whylen, "%s", mysql_stmt_error(st));
-done:
-    if (slot < 0 || (rc < 0 && c->st[slot] != st)) {
-        mysql_stmt_close(st);
-    } else if (rc < 0) {
-        mysql_stmt_close(st);
-        c->st[slot] = 0;
-    }
-    return rc;
+}
+
+/* may_retry - after a lost connection on node I: is another try worth it?
+ * One server: only when the failure was quick and not on a new connection.
+ * Several: when a node is left to try. */
+static int may_retry(struct pdb *db, int i, int slow, int fresh)
+{
+    int     any;
+
+    if (db->nodes.n == 1)
+        return !slow && !fresh;
+    pthread_mutex_lock(&db->lock);
+    any = 0;
+    for (int j = 0; j < db->nodes.n && !any; j++)
+        any = db->nodes.v[j].hold_until <= now_ms() && (j != i || !fresh);
+    pthread_mutex_unlock(&db->lock);
+    return any;
 }
 
 int     pdb_run(struct pdb *db, int slot, const char *sql,
@@ -437,18 +460,14 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
                 long long *affected)
 {
     char    why[256];
+    int     slow = 0;
 
-    if (!pdb_thread_ready) {
-        mysql_thread_init();
-        pthread_once(&pdb_thread_once, thread_key_make);
-        (void) pthread_setspecific(pdb_thread_key, &pdb_thread_ready);
-        pdb_thread_ready = 1;
-    }
+    thread_ready();
     for (int attempt = 0; attempt < 2; attempt++) {
-        int     stale = 0, fresh = 0;
+        int     stale = 0, fresh = 0, sent = 0, lost, node;
         struct pdb_conn *c = acquire(db, &stale);
         unsigned err_no = 0;
-        long long t0 = now_ms();
+        long long t0;
 
         if (c == 0) {
             note_error(db, slot, 0, "no free database connection within mysql_timeout");
@@ -457,32 +476,39 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
         if (stale)
             drop(c);
         if (c->my == 0) {
-            if (connect_conn(db, c) < 0) {
+            if (connect_conn(db, c, &slow) < 0) {
                 release(db, c);
                 return -1;
             }
             fresh = 1;
         }
         why[0] = 0;
-        if (exec_on(c, slot, sql, in, nin, out, nout, fn, ctx, affected,
-                    &err_no, why, sizeof(why)) == 0) {
+        t0 = now_ms();
+        node = c->node;
+        if (exec_conflicts(db, c, slot, sql, in, nin, out, nout, fn, ctx, affected,
+                           &err_no, &sent, why, sizeof(why)) == 0) {
             release(db, c);
+            node_ok(db, node);
             note_ok(db, slot);
             return 0;
         }
-        if (err_no >= 2000 && err_no < 3000) {  /* client error: connection */
-            drop(c);
+        lost = err_no >= 2000 && err_no < 3000;     /* client error: connection */
+        if (!lost && !node_trouble(c, err_no)) {    /* an SQL error */
             release(db, c);
-            pthread_mutex_lock(&db->lock);
-            db->gen++;
-            pthread_mutex_unlock(&db->lock);
-            if (!fresh && attempt == 0 && now_ms() - t0 < 1000LL * db->timeout - 100)
-                continue;
-            note_error(db, slot, 1, why);
+            note_error(db, slot, 0, why);
             return -1;
         }
+        if (now_ms() - t0 >= 1000LL * db->timeout - 100)
+            slow++;
+        drop(c);
         release(db, c);
-        note_error(db, slot, 0, why);
+        /* hold the node when it hung, is not ready (1047), or failed a new
+         * connection; a quick loss of an old one may be a restart: try again */
+        node_failed(db, node, slow || fresh || !lost, why);
+        if (attempt == 0 && slow < 2 && retry_safe(slot, sql, sent && lost)
+            && may_retry(db, node, slow, fresh && lost))
+            continue;
+        note_error(db, slot, 1, why);
         return -1;
     }
     return -1;

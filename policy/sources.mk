@@ -17,6 +17,8 @@ POLICY_SRCS = \
 	policy/logscan.c \
 	policy/logwatch.c \
 	policy/pdb.c \
+	policy/pdb_node.c \
+	policy/pdb_stmt.c \
 	policy/policy.c \
 	policy/quota.c \
 	policy/schema.c

@@ -449,6 +449,48 @@ static void test_cidr_and_lists(void)
     T_INT("expand overflow", conf_expand("%d%d%d", "example.test", out, 20), -1);
 }
 
+/* test_hostlist - mysql_host lists: each item's host and port, in order,
+ * or the whole list refused (conf_host_check) */
+static void test_hostlist(void)
+{
+    static const struct {
+        const char *in, *want;  /* want: "host/port ..." or "refused" */
+    } cases[] = {
+        {"localhost", "localhost/3306"},
+        {"127.0.0.1:3307", "127.0.0.1/3307"},
+        {"db1:3307, db2 , db3:3309", "db1/3307 db2/3306 db3/3309"},
+        {" 10.0.0.1:1,10.0.0.2:65535 ", "10.0.0.1/1 10.0.0.2/65535"},
+        {"[::1]:3307, [2001:db8::5]", "::1/3307 2001:db8::5/3306"},
+        {"::1", "::1/3306"},
+        {"", ""},
+        {"db1:0", "refused"},
+        {"db1:65536", "refused"},
+        {"db1:33x", "refused"},
+        {"db1:", "refused"},
+        {"db 1", "refused"},
+        {"[::1", "refused"},
+        {"[::1]x", "refused"},
+        {"db1;drop", "refused"},
+        {"db1, db2:port", "refused"},
+    };
+    char    got[512], host[256], why[200], name[100];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *cur = cases[i].in;
+        unsigned port;
+        int     r;
+
+        got[0] = 0;
+        while ((r = conf_host_next(&cur, host, sizeof(host), &port, 3306)) == 1)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s/%u",
+                     got[0] ? " " : "", host, port);
+        if (conf_host_check(cases[i].in, why, sizeof(why)) < 0)
+            snprintf(got, sizeof(got), "refused");
+        snprintf(name, sizeof(name), "mysql_host \"%s\"", cases[i].in);
+        T_STR(name, got, cases[i].want);
+    }
+}
+
 static void test_clock(void)
 {
     setenv("MXDOCK_NOW", "1800000000", 1);
@@ -476,6 +518,7 @@ int     main(int argc, char **argv)
     test_domains();
     test_cidr_and_lists();
     test_clock();
+    test_hostlist();
     same_as_file("sample conf/mxdock.conf matches the table", "conf/mxdock.conf",
                  conf_write_sample);
     same_as_file("docs/CONFIG.md matches the table", "docs/CONFIG.md", conf_write_reference);

@@ -8,6 +8,7 @@
 
 #include "authfail.h"
 #include "logscan.h"
+#include "pdb_node.h"
 #include "quota.h"
 #include "t.h"
 
@@ -304,6 +305,77 @@ static void test_cache(void)
     quota_cache_free(qc);
 }
 
+/* test_nodes - the node list of a pool (pdb_node.c): a failed node is
+ * skipped for the hold, then claimed by one caller while the others keep
+ * using the next node; an earlier node is "better" once its hold is over.
+ * Steps run in order on one list of three nodes, hold 1000 ms. */
+static void test_nodes(void)
+{
+    enum { PICK, BETTER, FAIL, FAIL_NOHOLD, OK };
+    static const struct {
+        const char *name;
+        int     op, node;
+        long long now;
+        int     want;
+    } steps[] = {
+        {"all well: first node", PICK, 0, 0, 0},
+        {"first failure is news", FAIL, 0, 0, 1},
+        {"second failure is not", FAIL, 0, 10, 0},
+        {"held node skipped", PICK, 0, 500, 1},
+        {"no better node while held", BETTER, 1, 500, 0},
+        {"hold over: node 0 better", BETTER, 1, 1010, 1},
+        {"hold over: node 0 tried", PICK, 0, 1010, 0},
+        {"while tried: others skip it", PICK, 0, 1020, 1},
+        {"while tried: not better", BETTER, 1, 1020, 0},
+        {"answered: news", OK, 0, 1030, 1},
+        {"answered again: no news", OK, 0, 1040, 0},
+        {"back in use", PICK, 0, 1050, 0},
+        {"quick loss: not held", FAIL_NOHOLD, 0, 1060, 0},
+        {"quick loss: still first", PICK, 0, 1070, 0},
+        {"node 1 fails", FAIL, 1, 1080, 1},
+        {"node 2 fails", FAIL, 2, 1080, 1},
+        {"node 0 fails", FAIL, 0, 1080, 1},
+        {"all held: none", PICK, 0, 1500, -1},
+        {"from after the last: none", PICK, 3, 5000, -1},
+    };
+    struct pdb_nodes ns;
+    unsigned gen0;
+
+    T_INT("parse three nodes", pdb_nodes_parse(&ns, "a:1, b, [::1]:3", 3306, 1000), 0);
+    T_INT("three nodes", ns.n, 3);
+    T_STR("node 2 host", ns.v[1].host, "b");
+    T_INT("node 2 default port", ns.v[1].port, 3306);
+    T_STR("node 3 IPv6 host", ns.v[2].host, "::1");
+    gen0 = ns.v[0].gen;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        int     got = 0;
+
+        switch (steps[i].op) {
+        case PICK:
+            got = pdb_node_pick(&ns, steps[i].node, steps[i].now);
+            break;
+        case BETTER:
+            got = pdb_node_better(&ns, steps[i].node, steps[i].now);
+            break;
+        case FAIL:
+        case FAIL_NOHOLD:
+            got = pdb_node_fail(&ns, steps[i].node, steps[i].op == FAIL, steps[i].now);
+            break;
+        case OK:
+            got = pdb_node_ok(&ns, steps[i].node);
+            break;
+        }
+        T_INT(steps[i].name, got, steps[i].want);
+    }
+    T_INT("each failure drops node 0's connections (generation)", ns.v[0].gen - gen0, 4);
+    pdb_nodes_free(&ns);
+    T_INT("parse empty", pdb_nodes_parse(&ns, "", 3307, 1000), 0);
+    T_INT("empty: one node", ns.n, 1);
+    T_STR("empty: library default host", ns.v[0].host, "");
+    T_INT("empty: mysql_port", ns.v[0].port, 3307);
+    pdb_nodes_free(&ns);
+}
+
 int     main(void)
 {
     test_normalize();
@@ -314,5 +386,6 @@ int     main(void)
     test_addresses();
     test_logscan();
     test_cache();
+    test_nodes();
     return t_done();
 }
