@@ -1,0 +1,146 @@
+#!/bin/bash
+# pkg_guide_postfix.sh - docs/postfix.md followed word for word on this
+# machine's real Postfix (make package-check only: it changes /etc/postfix).
+# The guide's tagged blocks (docsnip) are run with postconf on /etc/postfix,
+# its Dovecot block starts a scratch Dovecot whose auth socket is the one the
+# guide names; only the milter port and the submission service's address
+# are changed.  Postfix is bound to loopback for the test and relays to an
+# smtp-sink.  /etc/postfix is copied aside and put back on exit, pass or
+# fail; the Postfix started here is stopped.  The milter is the packaged one
+# when the package is installed, else $BINDIR's.
+# Without PKGDIR (tests/run in make check) it runs nothing and says so.
+. "$(dirname "$0")/../lib/harness.sh"
+h_init pkg_guide_postfix
+if [ -z "$PKGDIR" ]; then
+	echo "# not run: changes the system's /etc/postfix (make package-check)"
+	h_done
+	exit 0
+fi
+if postfix status >/dev/null 2>&1; then
+	echo "# not run: the system Postfix is running; this test starts and stops its own"
+	h_done
+	exit 0
+fi
+source "$H_TOP/tests/lib/pdns.sh"
+source "$H_TOP/tests/lib/postfix.sh"
+source "$H_TOP/tests/lib/dovecot.sh"
+source "$H_TOP/tests/lib/docsnip.sh"
+GUIDE=$H_TOP/docs/postfix.md
+dpkg-query -W -f='${Status}' mxdock 2>/dev/null | grep -q 'ok installed' && BINDIR=/usr/sbin
+echo "# milter: $BINDIR/mxdock-milter"
+DOM=guide.test
+AUTHSOCK=/var/spool/postfix/private/auth
+
+# --- /etc/postfix aside; put back on exit (after the stop below runs)
+cp -a /etc/postfix "$H/etc-postfix"
+h_on_exit "rm -rf /etc/postfix && cp -a '$H/etc-postfix' /etc/postfix"
+h_on_exit "rm -f $AUTHSOCK"
+# the queue IDs of this test's messages, deleted from the system queue on
+# exit (a message held or deferred by a failure must not stay behind)
+h_on_exit "for q in \$(sed -n 's/.*queued as \\([0-9A-F]*\\).*/\\1/p' '$H'/send-*.txt); do postsuper -d \$q; done"
+h_on_exit "postfix stop; sleep 1; kill \$(cat /var/spool/postfix/pid/master.pid 2>/dev/null) 2>/dev/null"
+
+# --- the milter: scratch PowerDNS with the domain's keys; no internal
+# hosts, so only {auth_authen} and {daemon_name} can make it sign
+milter_scratch_conf mx.guide.test || { h_done; exit 1; }
+"$BINDIR/mxdock-dns" -c "$C" create "$DOM" >"$H/create.log" 2>&1
+h_eq "mxdock-dns create $DOM" "$?" 0
+# the domain publishes p=quarantine: tag the unsigned message instead of
+# holding it in the system's queue
+printf 'milter_internal_hosts = 192.0.2.255/32\ndmarc_quarantine_action = tag\n' >>"$C"
+docsnip "$GUIDE" mxdock-conf >>"$C" || h_fail "guide has the mxdock-conf block" none one
+milter_start "$C" || { h_done; exit 1; }
+
+# --- Dovecot with the guide's service auth block (policy server off)
+dovecot_user "carol@$DOM" "s3cret-guide"
+DOVECOT_EXTRA=$(docsnip "$GUIDE" dovecot) || h_fail "guide has the dovecot block" none one
+dovecot_start guide "" || { h_done; exit 1; }
+h_wait "Dovecot makes the guide's socket $AUTHSOCK" 10 test -S "$AUTHSOCK"
+
+# --- the guide's postconf blocks on the real /etc/postfix
+SUBPORT=$(h_port)
+for tag in postconf postconf-sasl postconf-submission; do
+	snip=$(docsnip "$GUIDE" "$tag") || { h_fail "guide has the $tag block" none one; continue; }
+	snip=$(sed -e "s/:8891'/:$MILTER_PORT'/" -e "s#'submission/inet#'127.0.0.1:$SUBPORT/inet#" \
+		-e "s#=submission inet#=127.0.0.1:$SUBPORT inet#" <<<"$snip")
+	bash -e -c "$snip" >"$H/$tag.log" 2>&1
+	h_eq "the guide's $tag block runs on /etc/postfix" "$?" 0
+done
+h_eq "main.cf has the guide's smtpd_milters" "$(postconf -h smtpd_milters)" "inet:127.0.0.1:$MILTER_PORT"
+h_eq "main.cf has the guide's SASL type" "$(postconf -h smtpd_sasl_type)" dovecot
+h_eq "submission service carries ORIGINATING" \
+	"$(postconf -P "127.0.0.1:$SUBPORT/inet/milter_macro_daemon_name" 2>&1)" \
+	"127.0.0.1:$SUBPORT/inet/milter_macro_daemon_name = ORIGINATING"
+
+# --- test scaffolding: loopback only, no port 25, relay to a sink
+POSTFIX_DIR=$H/postfix
+SINK_DIR=$POSTFIX_DIR/sink
+mkdir -p "$SINK_DIR" && chown postfix "$SINK_DIR"
+postfix_sink || { h_done; exit 1; }
+POSTFIX_PORT=$(h_port)
+POSTFIX_LOG=$H/maillog
+: >"$POSTFIX_LOG"
+postconf -e 'inet_interfaces = loopback-only' 'inet_protocols = ipv4' \
+	"relayhost = [127.0.0.1]:$SINK_PORT" "maillog_file = $POSTFIX_LOG" "maillog_file_prefixes = $H" \
+	'smtp_dns_support_level = disabled' 'smtpd_peername_lookup = no' \
+	'myhostname = mx.guide.test' 'mydestination =' 'delay_warning_time = 0'
+postconf -M# smtp/inet
+postconf -M "127.0.0.1:$POSTFIX_PORT/inet=127.0.0.1:$POSTFIX_PORT inet n - y - - smtpd"
+grep -q '^postlog' /etc/postfix/master.cf ||
+	postconf -M 'postlog/unix-dgram=postlog unix-dgram n - n - 1 postlogd'
+out=$(postfix check 2>&1)
+h_eq "postfix check" "$out" ""
+postfix start >"$H/start.log" 2>&1
+h_eq "postfix start (the system instance)" "$?" 0
+h_wait "system Postfix listens on 127.0.0.1:$POSTFIX_PORT" 20 \
+	bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTFIX_PORT"
+h_wait "system Postfix listens on the submission port $SUBPORT" 20 \
+	bash -c "exec 3<>/dev/tcp/127.0.0.1/$SUBPORT"
+h_lacks "nothing listens on port 25" "$(ss -Htln | awk '{ print $4 " " }')" ":25 "
+
+# send N SUBJECT PORT ARGS... - one message from carol@$DOM; prints it as
+# delivered, or nothing when it was not (then a check on it fails)
+send() {
+	local n=$1 subj=$2 port=$3
+	shift 3
+	swaks --server "127.0.0.1:$port" --timeout 15 --from "carol@$DOM" --to bob@example.org \
+		--h-From "Carol <carol@$DOM>" --h-Subject "$subj" \
+		--body "Sent the way docs/postfix.md says." "$@" >"$H/send-$n.txt" 2>&1
+	for _ in $(seq 1 300); do
+		postfix_message_with "$subj" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+m1=$(send 1 "guide plain" "$POSTFIX_PORT")
+h_has "no AUTH: checked (Authentication-Results)" "$m1" "Authentication-Results: mx.guide.test"
+h_lacks "no AUTH: not signed" "$m1" "DKIM-Signature:"
+
+m2=$(send 2 "guide auth" "$POSTFIX_PORT" --auth PLAIN --auth-user "carol@$DOM" \
+	--auth-password "s3cret-guide")
+h_has "AUTH through Dovecot accepted" "$(cat "$H/send-2.txt")" "235 2.7.0"
+h_has "AUTH: signed ({auth_authen})" "$m2" "d=$DOM;"
+printf '%s\n' "$m2" >"$H/m2.eml"
+ma=$(milter_mailauth "$H/m2.eml" 127.0.0.1 mx.guide.test "carol@$DOM")
+h_eq "mailauth: every signature passes" "$(grep -c "^dkim pass $DOM " <<<"$ma")/$(grep -c '^dkim ' <<<"$ma")" 2/2
+dp=$(/usr/bin/python3 "$H_TOP/tests/integration/dkimpy_verify.py" "$H/m2.eml" "127.0.0.1:$PDNS_DNS_PORT" 2>&1)
+h_eq "dkimpy: every signature passes" "$(grep -c "^dkimpy pass $DOM " <<<"$dp")/$(grep -c '^dkimpy ' <<<"$dp")" 2/2
+swaks --server "127.0.0.1:$POSTFIX_PORT" --timeout 15 --quit-after AUTH --auth PLAIN \
+	--auth-user "carol@$DOM" --auth-password "wrong-guide" >"$H/send-bad.txt" 2>&1
+h_has "a wrong password is refused by Dovecot" "$(cat "$H/send-bad.txt")" "535 5.7.8"
+h_has "Dovecot logged the mismatch" "$(cat "$DOVECOT_LOG")" "Password mismatch"
+
+m3=$(send 3 "guide submission" "$SUBPORT")
+h_has "submission without AUTH: signed ({daemon_name} ORIGINATING)" "$m3" "d=$DOM;"
+
+qid=$(sed -n 's/.*250 2.0.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$H/send-2.txt")
+h_has "milter logs Postfix's queue id (i)" "$(grep "qid=$qid " "$MILTER_LOG")" "dkim=signed(d=$DOM"
+
+# --- put /etc/postfix back now and compare (the exit hook does it again
+# on a failure above)
+postfix stop >/dev/null 2>&1
+h_wait "system Postfix stops" 20 bash -c '! postfix status'
+rm -rf /etc/postfix && cp -a "$H/etc-postfix" /etc/postfix
+h_eq "/etc/postfix restored byte for byte" "$(diff -r "$H/etc-postfix" /etc/postfix 2>&1)" ""
+h_done
