@@ -6,8 +6,8 @@
 # guide names; only the milter port and the submission service's address
 # are changed.  Postfix is bound to loopback for the test and relays to an
 # smtp-sink.  /etc/postfix is copied aside and put back on exit, pass or
-# fail; the Postfix started here is stopped.  The milter is the packaged one
-# when the package is installed, else $BINDIR's.
+# fail; the Postfix started here is stopped.  The milter is the packaged
+# one: installed, or unpacked from $PKGDIR's .deb; else $BINDIR's.
 # Without PKGDIR (tests/run in make check) it runs nothing and says so.
 . "$(dirname "$0")/../lib/harness.sh"
 h_init pkg_guide_postfix
@@ -26,7 +26,14 @@ source "$H_TOP/tests/lib/postfix.sh"
 source "$H_TOP/tests/lib/dovecot.sh"
 source "$H_TOP/tests/lib/docsnip.sh"
 GUIDE=$H_TOP/docs/postfix.md
-dpkg-query -W -f='${Status}' mxdock 2>/dev/null | grep -q 'ok installed' && BINDIR=/usr/sbin
+# the packaged binaries: installed, else unpacked from $PKGDIR's .deb
+# (pkg_install.sh installs and purges it after this test), else $BINDIR's
+DEB=$(ls "$PKGDIR"/mxdock_*_"$(dpkg --print-architecture)".deb 2>/dev/null | tail -1)
+if dpkg-query -W -f='${Status}' mxdock 2>/dev/null | grep -q 'ok installed'; then
+	BINDIR=/usr/sbin
+elif [ -f "$DEB" ] && dpkg-deb -x "$DEB" "$H/deb"; then
+	BINDIR=$H/deb/usr/sbin
+fi
 echo "# milter: $BINDIR/mxdock-milter"
 DOM=guide.test
 AUTHSOCK=/var/spool/postfix/private/auth
