@@ -81,7 +81,8 @@ mkdir -p "$H/dkim" && chmod 700 "$H/dkim"
 run_block check
 h_eq "guide's check block exits 0" "$?" 0 || tail -3 "$H/check.err"
 out=$(cat "$H/check.out")
-h_has "list shows example.com" "$out" "example.com"
+h_eq "list shows example.com with its serial" \
+	"$(grep -cE "^example\.com[[:space:]]+[0-9]{10}[[:space:]]" <<<"$out")" 1
 h_eq "dig answers the guide's MX" "$(tail -1 <<<"$out")" "10 mail.example.com."
 h_eq "zone is in the pdns database (gmysql)" \
 	"$(mariadb_sql "SELECT name FROM pdns.domains" 2>&1 | sed 1d)" "example.com"
