@@ -24,6 +24,7 @@ fi
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
 source "$H_TOP/tests/lib/dovecot.sh"
+source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/docsnip.sh"
 GUIDE=$H_TOP/docs/postfix.md
 # the packaged binaries: installed, else unpacked from $PKGDIR's .deb
@@ -56,12 +57,32 @@ h_eq "mxdock-dns create $DOM" "$?" 0
 # holding it in the system's queue
 printf 'milter_internal_hosts = 192.0.2.255/32\ndmarc_quarantine_action = tag\n' >>"$C"
 docsnip "$GUIDE" mxdock-conf >>"$C" || h_fail "guide has the mxdock-conf block" none one
+# the auth feed: mxdock-policy serve on a scratch MariaDB; 127.0.0.1 (the
+# messages below) is exempt, 127.0.0.5 earns a ban at 3 failures
+mariadb_start || { h_done; exit 1; }
+mariadb_conf "$C"
+TOKEN=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+(umask 077 && printf '%s\n' "$TOKEN" >"$H/token")
+printf '%s\n' "authfail_enable = yes" "authfail_max = 3" "authfail_exempt = 127.0.0.1/32" \
+	"mysql_timeout = 1s" "policy_http_token_file = $H/token" >>"$C"
+"$BINDIR/mxdock-policy" -c "$C" init-db >"$H/init-db.log" 2>&1
+h_eq "mxdock-policy init-db" "$?" 0
+serve_start "$C" || { h_done; exit 1; }
 milter_start "$C" || { h_done; exit 1; }
 
-# --- Dovecot with the guide's service auth block (policy server off)
+# --- Dovecot with the guide's two blocks: the auth socket for Postfix and
+# the policy server (its port, token and nonce the scratch ones; these
+# lines come after dovecot.sh's own and win)
 dovecot_user "carol@$DOM" "s3cret-guide"
 DOVECOT_EXTRA=$(docsnip "$GUIDE" dovecot) || h_fail "guide has the dovecot block" none one
-dovecot_start guide "" || { h_done; exit 1; }
+pol=$(docsnip "$GUIDE" dovecot-policy) || h_fail "guide has the dovecot-policy block" none one
+DOVECOT_EXTRA="$DOVECOT_EXTRA
+$(sed -e "s#127.0.0.1:8787/#127.0.0.1:$SERVE_PORT/#" -e "s/Bearer TOKEN\$/Bearer $TOKEN/" \
+	-e "s/A-RANDOM-STRING\$/$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')/" <<<"$pol")"
+dovecot_start guide "" "X-Replaced-By-The-Guide: 1" || { h_done; exit 1; }
+h_eq "Dovecot runs the guide's policy URL" \
+	"$(doveconf -c "$DOVECOT_DIR/dovecot.conf" -h auth_policy_server_url 2>&1)" \
+	"http://127.0.0.1:$SERVE_PORT/dovecot/policy"
 h_wait "Dovecot makes the guide's socket $AUTHSOCK" 10 test -S "$AUTHSOCK"
 
 # --- the guide's postconf blocks on the real /etc/postfix
@@ -143,6 +164,23 @@ h_has "Dovecot logged the mismatch" "$(cat "$DOVECOT_LOG")" "Password mismatch"
 
 m3=$(send 3 "guide submission" "$SUBPORT")
 h_has "submission without AUTH: signed ({daemon_name} ORIGINATING)" "$m3" "d=$DOM;"
+
+# the auth feed: failed SMTP AUTH on the system Postfix -> Dovecot ->
+# serve -> the database; the ban then holds in Dovecot and in the milter
+for i in 1 2 3; do
+	swaks --server "127.0.0.1:$POSTFIX_PORT" --local-interface 127.0.0.5 --timeout 15 \
+		--quit-after AUTH --auth LOGIN --auth-user "carol@$DOM" --auth-password "wrong-$i" \
+		>"$H/feed-$i.txt" 2>&1
+done
+h_has "a wrong SMTP AUTH from 127.0.0.5: 535" "$(cat "$H/feed-1.txt")" "535 5.7.8"
+h_eq "3 SMTP AUTH failures recorded through Dovecot and serve" \
+	"$(mariadb_db mxdock "SELECT COUNT(*) FROM auth_attempt WHERE ip='127.0.0.5' AND protocol='smtp'" | tail -1)" 3
+h_has "banned: Dovecot refuses the right password (IMAP)" \
+	"$(dovecot_imap_login 127.0.0.5 "$DOVECOT_PORT" "carol@$DOM" s3cret-guide)" \
+	"too many failed authentication attempts"
+h_has "banned: the milter refuses SMTP from 127.0.0.5" \
+	"$(swaks --server "127.0.0.1:$POSTFIX_PORT" --local-interface 127.0.0.5 --timeout 15 \
+		--from "carol@$DOM" --to bob@example.org 2>&1)" "421 4.7.0"
 
 qid=$(sed -n 's/.*250 2.0.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$H/send-2.txt")
 h_has "milter logs Postfix's queue id (i)" "$(grep "qid=$qid " "$MILTER_LOG")" "dkim=signed(d=$DOM"
