@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # docsnip.sh - the snippets a guide in docs/ shows, for its test to run word
 # for word (source after harness.sh).
 #
@@ -5,8 +6,6 @@
 #                        opening fence names TAG as the second word of its
 #                        info string (```sh postconf, ```ini pdns), in order;
 #                        returns 1 (and prints nothing) when there is none
-#   docsnip_run FILE TAG run those blocks with bash -e -o pipefail, echoing
-#                        each command to stderr; returns bash's exit code
 #
 # The guide is the source: a test that used its own copy of a command would
 # pass while the guide drifts.  Only the fence marks a snippet; a block
@@ -20,10 +19,4 @@ docsnip() {
 	inb && take { print }' "$1")
 	[ -n "$out" ] || { echo "docsnip: no \`\`\`... $2 block in $1" >&2; return 1; }
 	printf '%s\n' "$out"
-}
-
-docsnip_run() {
-	local snip
-	snip=$(docsnip "$1" "$2") || return 1
-	bash -e -o pipefail -x -c "$snip"
 }
