@@ -48,6 +48,9 @@ run_block pdns-conf
 h_eq "guide's pdns.d block runs" "$?" 0
 h_eq "pdns.d file root:pdns 0640" "$(stat -c '%a %U:%G' "$R/etc/powerdns/pdns.d/mxdock.conf")" "640 root:pdns"
 h_lacks "no password left unexpanded" "$(cat "$R/etc/powerdns/pdns.d/mxdock.conf")" '$(cat'
+h_lacks "the API key is stored hashed, not in clear" "$(cat "$R/etc/powerdns/pdns.d/mxdock.conf")" \
+	"$(cat "$R/etc/mxdock/pdns-api.key")"
+h_has "  ... as scrypt" "$(grep '^api-key=' "$R/etc/powerdns/pdns.d/mxdock.conf")" 'api-key=$scrypt$'
 
 # Debian's pdns.conf (include-dir) plus where this scratch one keeps its
 # files and listens
