@@ -73,6 +73,12 @@ run_panel panel-delete
 h_eq "zone gone after delete (API answers 404)" \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H "@$PDNS_API_HEADER" "$PDNS_API_URL/servers/localhost/zones/shop.example.")" 404
 
+# the stderr lines the guide quotes are the ones printed
+while IFS= read -r line; do
+	h_eq "stderr as the guide quotes it: ${line:0:60}" \
+		"$(cat "$H"/err.* | grep -cxF -- "$line")" 1
+done < <(sed -n 's/^    \(mxdock-dns: .*\)$/\1/p' "$GUIDE")
+
 # shapes: the keys and value types of each json block vs the real output
 shape_of() {
 	jq -cS 'def sk: if type == "object" then with_entries(.value |= sk)
