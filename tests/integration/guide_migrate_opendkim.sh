@@ -60,4 +60,22 @@ h_has "signed with the imported selector" "$(sed ':a;N;$!ba;s/\n[ \t]\+/ /g' "$H
 v=$(/usr/bin/python3 "$H_TOP/tests/integration/dkimpy_verify.py" "$H/m1.eml" "127.0.0.1:$PDNS_DNS_PORT" 2>&1)
 h_has "dkimpy: the mail2024 signature passes" "$v" "dkimpy pass example.com mail2024"
 h_lacks "dkimpy: no signature fails" "$v" "dkimpy fail"
+# --- section 2's tables: every mxdock key named exists in conf_table.c, and
+# every "key = value" given there is accepted by mxdock-milter -t
+keys=0
+while IFS= read -r item; do
+	keys=$((keys + 1))
+	case $item in
+	*" = "*)
+		printf '%s\n' "$item" >"$H/one.conf"
+		out=$("$BINDIR/mxdock-milter" -c "$H/one.conf" -t 2>&1)
+		h_eq "table: $item is a valid setting" "$out" "mxdock-milter: $H/one.conf: configuration OK" ;;
+	*"*")
+		h_has "table: keys $item exist" "$(grep -o '{"[a-z_0-9]*"' "$H_TOP/conf/conf_table.c")" "{\"${item%\*}" ;;
+	*)
+		h_has "table: key $item exists" "$(grep -o '{"[a-z_0-9]*"' "$H_TOP/conf/conf_table.c")" "{\"$item\"" ;;
+	esac
+done < <(sed -n '/^## 2\./,/^## How/p' "$GUIDE" | grep '^| `' | sed 's/\\|/!/g' |
+	awk -F'|' '{ print $3 }' | grep -o '`[^`]*`' | tr -d '`' | sort -u)
+[ "$keys" -ge 30 ] && h_ok "table: $keys mxdock settings checked" || h_fail "table settings found" "$keys" ">= 30"
 h_done
