@@ -56,6 +56,7 @@ h_on_exit "rm -f $AUTHSOCK"
 # the queue IDs of this test's messages, deleted from the system queue on
 # exit (a message held or deferred by a failure must not stay behind)
 h_on_exit "for q in \$(sed -n 's/.*queued as \\([0-9A-F]*\\).*/\\1/p' '$H'/send-*.txt); do postsuper -d \$q; done"
+h_on_exit "for q in \$(sed -n 's/.*postfix\/pickup\[[0-9]*\]: \\([0-9A-F]*\\): uid=0 from=<carol@guide.test>.*/\\1/p' '$H/maillog'); do postsuper -d \$q; done"
 h_on_exit "postfix stop; sleep 1; kill \$(cat /var/spool/postfix/pid/master.pid 2>/dev/null) 2>/dev/null"
 
 # --- the milter: scratch PowerDNS with the domain's keys; no internal
@@ -191,6 +192,21 @@ h_has "banned: Dovecot refuses the right password (IMAP)" \
 h_has "banned: the milter refuses SMTP from 127.0.0.5" \
 	"$(swaks --server "127.0.0.1:$POSTFIX_PORT" --local-interface 127.0.0.5 --timeout 15 \
 		--from "carol@$DOM" --to bob@example.org 2>&1)" "421 4.7.0"
+
+# non_smtpd_milters: sendmail(1) -> pickup -> cleanup -> the milter, which
+# Postfix shows as a client 127.0.0.1: signed once that is an internal host
+# again (the default milter_internal_hosts has it), reloaded with SIGUSR1
+sed -i 's#^milter_internal_hosts = .*#milter_internal_hosts = 127.0.0.1/32#' "$C"
+kill -USR1 "$MILTER_PID"
+h_wait "milter reloads with 127.0.0.1 internal" 10 grep -q "configuration 2 loaded" "$MILTER_LOG"
+printf 'From: Carol <carol@%s>\nTo: bob@example.org\nSubject: guide sendmail\n\nLocal submission.\n' "$DOM" |
+	/usr/sbin/sendmail -f "carol@$DOM" bob@example.org
+h_eq "sendmail(1) accepts the message" "$?" 0
+m4=""
+for _ in $(seq 1 300); do m4=$(postfix_message_with "guide sendmail") && break; sleep 0.1; done
+h_has "sendmail(1): signed (non_smtpd_milters)" "$m4" "d=$DOM;"
+h_has "  ... Postfix showed it to the milter as client 127.0.0.1" \
+	"$(grep 'client=127.0.0.1 from=guide.test spf=- dkim=signed' "$MILTER_LOG" | tail -1)" "qid="
 
 qid=$(sed -n 's/.*250 2.0.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$H/send-2.txt")
 h_has "milter logs Postfix's queue id (i)" "$(grep "qid=$qid " "$MILTER_LOG")" "dkim=signed(d=$DOM"
