@@ -211,6 +211,14 @@ h_has "  ... Postfix showed it to the milter as client 127.0.0.1" \
 qid=$(sed -n 's/.*250 2.0.0 Ok: queued as \([0-9A-F]*\).*/\1/p' "$H/send-2.txt")
 h_has "milter logs Postfix's queue id (i)" "$(grep "qid=$qid " "$MILTER_LOG")" "dkim=signed(d=$DOM"
 
+# milter_default_action = tempfail: the milter gone, nothing passes
+kill -TERM "$MILTER_PID"
+h_wait "milter stops" 15 bash -c "! kill -0 $MILTER_PID"
+out=$(swaks --server "127.0.0.1:$POSTFIX_PORT" --timeout 15 --from "carol@$DOM" \
+	--to bob@example.org --h-Subject "guide no milter" 2>&1)
+h_has "milter down: 451 4.7.1 (milter_default_action = tempfail)" "$out" "451 4.7.1"
+h_lacks "milter down: nothing queued" "$out" "queued as"
+
 # --- put /etc/postfix back now and compare (the exit hook does it again
 # on a failure above)
 postfix stop >/dev/null 2>&1
