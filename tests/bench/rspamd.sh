@@ -139,6 +139,10 @@ rspamd_wait() {
 peer_rspamd() {
 	local name=$1 alg=$2 n=${3:-1} d="$H/$1" sock pid
 	mkdir -p "$d/local" "$d/db" "$d/tmp" "$H/rspamd-hs"
+	if ! command -v rspamd >/dev/null; then
+		echo "rspamd is not installed (make bench-deps)" >"$d/why"
+		return 1
+	fi
 	sock="local:$d/sock"
 	rspamd_conf "$name" "$alg" "$n" >"$d/rspamd.conf"
 	rspamd -f -i -u root -g root -c "$d/rspamd.conf" --var LOCAL_CONFDIR="$d/local" \
