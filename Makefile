@@ -160,7 +160,7 @@ deps:
 	$(call install_debs,$(DEBS))
 
 # ---- benchmarks (make bench; not part of make check) ------------------------
-DEB_BENCH = opendkim dkimpy-milter pyspf-milter valgrind python3 iproute2 openssl curl
+DEB_BENCH = opendkim dkimpy-milter pyspf-milter rspamd valgrind python3 iproute2 openssl curl
 BENCH_SRCS = tests/bench/ml_proto.c tests/bench/ml_corpus.c
 BENCH_BINS = $(BUILDDIR)/tests/bench/milterload $(BUILDDIR)/tests/bench/libloop \
 	$(BUILDDIR)/tests/bench/nullmilter
@@ -188,6 +188,13 @@ $(BUILDDIR)/tests/bench/nullmilter: tests/bench/nullmilter.c
 
 bench-deps:
 	$(call install_debs,$(DEB_BENCH))
+
+# bench-dkim - only sections 0-4 (DKIM, SPF, library limit) of make bench, every peer
+# (rspamd too); they replace sections 0-4 of docs/PERFORMANCE.md, the rest
+# of it is kept
+bench-dkim: bench-deps all $(BENCH_BINS)
+	BENCH_CMD="make bench-dkim" BENCH_SECTIONS="floor sign verify spf library" BENCH_SPLICE=1 \
+		BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
 
 bench: deps bench-deps all $(BENCH_BINS) $(BUILDDIR)/tests/bench/engbench
 	BENCH_CMD="make bench" BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/bench/run.sh
@@ -291,8 +298,9 @@ package-check: package
 clean:
 	rm -rf build bin
 
-.PHONY: all deps check asan demo install clean unit sample bench bench-deps bench-engine soak \
-	scale fuzz fuzz-build fuzz-bins install-extra package package-deps package-check
+.PHONY: all deps check asan demo install clean unit sample bench bench-deps bench-dkim \
+	bench-engine soak scale fuzz fuzz-build fuzz-bins install-extra package package-deps \
+	package-check
 
 -include $(shell find $(BUILDDIR) -name '*.d' 2>/dev/null)
 .SECONDARY:

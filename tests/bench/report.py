@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 """report.py - docs/PERFORMANCE.md from the results of tests/bench/run.sh.
 
-    report.py RESULTS_DIR NOTES_MD > PERFORMANCE.md
+    report.py [--splice=PERFORMANCE.md] RESULTS_DIR NOTES_MD > PERFORMANCE.md
 
 RESULTS_DIR holds SECTION.tsv (section, row, peer, run, status, result
 line of milterload or libloop), machine.txt, command.txt, elapsed.txt,
 openssl-speed.txt, profile-*.txt and logs.txt.  NOTES_MD (hand-written
 reading of the numbers and of the profile) is appended as it is.
 Medians over the runs, min-max beside them; the claims are the ratios.
+With --splice (make bench-dkim, which runs sections 0-4 only), the new
+header and sections 0-4 replace those of the given file and everything
+from its section 5 on is kept.
 """
 import os
 import re
 import statistics
 import sys
 
-NAMES = {"mx": "mxdock", "od": "opendkim", "py": "dkimpy-milter"}
+NAMES = {"mx": "mxdock", "od": "opendkim", "py": "dkimpy-milter",
+         "rs": "rspamd (1 proxy worker)", "rs2": "rspamd (2 proxy workers)"}
 
 
 def peer_name(p):
@@ -217,6 +221,132 @@ def openssl_table(path):
     return "\n".join(out)
 
 
+def sha256_ms(results):
+    """ms to hash 200 KB with SHA-256, from openssl speed -bytes 204800."""
+    path = os.path.join(results, "openssl-sha256.txt")
+    for line in open(path) if os.path.exists(path) else ():
+        m = re.match(r"^sha256\s+([0-9.]+)k", line)
+        if m:
+            return 204800 / (float(m.group(1)) * 1000) * 1e3
+    return None
+
+
+def speed_ms(results):
+    """{(alg, op): ms} from openssl speed rsa2048 ed25519."""
+    out = {}
+    path = os.path.join(results, "openssl-speed.txt")
+    for line in open(path) if os.path.exists(path) else ():
+        m = re.match(r"^rsa\s+2048 bits\s+[0-9.]+s\s+[0-9.]+s\s+([0-9.]+)\s+([0-9.]+)", line)
+        m = m or re.match(r"^\s*253 bits EdDSA \(Ed25519\)\s+[0-9.]+s\s+[0-9.]+s\s+([0-9.]+)\s+([0-9.]+)",
+                          line)
+        if m:
+            alg = "rsa" if line.startswith("rsa") else "ed"
+            out[(alg, "sign")], out[(alg, "verify")] = (1e3 / float(x) for x in m.groups())
+    return out
+
+
+def cpu_of(results, sec, row, prefix):
+    """median CPU ms/msg of the peer whose name is PREFIX in SEC / ROW."""
+    v = load(results, sec).get(row, {}).get(prefix)
+    return med(v["runs"], "cpu_ms")[0] if v and v["runs"] else None
+
+
+# OpenSSL's own time per operation on this machine with little load
+# (`openssl speed -seconds 2`, the make bench of 2026-11-21): the issue's
+# absolute limits were set against these; a loaded run scales them.
+SPEED_REF = {("rsa", "sign"): 0.216, ("ed", "sign"): 0.023, ("rsa", "verify"): 0.013}
+
+
+def verdict(ok):
+    return "-" if ok is None else ("met" if ok else "NOT met")
+
+
+def goal(text, ok, why, scaled=""):
+    return "| %s | %s | %s | %s |" % (text, verdict(ok), why, scaled)
+
+
+def scaled(results, x, lim, op):
+    """LIM times this run's OpenSSL time of OP over SPEED_REF's: the limit
+    at this run's machine speed, and X judged against it."""
+    now = speed_ms(results).get(op)
+    if x is None or now is None:
+        return ""
+    f = now / SPEED_REF[op]
+    return "%s x %.2f = %.3f ms: %s" % (lim, f, lim * f, verdict(x <= lim * f))
+
+
+def goals_table(results):
+    """issue 16's goals, judged on this run's medians."""
+    c = lambda sec, row, p: cpu_of(results, sec, row, p)
+    f = lambda x: "-" if x is None else "%.3f" % x
+    r = lambda a, b: None if a is None or b is None or not b else a / b
+    g = ["| goal (issue 16; 2 KB, 2 connections, CPU per message) | as measured | measured "
+         "| the limit scaled by this run's OpenSSL speed |", "|---|---|---|---|"]
+    mx, od, rs = (c("sign", "RSA-2048, 2 KB", p) for p in ("mx_rsa", "od_rsa", "rs_rsa"))
+    both = None if None in (mx, od, rs) else (mx <= 0.35 and r(od, mx) >= 3 and r(rs, mx) >= 1.8)
+    g.append(goal("sign RSA-2048 <= 0.35 ms, >= 3x less than opendkim, >= 1.8x less than rspamd",
+                  both, "mxdock %s ms; opendkim/mxdock %s, rspamd (1 worker)/mxdock %s"
+                  % (f(mx), "-" if r(od, mx) is None else "%.2fx" % r(od, mx),
+                     "-" if r(rs, mx) is None else "%.2fx" % r(rs, mx)),
+                  "the time: " + scaled(results, mx, 0.35, ("rsa", "sign"))
+                  + "; the ratios need no scaling"))
+    for what, sec, row, p, lim, op in (
+            ("sign Ed25519 <= 0.10 ms", "sign", "Ed25519, 2 KB", "mx_ed", 0.10, ("ed", "sign")),
+            ("sign RSA-2048 + Ed25519 <= 0.45 ms", "sign",
+             "RSA-2048 + Ed25519 (dual), 2 KB; opendkim: RSA only", "mx_dual", 0.45, ("rsa", "sign")),
+            ("verify RSA-2048 <= 0.20 ms, key cache warm", "verify", "RSA-2048 signed, 2 KB",
+             "mx_rsa", 0.20, ("rsa", "verify"))):
+        x = c(sec, row, p)
+        g.append(goal(what, None if x is None else x <= lim, "mxdock %s ms" % f(x),
+                      scaled(results, x, lim, op)))
+    cold = [k for k in load(results, "verify") if "not cached" in k]
+    x = c("verify", cold[0], "mx_rsa") if cold else None
+    g.append(goal("verify RSA-2048, key cache cold: shown", x is not None,
+                  "mxdock %s ms (no limit set)" % f(x)))
+    sp, sha, null = speed_ms(results), sha256_ms(results), c("floor",
+                                                            "libmilter, no work, 2 KB, 2 connections", "null")
+    for sec, row, op in (("sign", "RSA-2048, 200 KB", "sign"), ("verify", "RSA-2048 signed, 200 KB", "verify")):
+        x, k = c(sec, row, "mx_rsa"), sp.get(("rsa", op))
+        fl = None if k is None or sha is None else k + sha
+        g.append(goal("%s 200 KB within 1.5x of the crypto floor (RSA-2048 %s + SHA-256 of 200 KB)"
+                      % (sec, op), None if x is None or fl is None else x <= 1.5 * fl,
+                      "mxdock %s ms; floor %s ms (+ %s ms the do-nothing milter costs): %sx"
+                      % (f(x), f(fl), f(null), "-" if r(x, fl) is None else "%.2f" % r(x, fl)),
+                      "the floor is this run's: no scaling"))
+    behind = []
+    for sec in ("sign", "verify"):
+        for row, peers in load(results, sec).items():
+            if "not cached" in row:
+                continue    # rspamd keeps a TTL-0 key a minute: not a like-for-like row
+            m = next((med(v["runs"], "cpu_ms")[0] for p, v in peers.items()
+                      if p.startswith("mx") and v["runs"]), None)
+            for p, v in peers.items():
+                if m is not None and p.split("_")[0] in ("rs", "rs2", "od") and v["runs"] \
+                        and med(v["runs"], "cpu_ms")[0] < m:
+                    behind.append("%s / %s: %s %.3f < mxdock %.3f" % (
+                        sec, row, peer_name(p), med(v["runs"], "cpu_ms")[0], m))
+    g.append(goal("every mxdock row ahead of rspamd's and opendkim's in CPU per message "
+                  "(the cold-cache row aside, see below)", not behind, "; ".join(behind) or "all rows"))
+    return "\n".join(g)
+
+
+def splice(new, old_path):
+    """NEW's header and sections 0-4, then OLD_PATH's from its section 5 on."""
+    old = open(old_path).read()
+    at = old.find("\n## 5. ")
+    cut = new.find("\n## 5. ")
+    if at < 0 or cut < 0:
+        return new
+    kept = re.search(r"^- sections 0-4 .*$", old, re.M)     # spliced before: keep its date
+    m = re.search(r"^- date: (.*)$", old, re.M)
+    note = (kept.group(0) + "\n" if kept else
+            "- sections 0-4 (DKIM, with rspamd) are from this command; section 5 on, with "
+            "its reading, is kept from the full `make bench` of %s\n" % (m.group(1) if m else "before"))
+    head = new[:cut]
+    i = head.find("## How it is measured")
+    return head[:i] + note + "\n" + head[i:] + old[at:]
+
+
 def skipped(rows):
     return "\n".join("- %s: %s" % (row, v["skip"]) for row, peers in rows.items()
                      for v in peers.values() if v["skip"] is not None) or "(no rows)"
@@ -242,7 +372,9 @@ def read(results, name, default=""):
 
 
 def main():
-    results, notes = sys.argv[1], sys.argv[2]
+    args = [a for a in sys.argv[1:] if not a.startswith("--splice=")]
+    sp = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--splice=")]
+    results, notes = args[0], args[1]
     p = []
     p.append("# mxdock performance\n")
     p.append("Written by `make bench` (tests/bench/run.sh); do not edit by hand: the reading "
@@ -265,7 +397,13 @@ def main():
              "The comparisons alternate the milters run by run (A B C A B C ...), %s s each; "
              "medians with min-max. \"milter CPU ms/msg\" is the milter process's utime+stime "
              "from /proc over the measured run divided by the messages: the fair measure when "
-             "the client is the limit. Unless a row says otherwise the socket is a UNIX socket "
+             "the client is the limit; for rspamd it is the sum over all its processes (main, "
+             "the rspamd_proxy workers, hs_helper). rspamd 3.4 runs from a scratch "
+             "configuration of its own (tests/bench/rspamd.sh): a rspamd_proxy worker with "
+             "milter = yes and self_scan = yes, options.filters = \"dkim\", only the "
+             "dkim_signing and milter_headers (Authentication-Results) Lua modules configured, "
+             "no Redis; it still parses the whole MIME message and detects its language, as "
+             "it does for every scan. Unless a row says otherwise the socket is a UNIX socket "
              "(see the TCP section for why) and the keys are the same RSA-2048 and Ed25519 keys "
              "for every milter, relaxed/relaxed. dkimpy-milter and mxdock fetch public keys "
              "from the scratch PowerDNS; opendkim reads them from a file (see notes).\n"
@@ -282,6 +420,20 @@ def main():
     p.append("mxdock against the library limit (CPU per message; the milter adds the protocol, "
              "the socket and, when verifying, a DNS query):\n")
     p.append(limit_table(results) + "\n")
+    p.append("### Goals of issue 16, judged on this run\n")
+    p.append("Medians of this run (2 KB, 2 connections, CPU per message of every process of "
+             "the milter, rspamd's main, proxy and hs_helper processes summed). The machine is "
+             "shared with other builds and tests, so the absolute times drift with the load; "
+             "the ratios come from runs alternated within this one invocation. The last column "
+             "scales each absolute limit by this run's `openssl speed` time for the operation "
+             "over the same on this machine with little load (RSA-2048 sign 0.216 ms, Ed25519 "
+             "sign 0.023 ms, RSA-2048 verify 0.013 ms: the make bench of 2026-11-21, against "
+             "which the issue set its limits); it is a reading aid, the verdict of record is "
+             "\"as measured\".\n")
+    p.append(goals_table(results) + "\n")
+    dk = os.path.join(os.path.dirname(notes), "notes-dkim.md")
+    if os.path.exists(dk):
+        p.append(open(dk).read())
     p.append("## 5. End to end (smtp-source -> Postfix -> smtp-sink)\n")
     p.append(e2e_table(load(results, "e2e")) + "\n")
     p.append("## 6. Quota and auth decisions\n")
@@ -304,7 +456,8 @@ def main():
              else "No error, warning or traceback in any peer's log.\n")
     if os.path.exists(notes):
         p.append(open(notes).read())
-    print("\n".join(p))
+    text = "\n".join(p)
+    print(splice(text, sp[0]) if sp else text)
 
 
 main()

@@ -1,11 +1,13 @@
 #!/bin/bash
-# run.sh - make bench: mxdock-milter against opendkim, dkimpy-milter and
-# pyspf-milter, side by side, and against the library limit.  Writes
+# run.sh - make bench: mxdock-milter against opendkim, dkimpy-milter,
+# pyspf-milter and rspamd, side by side, and against the library limit.  Writes
 # docs/PERFORMANCE.md (or $BENCH_OUT).
 #
 #   tests/bench/run.sh            (BINDIR, BUILDDIR as for tests/run)
 #   BENCH_RUNS=5 BENCH_SECONDS=1.5 E2E_MSGS=300 BENCH_OUT=docs/PERFORMANCE.md
 #   BENCH_SECTIONS="floor sign verify spf library policy scale tcp e2e profile"
+#   BENCH_SPLICE=1 (make bench-dkim): the new sections 0-4 replace those of
+#       the existing $BENCH_OUT, the later sections are kept as they are
 #
 # Everything runs inside a private network and mount namespace (unshare):
 # only its own loopback exists, the scratch PowerDNS answers on its port 53
@@ -27,6 +29,7 @@ source "$TOP/tests/lib/harness.sh"
 source "$TOP/tests/lib/pdns.sh"
 source "$TOP/tests/bench/corpus.sh"
 source "$TOP/tests/bench/peers.sh"
+source "$TOP/tests/bench/rspamd.sh"
 source "$TOP/tests/lib/postfix.sh"
 source "$TOP/tests/lib/mariadb.sh"
 source "$TOP/tests/bench/sections.sh"
@@ -34,6 +37,7 @@ source "$TOP/tests/bench/e2e.sh"
 source "$TOP/tests/bench/policy.sh"
 
 BENCH_RUNS=${BENCH_RUNS:-5}
+BENCH_COLD_SEL=cold
 BENCH_SECONDS=${BENCH_SECONDS:-1.5}
 BENCH_OUT=${BENCH_OUT:-$TOP/docs/PERFORMANCE.md}
 ML=$BUILDDIR/tests/bench/milterload
@@ -42,7 +46,8 @@ declare -A PEER_ARGS PEER_WHY
 
 log() { echo "bench: $(date -u +%H:%M:%S) $*" >&2; }
 
-# publish NAME VALUE - a TXT record in bench.test, split in 255-byte strings.
+# publish NAME VALUE [TTL] - a TXT record in bench.test, split in 255-byte
+# strings; TTL 300 unless given.
 publish() {
 	local quoted="" v=$2
 	while [ -n "$v" ]; do
@@ -50,7 +55,7 @@ publish() {
 		v=${v:250}
 	done
 	pdns_api PATCH /servers/localhost/zones/bench.test. "{\"rrsets\":[{\"name\":\"$1.\",
-		\"type\":\"TXT\",\"ttl\":300,\"changetype\":\"REPLACE\",
+		\"type\":\"TXT\",\"ttl\":${3:-300},\"changetype\":\"REPLACE\",
 		\"records\":[{\"content\":\"${quoted% }\",\"disabled\":false}]}]}"
 }
 
@@ -63,6 +68,8 @@ setup_dns() {
 		"nameservers":["ns1.bench.test."]}' >/dev/null
 	publish "$BENCH_RSA_SEL._domainkey.bench.test" "$(cat "$BK/rsa.txt")"
 	publish "$BENCH_ED_SEL._domainkey.bench.test" "$(cat "$BK/ed.txt")"
+	# the cold-cache verify row: the RSA key again, under a TTL of 0
+	publish "$BENCH_COLD_SEL._domainkey.bench.test" "$(cat "$BK/rsa.txt")" 0
 	publish bench.test "v=spf1 ip4:192.0.2.0/24 -all"
 	[ -n "$(dig +short rsa._domainkey.bench.test TXT)" ]
 }
@@ -71,16 +78,21 @@ setup_dns() {
 setup_corpus() {
 	bench_messages "$H/corpus/plain" &&
 		bench_sign_corpus "$H/corpus/plain" "$H/corpus/rsa" "$BENCH_RSA_SEL" "$BK/rsa1.pem" rsa-sha256 &&
-		bench_sign_corpus "$H/corpus/plain" "$H/corpus/ed" "$BENCH_ED_SEL" "$BK/ed.seed" ed25519-sha256
+		bench_sign_corpus "$H/corpus/plain" "$H/corpus/ed" "$BENCH_ED_SEL" "$BK/ed.seed" ed25519-sha256 &&
+		bench_sign_corpus "$H/corpus/plain" "$H/corpus/cold" "$BENCH_COLD_SEL" "$BK/rsa1.pem" rsa-sha256
 }
 
-# peer NAME STARTER ARGS - start a peer named NAME and note how to reach it.
+# peer NAME STARTER ARGS - start a peer named NAME and note how to reach it;
+# its CPU is that of PIDS_<NAME> (every process, rspamd) or PID_<NAME>.
 peer() {
-	local name=$1 fn=$2 s p
+	local name=$1 fn=$2 s p ps x
 	shift 2
 	if "$fn" "$name" "$@"; then
-		s="SOCK_$name" p="PID_$name"
-		PEER_ARGS[$name]="--socket=${!s} --pid=${!p}"
+		s="SOCK_$name" p="PID_$name" ps="PIDS_$name"
+		PEER_ARGS[$name]="--socket=${!s}"
+		for x in ${!ps:-${!p}}; do
+			PEER_ARGS[$name]+=" --pid=$x"
+		done
 	else
 		PEER_WHY[$name]=$(cat "$H/$name/why" 2>/dev/null || echo "did not start")
 		log "$name: not measured: ${PEER_WHY[$name]}"
@@ -108,6 +120,12 @@ start_peers() {
 	peer mx_rsa peer_mxdock rsa
 	peer mx_ed peer_mxdock ed
 	peer mx_dual peer_mxdock dual
+	peer rs_rsa peer_rspamd rsa 1
+	peer rs_ed peer_rspamd ed 1
+	peer rs_dual peer_rspamd dual 1
+	peer rs2_rsa peer_rspamd rsa 2
+	peer rs2_ed peer_rspamd ed 2
+	peer rs2_dual peer_rspamd dual 2
 	peer od_tcp peer_opendkim rsa tcp
 	peer py_tcp peer_dkimpy rsa tcp
 	peer mx_tcp peer_mxdock rsa tcp
@@ -143,8 +161,8 @@ main() {
 	echo "${BENCH_CMD:-tests/bench/run.sh}" >"$H/results/command.txt"
 	echo "$((SECONDS - t0))" >"$H/results/elapsed.txt"
 	echo "$BENCH_SECONDS" >"$H/results/seconds.txt"
-	python3 "$TOP/tests/bench/report.py" "$H/results" "$TOP/tests/bench/notes.md" >"$BENCH_OUT.tmp" &&
-		mv "$BENCH_OUT.tmp" "$BENCH_OUT"
+	python3 "$TOP/tests/bench/report.py" ${BENCH_SPLICE:+--splice="$BENCH_OUT"} "$H/results" \
+		"$TOP/tests/bench/notes.md" >"$BENCH_OUT.tmp" && mv "$BENCH_OUT.tmp" "$BENCH_OUT"
 	check_logs
 	h_done
 }
