@@ -144,7 +144,7 @@ void    pdb_close(struct pdb *db)
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->cond);
     if (db->password)
-        memset(db->password, 0, strlen(db->password));
+        explicit_bzero(db->password, strlen(db->password));     /* memset may be elided before free */
     free(db->host);
     free(db->socket);
     free(db->user);
