@@ -26,7 +26,8 @@
 #                              free port, written into CONF: use $MILTER_PORT
 #                              for postfix_start.  As root with no
 #                              milter_user in CONF it passes --allow-root;
-#                              $MILTER_WRAP (e.g. valgrind) runs before it
+#                              $MILTER_WRAP (e.g. valgrind) runs before it;
+#                              $MILTER_WAIT tenths of a second (100) to listen
 #
 # Postfix is stopped on exit (postfix -c DIR stop, then the master's pid).
 
@@ -167,7 +168,7 @@ postfix_start() {
 		postfix_write_sasl "$d"
 		postfix -c "$d/conf" check >"$d/check.log" 2>&1
 		if postfix -c "$d/conf" start >"$d/start.log" 2>&1; then
-			for _ in $(seq 1 100); do
+			for _ in $(seq 1 "${MILTER_WAIT:-100}"); do
 				bash -c "exec 3<>/dev/tcp/127.0.0.1/$POSTFIX_PORT" 2>/dev/null && return 0
 				sleep 0.1
 			done
@@ -270,7 +271,7 @@ milter_start() {
 		MILTER_PID=$!
 		disown "$MILTER_PID"    # no "Killed" note if it outlives the harness' wait
 		h_track "$MILTER_PID"
-		for _ in $(seq 1 100); do
+		for _ in $(seq 1 "${MILTER_WAIT:-100}"); do
 			bash -c "exec 3<>/dev/tcp/127.0.0.1/$MILTER_PORT" 2>/dev/null && return 0
 			kill -0 "$MILTER_PID" 2>/dev/null || break
 			sleep 0.1
