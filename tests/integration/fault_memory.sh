@@ -62,8 +62,13 @@ h_has "$NCONN hostile connections: all made" "$out" "answered $NCONN of $NCONN"
 settle
 end=$(rss)
 echo "# RSS: $after_msg kB after the messages, $end kB at the end ($(($(date +%s) - t0)) s)"
-h_eq "RSS within 10 % of its level after the warm-up ($base kB): $end kB" \
-	"$(awk -v b="$base" -v e="$end" 'BEGIN { print (e <= b * 1.10) ? "yes" : "no" }')" yes
+if nm -D "$BINDIR/mxdock-milter" 2>/dev/null | grep -q __asan_init; then
+	# ASan keeps freed memory in quarantine: RSS says nothing there
+	echo "# sanitizer build: RSS not judged"
+else
+	h_eq "RSS within 10 % of its level after the warm-up ($base kB): $end kB" \
+		"$(awk -v b="$base" -v e="$end" 'BEGIN { print (e <= b * 1.10) ? "yes" : "no" }')" yes
+fi
 h_eq "threads back to the idle count" "$(awk '/^Threads:/ {print $2}' "/proc/$MILTER_PID/status")" \
 	"$IDLE_THREADS"
 h_has "the milter still answers" "$(drive messages 2 1)" "answered 2 of 2"
