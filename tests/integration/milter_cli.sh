@@ -149,8 +149,9 @@ if [ "$(id -u)" = 0 ]; then
 	cpid=$!
 	h_track $cpid
 	h_wait "--core-dumps milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$pc"
-	h_eq "--core-dumps: core limit left as started" \
-		"$(awk '/^Max core file size/ {print $5, $6}' "/proc/$cpid/limits")" "unlimited unlimited"
+	# the hard limit: an ASan build lowers the soft one itself (disable_coredump)
+	h_eq "--core-dumps: hard core limit left as started" \
+		"$(awk '/^Max core file size/ {print $6}' "/proc/$cpid/limits")" "unlimited"
 	kill $cpid
 fi
 h_done
