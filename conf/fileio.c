@@ -89,6 +89,8 @@ int     mx_read_secret_as(const char *file, gid_t svc_gid, char *buf, size_t buf
     }
     buf[n] = 0;
     buf[strcspn(buf, "\r\n")] = 0;
+    /* only the first line is the secret: the rest of what was read goes now */
+    explicit_bzero(buf + strlen(buf), buflen - strlen(buf));
     if (*buf == 0) {
         snprintf(why, whylen, "%.200s is empty", file);
         return -1;
