@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,15 +263,28 @@ static char *trim(char *s)
     return s;
 }
 
-/* apply_secret_file - replace *SECRET with the first line of FILE, if set */
-static int apply_secret_file(const char *file, char **secret, const char *key,
-                             const char *path, char *err, size_t errlen)
+/* service_gid - primary group of milter_user, or (gid_t) -1 */
+static gid_t service_gid(const struct mx_conf *c)
+{
+    struct passwd pw, *res = 0;
+    char    tmp[1024];
+
+    if (c->milter_user && *c->milter_user
+        && getpwnam_r(c->milter_user, &pw, tmp, sizeof(tmp), &res) == 0 && res)
+        return res->pw_gid;
+    return (gid_t) -1;
+}
+
+/* apply_secret_file - replace *SECRET with the first line of FILE, if set;
+ * a group-readable FILE passes when its group is ours or SVC_GID */
+static int apply_secret_file(const char *file, gid_t svc_gid, char **secret,
+                             const char *key, const char *path, char *err, size_t errlen)
 {
     char    buf[4096], why[200];
 
     if (file == 0 || *file == 0)
         return 0;
-    if (mx_read_secret(file, buf, sizeof(buf), why, sizeof(why)) < 0) {
+    if (mx_read_secret_as(file, svc_gid, buf, sizeof(buf), why, sizeof(why)) < 0) {
         snprintf(err, errlen, "%s: %s: %s", path, key, why);
         return -1;
     }
@@ -322,10 +336,10 @@ static int load_secrets(struct mx_conf *c, const char *path, char *err, size_t e
     int     milter = conf_skip_secrets & CONF_SECRETS_MILTER;
     int     db = !milter || c->quota_enable || c->authfail_enable || c->dmarc_report_enable;
 
-    if (!milter && apply_secret_file(c->pdns_api_key_file, &c->pdns_api_key,
+    if (!milter && apply_secret_file(c->pdns_api_key_file, service_gid(c), &c->pdns_api_key,
                                      "pdns_api_key_file", path, err, errlen) < 0)
         return -1;
-    if (db && apply_secret_file(c->mysql_password_file, &c->mysql_password,
+    if (db && apply_secret_file(c->mysql_password_file, service_gid(c), &c->mysql_password,
                                 "mysql_password_file", path, err, errlen) < 0)
         return -1;
     return 0;

@@ -128,7 +128,7 @@ const struct conf_row conf_table[] = {
     {"milter_socket_mode", CONF_MODE, OFF(milter_socket_mode), "0660", 0, 0, 0,
      "mode of a unix milter socket (octal)"},
     {"milter_user", CONF_STR, OFF(milter_user), "", 0, 0, 0,
-     "user to switch to after opening the socket; empty = stay"},
+     "user to switch to after opening the socket; empty: root refused unless --allow-root"},
     {"milter_pidfile", CONF_PATH, OFF(milter_pidfile), "", 0, 0, 0,
      "pid file; empty = none"},
     {"milter_metrics_listen", CONF_STR, OFF(milter_metrics_listen), "", 0, 0, 0,

@@ -1,13 +1,18 @@
 /*
  * fileio.c - secrets, atomic writes, whole-file reads, mkdir -p, the clock.
  *
- *   mx_read_secret, mx_write_atomic, mx_read_file, mx_mkdir_p, mx_now
+ *   mx_read_secret, mx_read_secret_as, mx_write_atomic, mx_read_file,
+ *   mx_mkdir_p, mx_now
  *
+ * A secret file may be read and written by its owner; by its group only
+ * when that group is the service user's (the reader's effective group, or
+ * the primary group of the user the program switches to); never by others.
  * Nothing here logs; errors come back as -1/NULL with errno or a reason.
  * A secret read is never copied into a reason.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +22,50 @@
 
 #include "fileio.h"
 
+/* group_name - NAME of GID into BUF ("gid N" when it has none) */
+static const char *group_name(gid_t gid, char *buf, size_t len)
+{
+    struct group gr, *res = 0;
+    char    tmp[1024];
+
+    if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &res) == 0 && res)
+        snprintf(buf, len, "%s", res->gr_name);
+    else
+        snprintf(buf, len, "gid %u", (unsigned) gid);
+    return buf;
+}
+
+/* secret_mode_ok - 0, or -1 with WHY naming FILE, its mode, owner group
+ * and what is accepted */
+static int secret_mode_ok(const char *file, const struct stat *st, gid_t svc_gid,
+                          char *why, size_t whylen)
+{
+    char    has[64], own[64], name[64], svc[72] = "";
+    unsigned mode = (unsigned) (st->st_mode & 07777);
+
+    if (st->st_mode & (S_IROTH | S_IWOTH))
+        return snprintf(why, whylen, "%.200s has mode %04o: readable or writable by others; "
+                        "accepted are 0600, or 0640 with the service user's group (chmod o-rw)",
+                        file, mode), -1;
+    if (!(st->st_mode & (S_IRGRP | S_IWGRP)) || st->st_gid == getegid()
+        || (svc_gid != (gid_t) -1 && st->st_gid == svc_gid))
+        return 0;
+    group_name(st->st_gid, has, sizeof(has));
+    group_name(getegid(), own, sizeof(own));
+    if (svc_gid != (gid_t) -1 && svc_gid != getegid())
+        snprintf(svc, sizeof(svc), " or %s", group_name(svc_gid, name, sizeof(name)));
+    return snprintf(why, whylen, "%.200s has mode %04o and group %s: readable or writable "
+                    "by a group other than the service user's; accepted are 0600, or 0640 "
+                    "with group %s%s (chgrp, or chmod g-rw)", file, mode, has, own, svc), -1;
+}
+
 int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, size_t whylen)
+{
+    return mx_read_secret_as(file, (gid_t) -1, buf, buflen, why, whylen);
+}
+
+int     mx_read_secret_as(const char *file, gid_t svc_gid, char *buf, size_t buflen,
+                          char *why, size_t whylen)
 {
     struct stat st;
     int     fd;
@@ -29,10 +77,7 @@ int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, si
             close(fd);
         return -1;
     }
-    if (st.st_mode & (S_IROTH | S_IWOTH)) {
-        snprintf(why, whylen, "%.200s has mode %04o: readable or writable by others; "
-                 "accepted are owner and group only, e.g. 0600 or 0640 (chmod o-rw)",
-                 file, (unsigned) (st.st_mode & 07777));
+    if (secret_mode_ok(file, &st, svc_gid, why, whylen) < 0) {
         close(fd);
         return -1;
     }
@@ -44,6 +89,8 @@ int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, si
     }
     buf[n] = 0;
     buf[strcspn(buf, "\r\n")] = 0;
+    /* only the first line is the secret: the rest of what was read goes now */
+    explicit_bzero(buf + strlen(buf), buflen - strlen(buf));
     if (*buf == 0) {
         snprintf(why, whylen, "%.200s is empty", file);
         return -1;

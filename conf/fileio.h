@@ -10,8 +10,14 @@
 #include <time.h>
 
 /* mx_read_secret - first line of FILE (no newline) into BUF; refuses a file
- * that others can read or write.  -1 with WHY on error. */
+ * that others can read or write, or that a group other than the reader's
+ * effective group can.  -1 with WHY (file, mode, group, what is accepted). */
 int     mx_read_secret(const char *file, char *buf, size_t buflen, char *why, size_t whylen);
+
+/* mx_read_secret_as - the same; group SVC_GID ((gid_t) -1: none) is also
+ * accepted: the primary group of the user the program switches to */
+int     mx_read_secret_as(const char *file, gid_t svc_gid, char *buf, size_t buflen,
+                          char *why, size_t whylen);
 
 /* mx_write_atomic - write LEN bytes to PATH with MODE: a new temp file
  * "PATH.tmp.XXXXXX" (O_EXCL, so never through a planted symlink) in the same

@@ -11,7 +11,9 @@
  * A query runs to completion in the start callback (dnsq_send; a res_state
  * of its own only to make the query, so threads share nothing); waitreply
  * only hands the stored outcome over.  The full answer is given to the library even
- * for NXDOMAIN, which is how it tells "no key" from "query failed".
+ * for NXDOMAIN, which is how it tells "no key" from "query failed"; an
+ * answer with another error RCODE (SERVFAIL, REFUSED, ...) is a failed
+ * query, since the library would read it as "no key".
  *
  * A key record RFC 6376 3.6.1 says to ignore (dkim_keyrec_check, dkim_eng_key.c) is
  * answered as no record at all (the answer count set to 0), so the library,
@@ -82,6 +84,11 @@ static int dns_start(void *srv, int type, unsigned char *query, unsigned char *b
                             pkt, sizeof(pkt));
         if (qlen > 0)
             alen = dnsq_send(&s->ss, s->len, pkt, qlen, buf, (int) buflen, s->timeout);
+        /* libopendkim reads an answer with no records as "no key" whatever
+         * its RCODE: a SERVFAIL would be a permerror (RFC 6376 6.1.2 wants
+         * a temporary failure).  Only NOERROR and NXDOMAIN go through. */
+        if (alen >= 4 && (buf[3] & 0x0f) != ns_r_noerror && (buf[3] & 0x0f) != ns_r_nxdomain)
+            alen = -1;
         if (alen > 0 && type == ns_t_txt)
             drop_bad_keyrec((const char *) query, buf, alen);
         res_nclose(&rs);

@@ -52,7 +52,7 @@ static void keyset_free(struct dkim_keyset *ks)
         return;
     for (size_t i = 0; i < ks->n; i++) {
         if (ks->keys[i].pem) {
-            memset(ks->keys[i].pem, 0, strlen(ks->keys[i].pem));
+            explicit_bzero(ks->keys[i].pem, strlen(ks->keys[i].pem));   /* not elided before free */
             free(ks->keys[i].pem);
         }
         EVP_PKEY_free(ks->keys[i].pkey);

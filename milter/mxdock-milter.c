@@ -2,12 +2,17 @@
  * mxdock-milter - DKIM signing and verification, SPF, quota and auth-attempt
  * policy for Postfix, Sendmail and Stalwart, as one libmilter daemon.
  *
- *   mxdock-milter [-c FILE] [-f] [-t] [-h|--help]
+ *   mxdock-milter [-c FILE] [-f] [-t] [--allow-root] [--core-dumps] [-h|--help]
  *
  * -f stays in the foreground and logs to stderr; -t checks the configuration
  * and exits (0, or EX_CONFIG with the loader's line).  The socket is opened
- * as the starting user, then the daemon switches to milter_user.  SIGUSR1
- * reloads configuration and keys; SIGTERM and SIGHUP stop it (libmilter).
+ * as the starting user, then the daemon switches to milter_user (uid, gid,
+ * supplementary groups; a switch back to root must fail).  Started as root
+ * without milter_user it refuses (EX_CONFIG) unless --allow-root is given.
+ * The process is not dumpable and RLIMIT_CORE is 0 (no core file holding
+ * a private key or the database password) unless --core-dumps is given.
+ * SIGUSR1 reloads configuration and keys; SIGTERM and SIGHUP stop it
+ * (libmilter).
  *
  * The configuration path is made absolute at start (the daemon changes to
  * "/", and SIGUSR1 reads it again).  Only the secrets the milter uses are
@@ -15,7 +20,7 @@
  *
  * Diagnostics: start-up problems exit with a sysexits code and one line;
  * usage errors come first, before any configuration is read; -h is not an
- * error (exit 0).  Running as root without milter_user is a warning.
+ * error (exit 0).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -60,19 +67,24 @@ const char *__asan_default_options(void)
 }
 
 static const char *conf_file;   /* the -c FILE, or NULL: conf_path() decides */
+static int allow_root;          /* --allow-root: root without milter_user */
+static int core_dumps;          /* --core-dumps: leave dumpable and RLIMIT_CORE */
 
 static void usage(void)
 {
-    printf("usage: mxdock-milter [-c FILE] [-f] [-t] [-h|--help]\n"
-           "  -c FILE  configuration (default $MXDOCK_CONF or %s)\n"
-           "  -f       foreground, log to stderr\n"
-           "  -t       check the configuration and exit\n"
-           "  -h       this text\n"
+    printf("usage: mxdock-milter [-c FILE] [-f] [-t] [--allow-root] [--core-dumps] [-h|--help]\n"
+           "  -c FILE       configuration (default $MXDOCK_CONF or %s)\n"
+           "  -f            foreground, log to stderr\n"
+           "  -t            check the configuration and exit\n"
+           "  --allow-root  keep running as root when milter_user is empty\n"
+           "  --core-dumps  allow core dumps (they may hold private keys)\n"
+           "  -h            this text\n"
            "SIGUSR1 reloads configuration and keys; SIGTERM stops.\n"
            "exit codes: 0 stopped (or -t: configuration OK); 64 usage; 67 no such\n"
            "  milter_user; 69 milter_socket or milter_metrics_listen in use; 70 libmilter\n"
            "  failed; 71 system error; 73 cannot write the pid file; 77 no permission;\n"
-           "  78 configuration (the message names file, line and key)\n"
+           "  78 configuration, or root without milter_user and --allow-root (the\n"
+           "  message names file, line and key)\n"
            "examples:\n"
            "  mxdock-milter -t -c /etc/mxdock/mxdock.conf\n"
            "  mxdock-milter -f -c /etc/mxdock/mxdock.conf\n"
@@ -90,17 +102,37 @@ static void bad_usage(const char *what, const char *arg)
     exit(EX_USAGE);
 }
 
+/* long_options - --help, --allow-root, --core-dumps taken out of ARGV
+ * (getopt sees the rest); returns the new ARGC */
+static int long_options(int argc, char **argv)
+{
+    int     i, n = 1;
+
+    for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
+        if (strcmp(argv[i], "--help") == 0)
+            usage();
+        else if (strcmp(argv[i], "--allow-root") == 0)
+            allow_root = 1;
+        else if (strcmp(argv[i], "--core-dumps") == 0)
+            core_dumps = 1;
+        else if (strncmp(argv[i], "--", 2) == 0)
+            bad_usage("unknown option", argv[i]);
+        else
+            argv[n++] = argv[i];
+    }
+    while (i < argc)
+        argv[n++] = argv[i++];
+    argv[n] = 0;
+    return n;
+}
+
 /* parse_args - options into *CONF, *FG, *TEST; exits on -h or bad usage */
 static void parse_args(int argc, char **argv, int *fg, int *test)
 {
     int     ch;
 
     opterr = 0;
-    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
-        if (strcmp(argv[i], "--help") == 0)
-            usage();
-        else if (strncmp(argv[i], "--", 2) == 0)
-            bad_usage("unknown option", argv[i]);
+    argc = long_options(argc, argv);
     while ((ch = getopt(argc, argv, "c:fth")) != -1) {
         switch (ch) {
         case 'c': conf_file = optarg; break;
@@ -219,13 +251,41 @@ static void write_pidfile(const char *path)
         mx_fatal(EX_CANTCREAT, "pid file %s: %s", path, strerror(errno));
 }
 
+/* no_core - not dumpable (no core, no ptrace by other users, /proc/PID
+ * files root's) and RLIMIT_CORE 0, unless --core-dumps.  Called again after
+ * setuid: the kernel resets the dumpable flag there. */
+static void no_core(void)
+{
+    struct rlimit rl = {0, 0};
+
+    if (core_dumps)
+        return;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &rl) != 0)
+        mx_fatal(EX_OSERR, "cannot turn core dumps off: %s", strerror(errno));
+}
+
+/* refuse_root - root with no milter_user: -1 + WHY unless --allow-root
+ * (said on stderr before logging moves to syslog) */
+static int refuse_root(const struct mx_conf *c, char *why, size_t whylen)
+{
+    if ((c->milter_user && *c->milter_user) || geteuid() != 0 || allow_root)
+        return 0;
+    return snprintf(why, whylen, "%s: refusing to run as root: set milter_user to a "
+                    "service user (the socket is opened as root, then the milter "
+                    "switches to it), or start with --allow-root", c->path), -1;
+}
+
+/* drop_privileges - uid, gid and supplementary groups of PW, for good */
 static void drop_privileges(const struct passwd *pw)
 {
-    if (pw == 0)
+    if (pw == 0 || (geteuid() == pw->pw_uid && getuid() == pw->pw_uid))
         return;
     if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0
         || setuid(pw->pw_uid) != 0)
         mx_fatal(EX_NOPERM, "cannot switch to user %s: %s", pw->pw_name, strerror(errno));
+    if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+        mx_fatal(EX_SOFTWARE, "switched to user %s, yet root can be regained", pw->pw_name);
+    no_core();
 }
 
 static void daemonize(void)
@@ -258,6 +318,8 @@ static int start(struct milter_gen *g, int foreground)
 
     if (c->milter_user && *c->milter_user && (pw = getpwnam(c->milter_user)) == 0)
         mx_fatal(EX_NOUSER, "milter_user %s: no such user", c->milter_user);
+    if (pw == 0 && geteuid() == 0)
+        mx_warn("running as root (--allow-root): milter_user is empty");
     if (smfi_register(milter_desc) != MI_SUCCESS)
         mx_fatal(EX_SOFTWARE, "smfi_register failed");
     if (smfi_setconn(c->milter_socket) != MI_SUCCESS)
@@ -272,9 +334,6 @@ static int start(struct milter_gen *g, int foreground)
                  "cannot open milter_socket %s: %s", c->milter_socket,
                  e ? strerror(e) : "libmilter gave no reason");
     }
-    if (pw == 0 && geteuid() == 0)
-        mx_warn("running as root: milter_user is empty; set it to a service user "
-                "(the socket is opened as root, then the milter switches to it)");
     nodelay_listener();
     socket_perms(c, pw);
     milter_metrics_open(c);     /* bound as root, served after fork */
@@ -320,6 +379,7 @@ int     main(int argc, char **argv)
     int     foreground = 0, test = 0, rc;
 
     parse_args(argc, argv, &foreground, &test);
+    no_core();
     absolute_conf();
     conf_skip_secrets = CONF_SECRETS_MILTER;
     mx_log_init("mxdock-milter", 1, "mail");
@@ -334,6 +394,11 @@ int     main(int argc, char **argv)
         printf("mxdock-milter: %s: configuration OK\n", g->conf->path);
         milter_gen_release(g);
         return 0;
+    }
+    if (refuse_root(g->conf, why, sizeof(why)) != 0) {
+        fprintf(stderr, "mxdock-milter: %s\n", why);
+        milter_gen_release(g);
+        return EX_CONFIG;
     }
     mx_log_init("mxdock-milter", foreground, g->conf->log_facility);
     pidfile = g->conf->milter_pidfile && *g->conf->milter_pidfile

@@ -158,6 +158,11 @@ int     pdns_api_call(struct pdns_api *api, const char *method, const char *path
     else
         curl_easy_setopt(api->curl, CURLOPT_POSTFIELDS, data ? data : "");
     curl_easy_setopt(api->curl, CURLOPT_WRITEDATA, &resp);
+    /* libcurl sends a request again, unasked, when a kept-alive connection
+     * dies before the answer; a POST PowerDNS did carry out would then be
+     * done twice (two DNSSEC keys: tests/integration/fault_pdns.sh).  So a
+     * POST goes on a connection of its own. */
+    curl_easy_setopt(api->curl, CURLOPT_FRESH_CONNECT, (long) !strcmp(method, "POST"));
     api->requests++;
     rc = curl_easy_perform(api->curl);
     curl_easy_getinfo(api->curl, CURLINFO_RESPONSE_CODE, &status);

@@ -173,7 +173,7 @@ void    pdb_close(struct pdb *db)
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->cond);
     if (db->password)
-        memset(db->password, 0, strlen(db->password));
+        explicit_bzero(db->password, strlen(db->password));     /* memset may be elided before free */
     pdb_nodes_free(&db->nodes);
     free(db->socket);
     free(db->user);

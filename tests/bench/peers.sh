@@ -163,7 +163,7 @@ EOF
 		echo "mxdock-dkim could not store the bench keys (log: $d/keys.log)" >"$d/why"
 		return 1
 	fi
-	${PEER_WRAP:-} "$BINDIR/mxdock-milter" -f -c "$d/mxdock.conf" >"$d/log" 2>&1 &
+	${PEER_WRAP:-} "$BINDIR/mxdock-milter" -f $([ "$(id -u)" = 0 ] && echo --allow-root) -c "$d/mxdock.conf" >"$d/log" 2>&1 &
 	peer_up "$name" $! "$sock"
 }
 

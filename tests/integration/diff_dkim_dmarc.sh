@@ -61,7 +61,7 @@ dmarc_check = yes
 dkim_engine = ${DIFF_DKIM_ENGINE:-mxdock}
 EOF
 mkdir -p "$H/dkim"
-"$BINDIR/mxdock-milter" -f -c "$H/mxdock.conf" >"$H/milter.log" 2>&1 &
+"$BINDIR/mxdock-milter" -f $([ "$(id -u)" = 0 ] && echo --allow-root) -c "$H/mxdock.conf" >"$H/milter.log" 2>&1 &
 MILTER_PID=$!
 h_track $MILTER_PID
 h_wait "mxdock-milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$MPORT" || { h_done; exit; }

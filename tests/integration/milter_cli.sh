@@ -3,7 +3,11 @@
 #  - -h/--help exit 0; a bad option or argument is named on one line with
 #    EX_USAGE even when there is no configuration;
 #  - a milter_socket that cannot be opened says why (EADDRINUSE) and where;
-#  - root without milter_user is a warning at start;
+#  - root without milter_user is refused (EX_CONFIG, one line naming
+#    milter_user and --allow-root); --allow-root runs with a warning;
+#  - after the switch to milter_user: uid, gid and supplementary groups are
+#    the user's; the process is not dumpable (its /proc files stay root's)
+#    and its core limit is 0, unless --core-dumps (issue 18);
 #  - item 11: in daemon mode (chdir "/") with -c RELATIVE.conf, SIGUSR1 still
 #    reloads the same file;
 #  - item 12: after switching to milter_user, a reload does not read the
@@ -47,9 +51,9 @@ h_track $!
 h_wait "port holder up" 10 grep -q up "$H/holder.out"
 mkdir -p "$H/store"
 printf 'milter_socket = inet:%s@127.0.0.1\ndkim_keydir = %s/store\n' "$port" "$H" >"$H/busy.conf"
-h_eq "busy socket: EX_UNAVAILABLE" "$(run timeout 20 "$M" -f -c "$H/busy.conf")" 69
+h_eq "busy socket: EX_UNAVAILABLE" "$(run timeout 20 "$M" -f --allow-root -c "$H/busy.conf")" 69
 h_has "busy socket: the reason" "$(cat "$H/err")" "cannot open milter_socket inet:$port@127.0.0.1: Address already in use"
-h_eq "busy socket: one line" "$(grep -c . "$H/err")" 1
+h_eq "busy socket: one line (besides the --allow-root warning)" "$(grep -vc "allow-root" "$H/err")" 1
 
 # --- daemons, reloads ----------------------------------------------------------
 # start_daemon DIR CONF - mxdock-milter in daemon mode from DIR; waits for
@@ -57,7 +61,7 @@ h_eq "busy socket: one line" "$(grep -c . "$H/err")" 1
 start_daemon() {
 	local port
 	port=$(sed -n 's/^milter_socket = inet:\([0-9]*\)@.*/\1/p' "$1/$2")
-	(cd "$1" && "$M" -c "$2" 2>>"$H/daemon.err") || h_fail "daemon starts" "$(tail -1 "$H/daemon.err")" "exit 0"
+	(cd "$1" && ${WRAP:-} "$M" $ROOTFLAG -c "$2" 2>>"$H/daemon.err") || h_fail "daemon starts" "$(tail -1 "$H/daemon.err")" "exit 0"
 	h_wait "daemon pid file" 10 test -s "$H/$3.pid"
 	h_track "$(cat "$H/$3.pid")"
 	h_wait "daemon listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
@@ -83,6 +87,7 @@ common() {
 	printf 'dns_resolver = 127.0.0.1:9\nspf_skip_addresses = 0.0.0.0/0\nmilter_authserv_id = one.test\n'
 }
 
+[ "$(id -u)" = 0 ] && ROOTFLAG=--allow-root
 # item 11: -c relative.conf, daemon mode
 mkdir -p "$H/rel"
 common rel >"$H/rel/relative.conf"
@@ -99,7 +104,18 @@ if id nobody >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 	chmod 0600 "$H/pdns.key"
 	{ common user; echo "milter_user = nobody"; echo "pdns_api_key_file = $H/pdns.key"; } >"$H/user/mxdock.conf"
 	chmod 0644 "$H/user/mxdock.conf"
-	start_daemon "$H/user" mxdock.conf user
+	# extra groups (disk, adm) and a core limit the switch must not keep
+	WRAP="prlimit --core=unlimited setpriv --groups=6,4 --" ROOTFLAG="" start_daemon "$H/user" mxdock.conf user
+	upid=$(cat "$H/user.pid")
+	h_eq "milter_user: uid real/effective/saved/fs" "$(awk '/^Uid:/ {print $2,$3,$4,$5}' "/proc/$upid/status")" \
+		"$(id -u nobody) $(id -u nobody) $(id -u nobody) $(id -u nobody)"
+	h_eq "milter_user: gid" "$(awk '/^Gid:/ {print $2,$3,$4,$5}' "/proc/$upid/status")" \
+		"$(id -g nobody) $(id -g nobody) $(id -g nobody) $(id -g nobody)"
+	h_eq "milter_user: supplementary groups are the user's (disk, adm dropped)" \
+		"$(awk '/^Groups:/ {$1=""; print}' "/proc/$upid/status" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')" \
+		"$(id -G nobody | tr ' ' '\n' | sort -n | tr '\n' ' ')"
+	h_eq "milter_user: not dumpable (/proc/PID/environ stays root's)" "$(stat -c %U "/proc/$upid/environ")" root
+	h_eq "milter_user: core limit 0" "$(awk '/^Max core file size/ {print $5, $6}' "/proc/$upid/limits")" "0 0"
 	p12=$(sed -n 's/^milter_socket = inet:\([0-9]*\)@.*/\1/p' "$H/user/mxdock.conf")
 	h_eq "milter_user: runs as nobody" "$(ps -o user= -p "$(cat "$H/user.pid")")" "nobody"
 	h_eq "milter_user: reload not stopped by the PowerDNS key file" \
@@ -109,14 +125,33 @@ else
 	echo "# skipped: milter_user checks need root and the user nobody"
 fi
 
-# --- root without milter_user: a warning at start ------------------------------
+# --- root without milter_user: refused; --allow-root: a warning -----------------
 if [ "$(id -u)" = 0 ]; then
 	common fg >"$H/fg.conf"
 	pfg=$(sed -n 's/^milter_socket = inet:\([0-9]*\)@.*/\1/p' "$H/fg.conf")
-	"$M" -f -c "$H/fg.conf" 2>"$H/fg.err" &
-	h_track $!
+	h_eq "root without milter_user: EX_CONFIG" "$(run timeout 20 "$M" -f -c "$H/fg.conf")" 78
+	h_has "root without milter_user: says what to do" "$(cat "$H/err")" \
+		"refusing to run as root: set milter_user to a service user"
+	h_has "root without milter_user: names --allow-root" "$(cat "$H/err")" "--allow-root"
+	h_eq "root without milter_user: one line" "$(grep -c . "$H/err")" 1
+	h_eq "root without milter_user: -t still checks the file" "$(run "$M" -t -c "$H/fg.conf")" 0
+	prlimit --core=unlimited "$M" -f --allow-root -c "$H/fg.conf" 2>"$H/fg.err" &
+	fpid=$!
+	h_track $fpid
 	h_wait "foreground milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$pfg"
-	h_has "root without milter_user: warned at start" "$(cat "$H/fg.err")" \
-		"warning: running as root: milter_user is empty"
+	h_has "--allow-root: warned at start" "$(cat "$H/fg.err")" \
+		"warning: running as root (--allow-root): milter_user is empty"
+	h_eq "--allow-root: core limit 0" "$(awk '/^Max core file size/ {print $5, $6}' "/proc/$fpid/limits")" "0 0"
+	kill $fpid
+	common core >"$H/core.conf"
+	pc=$(sed -n 's/^milter_socket = inet:\([0-9]*\)@.*/\1/p' "$H/core.conf")
+	prlimit --core=unlimited "$M" -f --allow-root --core-dumps -c "$H/core.conf" 2>"$H/core.err" &
+	cpid=$!
+	h_track $cpid
+	h_wait "--core-dumps milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$pc"
+	# the hard limit: an ASan build lowers the soft one itself (disable_coredump)
+	h_eq "--core-dumps: hard core limit left as started" \
+		"$(awk '/^Max core file size/ {print $6}' "/proc/$cpid/limits")" "unlimited"
+	kill $cpid
 fi
 h_done

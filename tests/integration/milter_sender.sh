@@ -98,7 +98,10 @@ h_eq "sign daemon: signed" "$(postfix_message_with "sign daemon" | grep -c '^DKI
 P2=$(h_port)
 sed -e "s/^milter_socket *=.*//" -e "/^milter_pidfile/d" "$C" >"$H/early.conf"
 echo "milter_socket = inet:$P2@127.0.0.1" >>"$H/early.conf"
-"$BINDIR/mxdock-milter" -f -c "$H/early.conf" >"$H/early.log" 2>&1 &
+# worked out before the start: the signals below must reach the milter,
+# not a shell still running a command substitution
+ROOTFLAG=$(milter_root_flag "$H/early.conf")
+"$BINDIR/mxdock-milter" -f $ROOTFLAG -c "$H/early.conf" >"$H/early.log" 2>&1 &
 EARLY=$!
 h_track "$EARLY"
 sleep 0.02

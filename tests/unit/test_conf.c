@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sysexits.h>
@@ -128,7 +129,7 @@ static void test_values(void)
     c = conf_load(write_conf(text, 0600), err, sizeof(err));
     T_HAS("world-readable secret file refused", c ? "loaded" : err, "readable or writable by others");
     T_HAS("refusal says what is accepted", err, "has mode 0644");
-    T_HAS("refusal names 0640 as accepted", err, "accepted are owner and group only, e.g. 0600 or 0640");
+    T_HAS("refusal names what is accepted", err, "accepted are 0600, or 0640 with the service user's group");
     T_OK("refusal does not print the secret", strstr(err, "s3cret") == 0);
     conf_free(c);
 
@@ -153,6 +154,55 @@ static const char *load_bytes(const char *bytes, size_t len, char *err, size_t e
     c = conf_load(path, err, errlen);
     conf_free(c);
     return c ? "loaded" : err;
+}
+
+/* group_secret - FILE made 0640 with group GID, loaded as mysql_password_file
+ * (with milter_user = USER when USER); the loaded password or the error */
+static const char *group_secret(gid_t gid, const char *user, char *err, size_t errlen)
+{
+    static char got[600];
+    char    text[600], *file = strdup(write_conf("s3cret-pw\n", 0640));
+    struct mx_conf *c;
+
+    if (chown(file, (uid_t) -1, gid) != 0)
+        perror(file), exit(1);
+    snprintf(text, sizeof(text), "mysql_password_file = %s\n%s%s\n", file,
+             user ? "milter_user = " : "", user ? user : "");
+    c = conf_load(write_conf(text, 0600), err, errlen);
+    snprintf(got, sizeof(got), "%s", c ? c->mysql_password : err);
+    conf_free(c);
+    free(file);
+    return got;
+}
+
+/* test_secret_group - issue 18: a secret file readable by a group other
+ * than the service user's is refused, naming file, mode, group and what is
+ * accepted; the reader's group and milter_user's group pass (root only:
+ * it takes chown to any group) */
+static void test_secret_group(void)
+{
+    char    err[600];
+    const char *got;
+
+    if (geteuid() != 0) {
+        printf("# skipped: secret file groups need root\n");
+        return;
+    }
+    T_STR("0640, our group: loads", group_secret(getegid(), 0, err, sizeof(err)), "s3cret-pw");
+    got = group_secret(4242, 0, err, sizeof(err));
+    T_HAS("0640, another group: refused", got, "has mode 0640 and group gid 4242: readable "
+          "or writable by a group other than the service user's");
+    T_HAS("0640, another group: says what is accepted", got,
+          "accepted are 0600, or 0640 with group root");
+    T_OK("0640, another group: secret not shown", strstr(got, "s3cret") == 0);
+    if (getpwnam("nobody") == 0 || getpwnam("nobody")->pw_gid == getegid()) {
+        printf("# skipped: no user nobody with a group of its own\n");
+        return;
+    }
+    T_STR("0640, milter_user's group: loads",
+          group_secret(getpwnam("nobody")->pw_gid, "nobody", err, sizeof(err)), "s3cret-pw");
+    T_HAS("0640, not milter_user's group: refused, both groups named",
+          group_secret(4242, "nobody", err, sizeof(err)), "0640 with group root or ");
 }
 
 static void test_nul_byte(void)
@@ -511,6 +561,7 @@ int     main(int argc, char **argv)
         return perror("mkdtemp"), EX_OSERR;
     test_load_errors();
     test_values();
+    test_secret_group();
     test_nul_byte();
     test_ranges();
     test_skip_secrets();

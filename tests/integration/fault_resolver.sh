@@ -1,0 +1,80 @@
+#!/bin/bash
+# fault_resolver.sh - the milter's resolver answering badly (issue 18):
+# SERVFAIL, garbage after a right ID, truncated (TC=1 over UDP, then a TCP
+# answer cut short that never ends), a 5-byte packet, answers with a wrong
+# ID (dropped: the same as silence).  For each, 20 messages at once from an
+# outside client, each with SPF and three DKIM signatures to look up: every
+# message is answered with the configured action (spf_temperror_action =
+# tag, dkim_dnserror_action = tempfail: 451 4.7.20) within the per-message
+# budget (milter_dns_budget = 3 s: the milter's own ms= under 4.5 s, the
+# client's clock under 6 s with 20 clients on a loaded host; without the
+# budget, SPF and three key lookups at dns_timeout = 2 s take 8 s); no thread stays behind (the
+# milter's thread count returns to its idle level) and the milter still
+# answers.  Found: libopendkim read a SERVFAIL as "no key" (permerror,
+# message accepted); dkim_msg_dns.c now hands it over as a failed query
+# (temperror, dkim_dnserror_action).  The resolver is a fake (tests/integration/fault_dns.py): no
+# real DNS server answers garbage on purpose.
+source "$(dirname "$0")/../lib/harness.sh"
+source "$H_TOP/tests/lib/postfix.sh"
+h_init fault-resolver
+
+# fake MODE - the fake resolver in MODE on UDP and TCP; sets DNSPORT
+fake() {
+	[ -n "${FAKE:-}" ] && kill "$FAKE" 2>/dev/null && wait "$FAKE" 2>/dev/null
+	rm -f "$H/dns.port"
+	python3 "$H_TOP/tests/integration/fault_dns.py" "$1" "$H/dns.port" &
+	FAKE=$!
+	h_track $FAKE
+	h_wait "fake resolver ($1)" 10 test -s "$H/dns.port"
+	DNSPORT=$(cat "$H/dns.port")
+}
+sig() {
+	printf 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=d%s.example; s=sel%s; h=from:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdHNpZ25hdHVyZXRlc3RzaWduYXR1cmU=' "$1" "$1"
+}
+send() {
+	python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" --timeout 60 \
+		--ip 192.0.2.10 --mailfrom alice@d1.example \
+		--header "$(sig 1)" --header "$(sig 2)" --header "$(sig 3)" \
+		--header "From: Alice <alice@d1.example>" --header "Subject: hi" 2>&1
+}
+threads() { awk '/^Threads:/ {print $2}' "/proc/$MILTER_PID/status"; }
+
+mkdir -p "$H/store"
+for mode in servfail garbage truncated short wrongid; do
+	fake $mode
+	cat >"$H/$mode.conf" <<CONF
+dkim_keydir = $H/store
+milter_authserv_id = mx.fault.test
+milter_internal_hosts = 127.0.0.1/32
+dns_resolver = 127.0.0.1:$DNSPORT
+dns_timeout = 2s
+milter_dns_budget = 3s
+spf_temperror_action = tag
+dkim_dnserror_action = tempfail
+dmarc_check = yes
+CONF
+	milter_start "$H/$mode.conf" || { h_done; exit 1; }
+	idle=$(threads)
+	for i in $(seq 1 20); do send >"$H/$mode.$i" & done
+	wait_pids=$(jobs -p | grep -vx "$FAKE")
+	# shellcheck disable=SC2086
+	wait $wait_pids 2>/dev/null
+	answered=0 slow=0
+	for i in $(seq 1 20); do
+		grep -q "reply 451 4.7.20" "$H/$mode.$i" && answered=$((answered + 1))
+		awk '/^seconds/ {exit !($2 > 6.0)}' "$H/$mode.$i" && slow=$((slow + 1))
+	done
+	h_eq "$mode: 20 messages at once, each answered 451 4.7.20 (dkim_dnserror_action)" \
+		"$answered" 20
+	h_eq "$mode: none over the 3 s budget + 3 s, seen by the client (20 at once, loaded host)" "$slow" 0
+	h_eq "$mode: none over 4.5 s, seen by the milter (ms= of its log lines)" \
+		"$(grep -o ' ms=[0-9]*' "$MILTER_LOG" | awk -F= '$2 > 4500' | wc -l)" 0
+	: >"$MILTER_LOG"
+	h_eq "$mode: SPF temperror tagged in the A-R" "$(grep -l "spf=temperror" "$H/$mode".[0-9]* | wc -l)" 20
+	for _ in $(seq 50); do [ "$(threads)" -le "$idle" ] && break; sleep 0.1; done
+	h_eq "$mode: no thread left behind (threads back to $idle)" "$(threads)" "$idle"
+	h_has "$mode: the milter still answers" "$(send)" "reply 451 4.7.20"
+	kill "$MILTER_PID"
+	h_wait "milter stopped" 10 bash -c "! kill -0 $MILTER_PID 2>/dev/null"
+done
+h_done
