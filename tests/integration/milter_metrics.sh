@@ -155,7 +155,7 @@ h_eq "counters kept across the reload" \
 
 # a second milter cannot take the same metrics address: it says so, exit 69
 sed "s/^milter_socket = .*/milter_socket = inet:$(h_port)@127.0.0.1/" "$C" >"$H/second.conf"
-timeout 10 "$BINDIR/mxdock-milter" -f -c "$H/second.conf" >"$H/second.out" 2>&1
+timeout 10 "$BINDIR/mxdock-milter" -f $(milter_root_flag "$H/second.conf") -c "$H/second.conf" >"$H/second.out" 2>&1
 h_eq "metrics address in use: exit 69" "$?" 69
 h_has "... naming the key" "$(cat "$H/second.out")" "milter_metrics_listen 127.0.0.1:$MPORT"
 
