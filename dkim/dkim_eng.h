@@ -108,7 +108,8 @@ void    dkim_eng_key_parse(const char *txt, struct dkim_eng_pubkey *out);
 
 /* dkim_eng_key_answer - the TXT records of DNS answer ANS (ALEN bytes)
  * joined into OUT ("\n" between records): their count, 0 for none (*TTL
- * the negative TTL), -1 for a bad reply */
+ * the negative TTL), -1 for a malformed record, -2 for a DNS failure
+ * (an rcode other than NOERROR/NXDOMAIN, an answer that does not parse) */
 struct strbuf;
 int     dkim_eng_key_answer(const unsigned char *ans, int alen, struct strbuf *out, long *ttl);
 

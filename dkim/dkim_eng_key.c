@@ -134,8 +134,9 @@ static int txt_join(const unsigned char *rd, size_t len, struct strbuf *out)
 }
 
 /* dkim_eng_key_answer - TXT records of ANS into OUT (several joined by
- * "\n"); the record count, 0 for none (*TTL = negative TTL), -1 on a bad
- * reply */
+ * "\n"); the record count, 0 for none (*TTL = negative TTL), -1 when a
+ * record is malformed, -2 when the server failed (SERVFAIL, REFUSED, ...)
+ * or the reply does not parse: a DNS failure, temporary (RFC 6376 6.1.2) */
 int     dkim_eng_key_answer(const unsigned char *ans, int alen, struct strbuf *out, long *ttl)
 {
     ns_msg  msg;
@@ -143,17 +144,17 @@ int     dkim_eng_key_answer(const unsigned char *ans, int alen, struct strbuf *o
     int     n = 0;
 
     if (ns_initparse(ans, alen, &msg) != 0)
-        return -1;
+        return -2;
     if (ns_msg_getflag(msg, ns_f_rcode) == ns_r_nxdomain) {
         *ttl = soa_minimum(&msg);
         return 0;
     }
     if (ns_msg_getflag(msg, ns_f_rcode) != ns_r_noerror)
-        return -1;
+        return -2;
     *ttl = DKIM_KEYS_MAXTTL;
     for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
         if (ns_parserr(&msg, ns_s_an, i, &rr) != 0)
-            return -1;
+            return -2;
         if (ns_rr_type(rr) != ns_t_txt)
             continue;
         if (n++)
