@@ -106,8 +106,7 @@ ROOTFLAG=$(milter_root_flag "$H/early.conf")
 # whatever the build (ASan's runtime alone takes long before main, and a
 # signal to bash or the loader before the exec is no program's to handle).
 # The old code blocked SIGUSR1 only after binding: the signals sent during
-# the wait killed it.  The writer gives the file twice: once for the start,
-# once for the reload the pending SIGUSR1 asks for.
+# the wait killed it.
 mkfifo "$H/early.fifo"
 "$BINDIR/mxdock-milter" -f $ROOTFLAG -c "$H/early.fifo" >"$H/early.log" 2>&1 &
 EARLY=$!
@@ -125,9 +124,12 @@ for i in $(seq 30); do kill -USR1 "$EARLY" 2>/dev/null; done
 sleep 0.2
 h_eq "early SIGUSR1: alive before it has read its configuration" \
 	"$(kill -0 "$EARLY" 2>/dev/null && echo alive)" alive
-{ cat "$H/early.conf" >"$H/early.fifo"; cat "$H/early.conf" >"$H/early.fifo"; } &
+cat "$H/early.conf" >"$H/early.fifo" &
 h_track $!
 h_wait "early SIGUSR1: milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P2"
+# the reload the pending SIGUSR1 asked for reads the FIFO again
+timeout 10 bash -c 'cat "$1" >"$2"' - "$H/early.conf" "$H/early.fifo"
+h_eq "early SIGUSR1: the reload read the configuration" "$?" 0
 h_eq "early SIGUSR1: milter alive" "$(kill -0 "$EARLY" 2>/dev/null && echo alive)" alive
 kill -TERM "$EARLY"
 h_done
