@@ -2,9 +2,10 @@
 #
 #   make              build bin/mxdock-{milter,dns,dkim,policy}
 #   make deps         install the Debian 12 packages the build and tests need
-#   make check        deps + build + every test (prints "N passed, N failed")
+#   make check        deps + build + every test, normal and ASan+UBSan builds
+#                     (ends with one "N passed, N failed" for both)
 #   make demo         deps + build + the end-to-end demo on scratch services
-#   make asan         the same tests built with -fsanitize=address,undefined
+#   make asan         only the ASan+UBSan pass (-fsanitize=address,undefined)
 #   make fuzz         every libFuzzer target (tests/fuzz/) for FUZZ_SECONDS each
 #   make install      DESTDIR= PREFIX= (default /usr/local)
 #   make package      the Debian package (../mxdock_*.deb of a scratch copy)
@@ -239,10 +240,18 @@ memory: deps
 	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run fault_memory
 
 # ---- tests ---------------------------------------------------------------
+# check: the whole suite twice, the normal build and then the ASan+UBSan
+# build (build/asan), by tests/check: one closing "N passed, N failed" for
+# both.  The sanitizer pass skips fuzz_short: its targets are their own
+# ASan+UBSan build, already run once.
+ASAN_MAKE = $(MAKE) SANITIZE=1 BUILDDIR=build/asan BINDIR=build/asan/bin
 check: deps
 	$(MAKE) all unit
+	$(ASAN_MAKE) all unit
 	$(MAKE) fuzz-build
-	BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run
+	TESTS_SKIP_ASAN=integration/fuzz_short tests/check \
+		normal $(abspath $(BUILDDIR)) $(abspath $(BINDIR)) \
+		asan $(abspath build/asan) $(abspath build/asan/bin)
 
 # fuzz-build: the libraries and targets with clang, libFuzzer, ASan+UBSan
 fuzz-build:
@@ -252,8 +261,10 @@ FUZZ_SECONDS ?= 300
 fuzz: deps fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(abspath build/fuzz/out) tests/fuzz/run.sh
 
-asan:
-	$(MAKE) SANITIZE=1 BUILDDIR=build/asan BINDIR=build/asan/bin check
+# asan: the sanitizer pass of check alone
+asan: deps
+	$(ASAN_MAKE) all unit
+	BINDIR=$(abspath build/asan/bin) BUILDDIR=$(abspath build/asan) tests/run
 
 demo: deps
 	$(MAKE) all
