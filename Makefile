@@ -261,10 +261,11 @@ FUZZ_SECONDS ?= 300
 fuzz: deps fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(abspath build/fuzz/out) tests/fuzz/run.sh
 
-# asan: the sanitizer pass of check alone
+# asan: the sanitizer pass of check alone (fuzz_short is not part of it)
 asan: deps
 	$(ASAN_MAKE) all unit
-	BINDIR=$(abspath build/asan/bin) BUILDDIR=$(abspath build/asan) tests/run
+	TESTS_SKIP=integration/fuzz_short BINDIR=$(abspath build/asan/bin) \
+		BUILDDIR=$(abspath build/asan) tests/run
 
 demo: deps
 	$(MAKE) all
