@@ -356,7 +356,11 @@ static int start(struct milter_gen *g, int foreground)
 /* block_signals - before any thread starts: every thread keeps SIGUSR1
  * (the reload thread's sigwait) and the signals libmilter's own signal
  * thread waits for (TERM, HUP, INT) blocked, so none of them kills the
- * daemon before its handler is there, however early it arrives */
+ * daemon before its handler is there.  A constructor, not a call in main:
+ * it runs before main, as early as the program's own code can run (a
+ * sanitizer build spends a long time in its runtime before main); only the
+ * dynamic loader's and the sanitizer runtime's own start-up come first. */
+__attribute__((constructor(101)))
 static void block_signals(void)
 {
     sigset_t all;
@@ -383,7 +387,6 @@ int     main(int argc, char **argv)
     absolute_conf();
     conf_skip_secrets = CONF_SECRETS_MILTER;
     mx_log_init("mxdock-milter", 1, "mail");
-    block_signals();
     if ((g = milter_gen_build(conf_path(conf_file), why, sizeof(why))) == 0
         || check_daemon(g->conf, why, sizeof(why)) != 0) {
         fprintf(stderr, "mxdock-milter: %s\n", why);

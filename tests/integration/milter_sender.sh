@@ -94,19 +94,42 @@ postfix_wait_delivered 3
 h_eq "sign daemon: signed" "$(postfix_message_with "sign daemon" | grep -c '^DKIM-Signature:')" 2
 
 # SIGUSR1 right after start (before the reload thread exists) once killed
-# the daemon: it is blocked from the top of main now
+# the daemon: it is blocked from before main now (a constructor)
 P2=$(h_port)
 sed -e "s/^milter_socket *=.*//" -e "/^milter_pidfile/d" "$C" >"$H/early.conf"
 echo "milter_socket = inet:$P2@127.0.0.1" >>"$H/early.conf"
 # worked out before the start: the signals below must reach the milter,
 # not a shell still running a command substitution
 ROOTFLAG=$(milter_root_flag "$H/early.conf")
-"$BINDIR/mxdock-milter" -f $ROOTFLAG -c "$H/early.conf" >"$H/early.log" 2>&1 &
+# The milter reads its configuration from a FIFO: it waits in open(2),
+# before it binds, until the writer below comes; that is the right moment
+# whatever the build (ASan's runtime alone takes long before main, and a
+# signal to bash or the loader before the exec is no program's to handle).
+# The old code blocked SIGUSR1 only after binding: the signals sent during
+# the wait killed it.
+mkfifo "$H/early.fifo"
+"$BINDIR/mxdock-milter" -f $ROOTFLAG -c "$H/early.fifo" >"$H/early.log" 2>&1 &
 EARLY=$!
 h_track "$EARLY"
-sleep 0.02
-for i in $(seq 30); do kill -USR1 "$EARLY" 2>/dev/null; sleep 0.01; done
+waiting=""
+for i in $(seq 500); do
+	# wait_for_partner: the kernel's wait in a FIFO's open (fs/pipe.c)
+	[ "$(cat "/proc/$EARLY/wchan" 2>/dev/null)" = wait_for_partner ] &&
+		[ "$(readlink "/proc/$EARLY/exe")" = "$(readlink -f "$BINDIR/mxdock-milter")" ] &&
+		{ waiting=yes; break; }
+	sleep 0.02
+done
+h_eq "early SIGUSR1: the milter waits for its configuration" "$waiting" yes
+for i in $(seq 30); do kill -USR1 "$EARLY" 2>/dev/null; done
+sleep 0.2
+h_eq "early SIGUSR1: alive before it has read its configuration" \
+	"$(kill -0 "$EARLY" 2>/dev/null && echo alive)" alive
+cat "$H/early.conf" >"$H/early.fifo" &
+h_track $!
 h_wait "early SIGUSR1: milter listens" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$P2"
+# the reload the pending SIGUSR1 asked for reads the FIFO again
+timeout 10 bash -c 'cat "$1" >"$2"' - "$H/early.conf" "$H/early.fifo"
+h_eq "early SIGUSR1: the reload read the configuration" "$?" 0
 h_eq "early SIGUSR1: milter alive" "$(kill -0 "$EARLY" 2>/dev/null && echo alive)" alive
 kill -TERM "$EARLY"
 h_done

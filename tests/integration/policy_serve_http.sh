@@ -183,7 +183,10 @@ else h_fail "  ... within 6.5 s" "$max" "<= 6.5"; fi
 h_eq "server alive" "$(curl -s "$U/health")" '{"database":"up"}'
 sleep 6
 now=$(rss)
-if [ "$now" -le $((base + 2048)) ]; then h_ok "memory back to its level ($base kB before, $now kB after)"
+if nm -D "$BINDIR/mxdock-policy" 2>/dev/null | grep -q __asan_init; then
+	# ASan keeps freed memory in quarantine: RSS says nothing there
+	echo "# skipped under ASan: memory back to its level ($base kB before, $now kB after, not judged)"
+elif [ "$now" -le $((base + 2048)) ]; then h_ok "memory back to its level ($base kB before, $now kB after)"
 else h_fail "memory back to its level" "$now kB" "<= $base + 2048 kB"; fi
 for i in $(seq 20); do
 	curl -s --interface 127.0.0.20 -o /dev/null -d '{}' "$U/dovecot/policy?command=allow"
