@@ -26,6 +26,7 @@
 #include "dkim_eng.h"
 #include "dkim_msg.h"
 #include "t.h"
+#include "t_keyfile.h"
 
 /* libopendkim loses its parsed Ed25519 key in every dkim_sign() (issue 16
  * measured it): its leaks are suppressed by name, with full stacks so that
@@ -284,25 +285,6 @@ static int passes(struct dkim_msg_lib *lib, char *const *sig, const char *body)
     return ok;
 }
 
-/* keyfile - the TXT records of DOMAIN's keys in libopendkim's file format */
-static int keyfile(const struct mx_conf *c, const char *path)
-{
-    struct dkim_domain *d;
-    char    why[256];
-    FILE   *f = fopen(path, "w");
-
-    if (f == 0 || dkim_store_load(c, "example.test", &d, why, sizeof(why)) != 0)
-        return -1;
-    for (size_t i = 0; i < d->n; i++) {
-        struct strbuf sb = STRBUF_INIT;
-
-        dkim_txt_value(&d->sel[i], &sb);
-        fprintf(f, "%s._domainkey.example.test %s\n", d->sel[i].name, sb_str(&sb));
-        sb_free(&sb);
-    }
-    dkim_domain_free(d);
-    return fclose(f);
-}
 
 static void test_threads(struct mx_conf *c, const struct dkim_keyset *ks, const char *dir)
 {
@@ -315,7 +297,7 @@ static void test_threads(struct mx_conf *c, const struct dkim_keyset *ks, const 
     snprintf(path, sizeof(path), "%s/keys.txt", dir);
     c->dkim_engine = "mxdock";
     lib = dkim_msg_lib_new(c, "/dev/null", why, sizeof(why));
-    vlib = keyfile(c, path) == 0 ? dkim_msg_lib_new(c, path, why, sizeof(why)) : 0;
+    vlib = t_keyfile(c, path) == 0 ? dkim_msg_lib_new(c, path, why, sizeof(why)) : 0;
     if (jobs == 0 || lib == 0 || vlib == 0)
         return (void) T_OK("thread test set up", 0);
     for (int t = 0; t < NTHREADS; t++) {

@@ -17,6 +17,7 @@
 #include "decide.h"
 #include "dkim_msg.h"
 #include "t.h"
+#include "t_keyfile.h"
 
 /* __lsan_default_suppressions - libopendkim 2.11 (Debian) does not free
  * the key it loads for one of the two signing handles (dkim_privkey_load,
@@ -254,25 +255,6 @@ static void feed(struct dkim_msg *m, const char *body)
     dkim_msg_body(m, (const unsigned char *) body, strlen(body));
 }
 
-/* keyfile - the TXT records of example.test's keys in the file format */
-static int keyfile(const struct mx_conf *c, const char *path)
-{
-    struct dkim_domain *d;
-    char    why[256];
-    FILE   *f = fopen(path, "w");
-
-    if (f == 0 || dkim_store_load(c, "example.test", &d, why, sizeof(why)) != 0)
-        return -1;
-    for (size_t i = 0; i < d->n; i++) {
-        struct strbuf sb = STRBUF_INIT;
-
-        dkim_txt_value(&d->sel[i], &sb);
-        fprintf(f, "%s._domainkey.example.test %s\n", d->sel[i].name, sb_str(&sb));
-        sb_free(&sb);
-    }
-    dkim_domain_free(d);
-    return fclose(f);
-}
 
 static void verify_with(struct dkim_msg_lib *lib, char *const *sighdr, size_t n,
                         const char *body, enum dkim_msg_res want, const char *label)
@@ -428,7 +410,7 @@ static void test_sign_verify(struct mx_conf *c, const char *dir)
     T_INT("keygen", dkim_store_keygen(c, "example.test", 0, 2048, DKIM_ACTIVE, why,
                                       sizeof(why)), 0);
     snprintf(path, sizeof(path), "%s/keys.txt", dir);
-    T_INT("keyfile", keyfile(c, path), 0);
+    T_INT("keyfile", t_keyfile(c, path), 0);
     kr = dkim_keyring_new(c);
     ks = dkim_keyring_get(kr, "example.test");
     T_OK("keyset", ks != 0 && ks->n == 2);
