@@ -285,7 +285,6 @@ static int passes(struct dkim_msg_lib *lib, char *const *sig, const char *body)
     return ok;
 }
 
-
 static void test_threads(struct mx_conf *c, const struct dkim_keyset *ks, const char *dir)
 {
     char    why[256], path[512];

@@ -255,7 +255,6 @@ static void feed(struct dkim_msg *m, const char *body)
     dkim_msg_body(m, (const unsigned char *) body, strlen(body));
 }
 
-
 static void verify_with(struct dkim_msg_lib *lib, char *const *sighdr, size_t n,
                         const char *body, enum dkim_msg_res want, const char *label)
 {
