@@ -12,24 +12,7 @@ source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/postfix.sh"
 h_init policy_milter_eom
-mariadb_start || { h_done; exit 1; }
-
-C=$H/mxdock.conf
-cat >"$C" <<EOF
-milter_socket = inet:$(h_port)@127.0.0.1
-quota_enable = yes
-quota_cache_ttl = 0
-mysql_timeout = 1s
-quota_db_error_action = tempfail
-EOF
-mariadb_conf "$C"
-"$BINDIR/mxdock-policy" -c "$C" init-db >/dev/null
-mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
-mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('small', 5000);
-	INSERT INTO emails (name, address) VALUES ('bob', 'bob@example.org'),
-		('small', 'small@example.org');
-	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('small', 1000, NOW());"
-milter_start "$C" || { h_done; exit 1; }
+mariadb_quota_milter || { h_done; exit 1; }
 M() { python3 "$H_TOP/tests/integration/policy_milter.py" "127.0.0.1:$MILTER_PORT" 192.0.2.20 "$@" 2>&1; }
 
 # control: one recipient that grows past its quota is refused at end of message

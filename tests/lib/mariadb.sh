@@ -8,6 +8,9 @@
 #   mariadb_stop / mariadb_kill   stop cleanly / kill -9 (fault tests)
 #   mariadb_freeze       SIGSTOP, returning once every thread has stopped
 #   mariadb_restart      start again on the same port and data
+#   mariadb_conf FILE    append the mysql_* keys for this server to FILE
+#   mariadb_policy_db CONF [SQL]   init-db, the mail server's tables, SQL
+#   mariadb_quota_milter $C with quota checks, two accounts, a milter on it
 
 mariadb_start() {
 	local d="$H/mariadb"
@@ -98,4 +101,39 @@ mysql_user = mxdock
 mysql_password_file = $MYSQL_PASSWORD_FILE
 mysql_database = mxdock
 CONF
+}
+
+# mariadb_policy_db CONF [SQL] - mxdock-policy init-db with CONF (output in
+# $H/init-db.log), the mail server's tables (docs/policy-schema.sql), then
+# SQL in mxdock; returns init-db's exit code
+mariadb_policy_db() {
+	local rc
+	"$BINDIR/mxdock-policy" -c "$1" init-db >"$H/init-db.log" 2>&1
+	rc=$?
+	mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
+	[ -z "${2:-}" ] || mariadb_db mxdock "$2"
+	return $rc
+}
+
+# mariadb_quota_milter - a started MariaDB, $C = $H/mxdock.conf with the
+# quota checks on (no cache, mysql_timeout 1s, tempfail on a database
+# error), accounts bob@example.org (quota 100000) and small@example.org
+# (5000), 1000 bytes used each, and mxdock-milter on it (milter_start, from
+# postfix.sh)
+mariadb_quota_milter() {
+	mariadb_start || return 1
+	C=$H/mxdock.conf
+	cat >"$C" <<EOF
+milter_socket = inet:$(h_port)@127.0.0.1
+quota_enable = yes
+quota_cache_ttl = 0
+mysql_timeout = 1s
+quota_db_error_action = tempfail
+EOF
+	mariadb_conf "$C"
+	mariadb_policy_db "$C" "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('small', 5000);
+	INSERT INTO emails (name, address) VALUES ('bob', 'bob@example.org'),
+		('small', 'small@example.org');
+	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('small', 1000, NOW());"
+	milter_start "$C"
 }
