@@ -8,38 +8,17 @@
 # protocol (tests/integration/milter_msg.py); no DNS is asked (internal mail).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/postfix.sh"
+source "$H_TOP/tests/lib/dkimstore.sh"
 h_init dkim-keyerror
 
-D=$BINDIR/mxdock-dkim
-C=$H/mxdock.conf
-cat >"$C" <<CONF
-dkim_keydir = $H/store
-pdns_api_url =
-dkim_algorithms = ed25519
-milter_internal_hosts = 127.0.0.1/32
-milter_authserv_id = mx.keyerror.test
-dns_resolver = 127.0.0.1:9
-dkim_on_key_error = tempfail
-CONF
-
-# make DOMAIN - one active ed25519 key
-make() {
-	local sel
-	"$D" -c "$C" keygen "$1" >"$H/keygen.out" 2>&1 || h_fail "keygen $1" "$(cat "$H/keygen.out")" "exit 0"
-	sel=$(awk '{ print $1; exit }' "$H/keygen.out" | cut -d. -f1)
-	"$D" -c "$C" activate "$1" "$sel" >/dev/null 2>&1 || h_fail "activate $1" "failed" "exit 0"
-	echo "$sel"
-}
+dkimstore_milter_conf mx.keyerror.test
 # send DOMAIN - a message From DOMAIN, as the milter answers it
-send() {
-	python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" \
-		--mailfrom "alice@$1" --header "From: Alice <alice@$1>" --header "Subject: hi" \
-		--header "Date: Sun, 06 Dec 2026 08:00:00 +0000" 2>&1
-}
+send() { dkimstore_send "$1"; }
 
-good=$(make good.test)
-loose=$(make loose.test)
-make broken.test >/dev/null
+dkimstore_key good.test
+dkimstore_key loose.test
+loose=$DKIMSTORE_SEL
+dkimstore_key broken.test
 chmod 0644 "$H/store/loose.test/$loose.pem"
 echo "this is no state file" >"$H/store/broken.test/state"
 

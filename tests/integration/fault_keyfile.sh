@@ -14,29 +14,15 @@
 # Internal mail over the milter protocol (milter_msg.py); no DNS asked.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/postfix.sh"
+source "$H_TOP/tests/lib/dkimstore.sh"
 h_init fault-keyfile
 
-D=$BINDIR/mxdock-dkim
-C=$H/mxdock.conf
-cat >"$C" <<CONF
-dkim_keydir = $H/store
-pdns_api_url =
-dkim_algorithms = ed25519
-milter_internal_hosts = 127.0.0.1/32
-milter_authserv_id = mx.keyfile.test
-dns_resolver = 127.0.0.1:9
-dkim_on_key_error = tempfail
-CONF
-"$D" -c "$C" keygen k.test >"$H/keygen.out" 2>&1 || h_fail "keygen" "$(cat "$H/keygen.out")" "exit 0"
-SEL=$(awk '{ print $1; exit }' "$H/keygen.out" | cut -d. -f1)
-"$D" -c "$C" activate k.test "$SEL" >/dev/null 2>&1 || h_fail "activate" "failed" "exit 0"
+dkimstore_milter_conf mx.keyfile.test
+dkimstore_key k.test
+SEL=$DKIMSTORE_SEL
 KEY=$H/store/k.test/$SEL.pem
 
-send() {
-	python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" --dump "$H/added.json" \
-		--mailfrom "alice@k.test" --header "From: Alice <alice@k.test>" --header "Subject: hi" \
-		--header "Date: Sun, 06 Dec 2026 08:00:00 +0000" 2>&1
-}
+send() { dkimstore_send k.test --dump "$H/added.json"; }
 # verifies KEYFILE - dkimpy checks the last message's signature against the
 # public half of KEYFILE: "pass" or "fail"
 verifies() {
