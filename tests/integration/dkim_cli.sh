@@ -6,17 +6,10 @@
 # a tick whose state write fails (strace fault injection) reports no change
 # and exits 75.
 source "$(dirname "$0")/../lib/harness.sh"
+source "$H_TOP/tests/lib/dkimstore.sh"
 h_init dkim-cli
 
-D=$BINDIR/mxdock-dkim
-C=$H/mxdock.conf
-cat >"$C" <<CONF
-dkim_keydir = $H/store
-pdns_api_url =
-dkim_rsa_bits = 1024
-dns_check_server = 127.0.0.1:9
-dns_timeout = 1
-CONF
+dkimstore_cli_conf
 export MXDOCK_NOW=1795219200        # 2026-11-21 00:00 UTC
 
 # run - "RC|STDOUT|STDERR" of one mxdock-dkim call, stdout/stderr kept in files

@@ -5,17 +5,10 @@
 # imported (docs/DKIM.md), no key material in the message; the same tables
 # with the line fixed import.
 source "$(dirname "$0")/../lib/harness.sh"
+source "$H_TOP/tests/lib/dkimstore.sh"
 h_init dkim-import-errors
 
-D=$BINDIR/mxdock-dkim
-C=$H/mxdock.conf
-cat >"$C" <<CONF
-dkim_keydir = $H/store
-pdns_api_url =
-dkim_rsa_bits = 1024
-dns_check_server = 127.0.0.1:9
-dns_timeout = 1
-CONF
+dkimstore_cli_conf
 run() { "$@" >"$H/out" 2>"$H/err"; echo "$?"; }
 
 mkdir -p "$H/od"

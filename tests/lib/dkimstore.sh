@@ -2,10 +2,25 @@
 # tests of mxdock-dkim and of the milter's signing (source after harness.sh;
 # dkimstore_send needs milter_start from postfix.sh).
 #
+#   dkimstore_cli_conf            D, C: the CLI, offline, 1024-bit RSA
 #   dkimstore_milter_conf AUTHSERV   D, C: ed25519, internal 127.0.0.1,
 #                                 dkim_on_key_error = tempfail
 #   dkimstore_key DOMAIN          one active key; selector in DKIMSTORE_SEL
 #   dkimstore_send DOMAIN [ARGS]  internal mail From DOMAIN to the milter
+
+# dkimstore_cli_conf - D = mxdock-dkim, C = $H/mxdock.conf for the CLI: no
+# PowerDNS, 1024-bit RSA keys (fast), DNS checks to a port nobody serves
+dkimstore_cli_conf() {
+	D=$BINDIR/mxdock-dkim
+	C=$H/mxdock.conf
+	cat >"$C" <<CONF
+dkim_keydir = $H/store
+pdns_api_url =
+dkim_rsa_bits = 1024
+dns_check_server = 127.0.0.1:9
+dns_timeout = 1
+CONF
+}
 
 # dkimstore_milter_conf AUTHSERV - D, C for a milter that signs internal
 # mail (127.0.0.1) with ed25519 keys, asks a resolver nobody serves, and
