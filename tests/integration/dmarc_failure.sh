@@ -37,25 +37,18 @@ dmarc_failure_report_limit = 3
 EOF
 "$BINDIR/mxdock-policy" -c "$C" init-db >/dev/null
 
-rrset() { # NAME TYPE CONTENT
-	printf ',{"name":"%s.","type":"%s","ttl":60,"changetype":"REPLACE","records":[{"content":"%s","disabled":false}]}' "$1" "$2" "$3"
-}
-zone() { # ZONE RRSETS
-	pdns_api POST /servers/localhost/zones "{\"name\":\"$1.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$1.\"]}" >/dev/null
-	pdns_api PATCH "/servers/localhost/zones/$1." "{\"rrsets\":[${2#,}]}" >/dev/null
-}
 spf='\"v=spf1 ip4:127.0.0.2 -all\"'
 # the RFC 9989 tree walk asks up to _dmarc.test: the parent zone answers
 # NXDOMAIN there, as the root would for a real TLD (PowerDNS refuses names
 # outside its zones, and a DNS error in the walk is a temperror)
-zone test ""
-zone "$RUF" "$(rrset "$RUF" TXT "$spf")$(rrset "$RUF" A 192.0.2.1)$(rrset "_dmarc.$RUF" TXT \
+pdns_zone test ""
+pdns_zone "$RUF" "$(pdns_rrset "$RUF" TXT "$spf")$(pdns_rrset "$RUF" A 192.0.2.1)$(pdns_rrset "_dmarc.$RUF" TXT \
 	'\"v=DMARC1; p=none; fo=1; ruf=mailto:fail@ruf.test,mailto:f@unauth.test; rua=mailto:agg@ruf.test\"')"
-zone noruf.test "$(rrset noruf.test A 192.0.2.2)$(rrset _dmarc.noruf.test TXT '\"v=DMARC1; p=none\"')"
-zone psdzone.test "$(rrset shop.psdzone.test A 192.0.2.3)$(rrset _dmarc.psdzone.test TXT \
+pdns_zone noruf.test "$(pdns_rrset noruf.test A 192.0.2.2)$(pdns_rrset _dmarc.noruf.test TXT '\"v=DMARC1; p=none\"')"
+pdns_zone psdzone.test "$(pdns_rrset shop.psdzone.test A 192.0.2.3)$(pdns_rrset _dmarc.psdzone.test TXT \
 	'\"v=DMARC1; p=none; psd=y; ruf=mailto:x@psdzone.test\"')"
-zone "$ENV" "$(rrset "$ENV" TXT "$spf")$(rrset "$ENV" A 192.0.2.4)"
-zone unauth.test "$(rrset unauth.test A 192.0.2.5)"
+pdns_zone "$ENV" "$(pdns_rrset "$ENV" TXT "$spf")$(pdns_rrset "$ENV" A 192.0.2.4)"
+pdns_zone unauth.test "$(pdns_rrset unauth.test A 192.0.2.5)"
 h_has "ruf= published" "$(pdns_dig "_dmarc.$RUF" TXT)" "ruf=mailto:fail@ruf.test"
 
 milter_start "$C"

@@ -39,25 +39,18 @@ mysql_port = $DEADDB
 mysql_timeout = 1s
 EOF
 
-rrset() { # NAME TYPE CONTENT
-	printf ',{"name":"%s.","type":"%s","ttl":60,"changetype":"REPLACE","records":[{"content":"%s","disabled":false}]}' "$1" "$2" "$3"
-}
-zone() { # ZONE RRSETS
-	pdns_api POST /servers/localhost/zones "{\"name\":\"$1.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$1.\"]}" >/dev/null
-	pdns_api PATCH "/servers/localhost/zones/$1." "{\"rrsets\":[${2#,}]}" >/dev/null
-}
 spf='\"v=spf1 ip4:127.0.0.2 -all\"'
 # the RFC 9989 tree walk asks up to _dmarc.test: the parent zone answers
 # NXDOMAIN there, as the root would for a real TLD (PowerDNS refuses names
 # outside its zones, and a DNS error in the walk is a temperror)
-zone test ""
-zone "$REJ" "$(rrset "$REJ" TXT "$spf")$(rrset "$REJ" A 192.0.2.1)$(rrset "_dmarc.$REJ" TXT '\"v=DMARC1; p=reject\"')"
-zone "$NONE" "$(rrset "$NONE" TXT "$spf")$(rrset "$NONE" A 192.0.2.2)$(rrset "_dmarc.$NONE" TXT '\"v=DMARC1; p=none\"')"
-zone "$QUAR" "$(rrset "$QUAR" A 192.0.2.4)$(rrset "_dmarc.$QUAR" TXT '\"v=DMARC1; p=quarantine\"')"
-zone "$ENV" "$(rrset "$ENV" TXT "$spf")$(rrset "$ENV" A 192.0.2.3)"
+pdns_zone test ""
+pdns_zone "$REJ" "$(pdns_rrset "$REJ" TXT "$spf")$(pdns_rrset "$REJ" A 192.0.2.1)$(pdns_rrset "_dmarc.$REJ" TXT '\"v=DMARC1; p=reject\"')"
+pdns_zone "$NONE" "$(pdns_rrset "$NONE" TXT "$spf")$(pdns_rrset "$NONE" A 192.0.2.2)$(pdns_rrset "_dmarc.$NONE" TXT '\"v=DMARC1; p=none\"')"
+pdns_zone "$QUAR" "$(pdns_rrset "$QUAR" A 192.0.2.4)$(pdns_rrset "_dmarc.$QUAR" TXT '\"v=DMARC1; p=quarantine\"')"
+pdns_zone "$ENV" "$(pdns_rrset "$ENV" TXT "$spf")$(pdns_rrset "$ENV" A 192.0.2.3)"
 # RFC 9989 tree walk (the default): a policy published only at a parent the
 # Public Suffix List would not ask (dept.corp.test; corp.test has none)
-zone corp.test "$(rrset team.dept.corp.test A 192.0.2.5)$(rrset _dmarc.dept.corp.test TXT '\"v=DMARC1; p=none\"')"
+pdns_zone corp.test "$(pdns_rrset team.dept.corp.test A 192.0.2.5)$(pdns_rrset _dmarc.dept.corp.test TXT '\"v=DMARC1; p=none\"')"
 h_has "p=reject published" "$(pdns_dig "_dmarc.$REJ" TXT)" "p=reject"
 h_has "p=none published" "$(pdns_dig "_dmarc.$NONE" TXT)" "p=none"
 

@@ -10,6 +10,8 @@
 #   pdns_conf FILE       write a mxdock.conf pointing at this server
 #   pdns_api METHOD PATH [JSON]   raw API call (for checks made by hand)
 #   pdns_dig NAME TYPE   short answer from the scratch server
+#   pdns_zone ZONE RRSETS         a Native zone with RRSETS (pdns_rrset ...)
+#   pdns_rrset NAME TYPE CONTENT  one rrset of one record for pdns_zone
 
 pdns_start() {
 	local backend=${1:-sqlite} d="$H/pdns"
@@ -94,4 +96,17 @@ pdns_api() {
 
 pdns_dig() {
 	dig +short +norecurse -p "$PDNS_DNS_PORT" @127.0.0.1 "$1" "$2"
+}
+
+# pdns_rrset NAME TYPE CONTENT - one REPLACE rrset (TTL 60) of one record, led
+# by a comma: pdns_zone takes several written one after another
+pdns_rrset() {
+	printf ',{"name":"%s.","type":"%s","ttl":60,"changetype":"REPLACE","records":[{"content":"%s","disabled":false}]}' "$1" "$2" "$3"
+}
+
+# pdns_zone ZONE RRSETS - create the Native zone ZONE (NS ns1.ZONE) and put
+# RRSETS (from pdns_rrset; may be empty) in it
+pdns_zone() {
+	pdns_api POST /servers/localhost/zones "{\"name\":\"$1.\",\"kind\":\"Native\",\"nameservers\":[\"ns1.$1.\"]}" >/dev/null
+	pdns_api PATCH "/servers/localhost/zones/$1." "{\"rrsets\":[${2#,}]}" >/dev/null
 }
