@@ -16,6 +16,7 @@
 # real DNS server answers garbage on purpose.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/postfix.sh"
+source "$H_TOP/tests/lib/milterdns.sh"
 h_init fault-resolver
 
 # fake MODE - the fake resolver in MODE on UDP and TCP; sets DNSPORT
@@ -28,29 +29,15 @@ fake() {
 	h_wait "fake resolver ($1)" 10 test -s "$H/dns.port"
 	DNSPORT=$(cat "$H/dns.port")
 }
-sig() {
-	printf 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=d%s.example; s=sel%s; h=from:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdHNpZ25hdHVyZXRlc3RzaWduYXR1cmU=' "$1" "$1"
-}
-send() {
-	python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" --timeout 60 \
-		--ip 192.0.2.10 --mailfrom alice@d1.example \
-		--header "$(sig 1)" --header "$(sig 2)" --header "$(sig 3)" \
-		--header "From: Alice <alice@d1.example>" --header "Subject: hi" 2>&1
-}
+# send - a message with three signatures whose key lookups go to the fake
+send() { milterdns_send 3 60; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$MILTER_PID/status"; }
 
-mkdir -p "$H/store"
 for mode in servfail garbage truncated short wrongid; do
 	fake $mode
-	cat >"$H/$mode.conf" <<CONF
-dkim_keydir = $H/store
-milter_authserv_id = mx.fault.test
-milter_internal_hosts = 127.0.0.1/32
-dns_resolver = 127.0.0.1:$DNSPORT
-dns_timeout = 2s
-milter_dns_budget = 3s
+	milterdns_conf "$H/$mode.conf" mx.fault.test "$DNSPORT" 2s
+	cat >>"$H/$mode.conf" <<CONF
 spf_temperror_action = tag
-dkim_dnserror_action = tempfail
 dmarc_check = yes
 CONF
 	milter_start "$H/$mode.conf" || { h_done; exit 1; }

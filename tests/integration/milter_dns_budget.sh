@@ -11,6 +11,7 @@
 # because no real DNS server can be made to stay silent on purpose.
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/postfix.sh"
+source "$H_TOP/tests/lib/milterdns.sh"
 h_init milter-dns-budget
 
 SILENT=$(h_port)
@@ -23,29 +24,11 @@ h_track $!
 h_wait "silent resolver up" 10 grep -q up "$H/silent.out"
 
 C=$H/mxdock.conf
-mkdir -p "$H/store"
-cat >"$C" <<CONF
-dkim_keydir = $H/store
-milter_authserv_id = mx.budget.test
-milter_internal_hosts = 127.0.0.1/32
-dns_resolver = 127.0.0.1:$SILENT
-dns_timeout = 4s
-milter_dns_budget = 3s
-dkim_dnserror_action = tempfail
-spf_skip_addresses = 0.0.0.0/0
-CONF
+milterdns_conf "$C" mx.budget.test "$SILENT" 4s
+echo "spf_skip_addresses = 0.0.0.0/0" >>"$C"
 
-# sig N - a DKIM-Signature of good syntax whose key lookup never ends
-sig() {
-	printf 'DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=d%s.example; s=sel%s; h=from:subject; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=dGVzdHNpZ25hdHVyZXRlc3RzaWduYXR1cmU=' "$1" "$1"
-}
-# send [ARGS] - a message with five signatures from an outside client
-send() {
-	python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" --timeout 120 \
-		--ip 192.0.2.10 --mailfrom alice@d1.example "$@" \
-		--header "$(sig 1)" --header "$(sig 2)" --header "$(sig 3)" --header "$(sig 4)" \
-		--header "$(sig 5)" --header "From: Alice <alice@d1.example>" --header "Subject: hi" 2>&1
-}
+# send [ARGS] - a message with five signatures whose key lookups never end
+send() { milterdns_send 5 120 "$@"; }
 secs() { sed -n 's/^seconds //p' <<<"$1"; }
 within() { awk -v s="$1" -v m="$2" 'BEGIN { exit !(s != "" && s + 0 <= m + 0) }' && echo yes || echo "no ($1 s)"; }
 
