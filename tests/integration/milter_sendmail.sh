@@ -16,6 +16,7 @@ source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/postfix.sh"
 source "$H_TOP/tests/lib/sendmail.sh"
+source "$H_TOP/tests/lib/e2e.sh"
 h_init milter_sendmail
 
 # delivered N - wait for N messages in the sink; smtp-sink creates the file
@@ -24,29 +25,9 @@ delivered() { postfix_wait_delivered "$1" && sleep 1; }
 
 D=example.test
 AUTHSERV=mx.sendmail.test
-milter_scratch_conf "$AUTHSERV" || { h_done; exit 1; }
-mariadb_start || { h_done; exit 1; }
-cat >>"$C" <<EOF
-milter_internal_hosts = 10.99.0.0/16
-dkim_fail_action = tag
-spf_fail_action = tag
-dmarc_quarantine_action = tag
-quota_enable = yes
-quota_cache_ttl = 0
-authfail_enable = yes
+e2e_quota_milter "$D" "$AUTHSERV" <<EOF || { h_done; exit 1; }
 authfail_exempt = ::1/128
 EOF
-mariadb_conf "$C"
-out=$("$BINDIR/mxdock-dns" -c "$C" create "$D" 2>&1)
-h_eq "mxdock-dns create $D" "$?" 0
-"$BINDIR/mxdock-policy" -c "$C" init-db >"$H/init-db.log" 2>&1
-h_eq "mxdock-policy init-db" "$?" 0
-mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"
-mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('full', 100000);
-	INSERT INTO emails (name, address) VALUES ('bob', 'bob@$D'), ('full', 'full@$D');
-	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('full', 100000, NOW());"
-
-milter_start "$C" || { h_done; exit 1; }
 sendmail_sasl alice 'sendmail test secret'
 sendmail_start "$MILTER_PORT" || { h_done; exit 1; }
 h_has "sendmail.cf has docs/MILTER.md's milter line" "$(cat "$SENDMAIL_DIR/sendmail.mc")" \

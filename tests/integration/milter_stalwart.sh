@@ -29,40 +29,20 @@ source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/postfix.sh"
+source "$H_TOP/tests/lib/e2e.sh"
 h_init milter_stalwart
 
 D=example.test
 AUTHSERV=mx.stalwart.test
-milter_scratch_conf "$AUTHSERV" || { h_done; exit 1; }
-mariadb_start || { h_done; exit 1; }
-cat >>"$C" <<EOF
-milter_internal_hosts = 10.99.0.0/16
+# tight@$D: 95000 of 100000 used (the size counted once, quota below)
+e2e_quota_milter "$D" "$AUTHSERV" "INSERT INTO accounts (name, quota) VALUES ('tight', 100000);
+	INSERT INTO emails (name, address) VALUES ('tight', 'tight@$D');
+	INSERT INTO mailbox_usage VALUES ('tight', 95000, NOW());" <<EOF || { h_done; exit 1; }
 dkim_canonicalization = relaxed/simple
-dkim_fail_action = tag
-spf_fail_action = tag
-dmarc_quarantine_action = tag
-quota_enable = yes
-quota_cache_ttl = 0
-authfail_enable = yes
 # wrong advice once given: Stalwart's {daemon_name} is on every listener,
 # port 25 too; mxdock warns and ignores it behind Stalwart
 milter_sign_daemons = Stalwart v0.16.18
 EOF
-mariadb_conf "$C"
-
-out=$("$BINDIR/mxdock-dns" -c "$C" create "$D" 2>&1)
-h_eq "mxdock-dns create $D" "$?" 0
-"$BINDIR/mxdock-policy" -c "$C" init-db >"$H/init-db.log" 2>&1
-h_eq "mxdock-policy init-db" "$?" 0
-mariadb_db mxdock <"$H_TOP/docs/policy-schema.sql"   # accounts, emails (the mail server's)
-mariadb_db mxdock "INSERT INTO accounts (name, quota) VALUES ('bob', 100000), ('full', 100000);
-	INSERT INTO emails (name, address) VALUES ('bob', 'bob@$D'), ('full', 'full@$D');
-	INSERT INTO accounts (name, quota) VALUES ('tight', 100000);
-	INSERT INTO emails (name, address) VALUES ('tight', 'tight@$D');
-	INSERT INTO mailbox_usage VALUES ('bob', 1000, NOW()), ('full', 100000, NOW()),
-		('tight', 95000, NOW());"
-
-milter_start "$C" || { h_done; exit 1; }
 T=127.0.0.1:$MILTER_PORT
 stalwart() { /usr/bin/python3 "$H_TOP/tests/integration/stalwart_client.py" "$T" "$@" 2>&1; }
 dkimpy() { /usr/bin/python3 "$H_TOP/tests/integration/dkimpy_verify.py" "$1" "127.0.0.1:$PDNS_DNS_PORT" 2>&1; }
