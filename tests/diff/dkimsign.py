@@ -4,12 +4,19 @@ signatures libraries refuse to make: missing or duplicate tags, upper-case
 tag names, From left out of h=, l= longer than the body, expired x=, a
 d= with white space, and so on.  Every signature it makes is
 cryptographically valid over exactly the header text it writes, so a
-verifier that accepts a forbidden form shows it by saying "pass".
+verifier that accepts a forbidden form shows it by saying "pass".  Also
+the signer of tests/integration/milter_verdicts.sh (the command below).
 
   canon_body(body, alg)             canonicalized body (RFC 6376 3.4.3-3.4.4)
   canon_header(line, alg)           one canonicalized header field (3.4.1-3.4.2)
   select_headers(headers, names)    the fields h= names, bottom-up (5.4.2)
   sign(headers, body, key, tags, ...) -> "DKIM-Signature: ..." header line
+  sign_text(headers, body, key, text, ...)  the same, tags as one raw text
+  split_message(raw)                (fields, body) of a message file's bytes
+
+  dkimsign.py sign MSGFILE KEY.pem TAGS > signed.eml
+      TAGS: the DKIM-Signature value up to "bh=", written as given ("{T}"
+      becomes now), relaxed/relaxed; the message follows with LF line ends
 
 Messages are (headers, body): headers a list of raw "Name: value" strings
 (folded lines joined by CRLF), body bytes with CRLF line ends.  Keys are
@@ -18,8 +25,10 @@ Messages are (headers, body): headers a list of raw "Name: value" strings
 import base64
 import hashlib
 import re
+import sys
+import time
 
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding
 
 
@@ -106,9 +115,58 @@ def sign(headers, body, key, tags, canon='relaxed/relaxed', hashname='sha256',
     unsigned = 'DKIM-Signature: ' + sep.join(parts) + suffix
     if hnames is None:
         hnames = [t[1] for t in tags if t[0] == 'h'][0].split(':')
-    data = ''.join(canon_header(h, hc) for h in select_headers(headers, hnames))
-    data += canon_header(unsigned, hc)[:-2]
-    sig = base64.b64encode(_sign_bytes(key, data.encode('utf-8', 'surrogateescape'), hashname)).decode()
+    sig = _signature(headers, unsigned, key, hc, hashname, hnames)
     if tags and tags[-1][1] == 'B':
         return unsigned[:len(unsigned) - len(suffix)] + sig + suffix
     return unsigned.replace('b=;', 'b=%s;' % sig, 1)
+
+
+def sign_text(headers, body, key, text, canon='relaxed/relaxed', hashname='sha256'):
+    """TEXT: the tag list up to bh=, written as given however broken (no v=,
+    d= with a space, s=r(s)a); " bh=...; b=..." is appended.  The fields
+    hashed are those its h= names (none without one).  Returns the header
+    line "DKIM-Signature: ..." (no CRLF)."""
+    hc, _, bc = canon.partition('/')
+    unsigned = 'DKIM-Signature: %s bh=%s; b=' % (text, body_hash(body, bc or 'simple', hashname))
+    h = re.search(r'(?:^|;)\s*h=([^;]*)', text)
+    hnames = h.group(1).split(':') if h else []
+    return unsigned + _signature(headers, unsigned, key, hc, hashname, hnames)
+
+
+def _signature(headers, unsigned, key, hc, hashname, hnames):
+    """b= of UNSIGNED (its b= empty) over the fields HNAMES selects."""
+    data = ''.join(canon_header(h, hc) for h in select_headers(headers, hnames))
+    data += canon_header(unsigned, hc)[:-2]
+    return base64.b64encode(_sign_bytes(key, data.encode('utf-8', 'surrogateescape'), hashname)).decode()
+
+
+def split_message(raw):
+    """(fields, body) of a message's bytes (LF or CRLF): fields bytes, folded
+    lines joined by CRLF; body with CRLF line ends."""
+    raw = raw.replace(b'\r\n', b'\n')
+    head, _, body = raw.partition(b'\n\n')
+    fields = []
+    for line in head.split(b'\n'):
+        if line[:1] in (b' ', b'\t') and fields:
+            fields[-1] += b'\r\n' + line
+        elif line:
+            fields.append(line)
+    return fields, body.replace(b'\n', b'\r\n')
+
+
+def main(argv):
+    """sign MSGFILE KEY.pem TAGS: the message with the signature on top."""
+    if len(argv) != 4 or argv[0] != 'sign':
+        print('usage: dkimsign.py sign MSGFILE KEY.pem TAGS', file=sys.stderr)
+        sys.exit(64)                                        # EX_USAGE
+    raw = open(argv[1], 'rb').read()
+    key = serialization.load_pem_private_key(open(argv[2], 'rb').read(), password=None)
+    fields, body = split_message(raw)
+    headers = [f.decode('utf-8', 'surrogateescape') for f in fields]
+    line = sign_text(headers, body, key, argv[3].replace('{T}', str(int(time.time()))))
+    sys.stdout.buffer.write(line.encode('utf-8', 'surrogateescape') + b'\n'
+                            + raw.replace(b'\r\n', b'\n'))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

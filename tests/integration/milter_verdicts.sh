@@ -2,8 +2,9 @@
 # milter_verdicts.sh - the milter's verdicts on hostile signatures and
 # headers through a real Postfix (issue 12 items 1-4, 6, 9), judged beside
 # two independent verifiers (mailauth, dkimpy).  Signatures are made by
-# tests/integration/dkim_testsign.py, which signs any tag text (libraries
-# refuse to make broken ones) with the store's RSA key of example.test:
+# tests/diff/dkimsign.py, which signs any tag text (libraries refuse to
+# make broken ones) with the store's RSA key of example.test; dkimpy and the
+# A-R syntax check are tests/integration/verdict_check.py:
 #   - unparseable / unusable tags: neutral or permerror with the real reason
 #     (docs/MILTER.md "DKIM results"), never "policy (rsa-sha1 ...)";
 #     d=sig. example never passes, s=r(s)a is no temperror (no 451);
@@ -21,7 +22,8 @@ h_init milter_verdicts
 D=example.test
 AUTHSERV=mx.verdicts.test
 PY=/usr/bin/python3
-SIGNER=$H_TOP/tests/integration/dkim_testsign.py
+SIGNER=$H_TOP/tests/diff/dkimsign.py
+CHECK=$H_TOP/tests/integration/verdict_check.py
 milter_scratch_conf "$AUTHSERV" || { h_done; exit 1; }
 cat >>"$C" <<EOF
 milter_internal_hosts = 127.0.0.1/32
@@ -76,9 +78,9 @@ while IFS='|' read -r name tags want; do
 	h_has "$name: accepted (no 451, no refusal)" "$out" "250 2.0.0 Ok: queued"
 	h_has "$name: dkim result" "$(ar_of "$m")" "$want"
 	h_lacks "$name: never policy (rsa-sha1)" "$(ar_of "$m")" "rsa-sha1 not accepted"
-	h_eq "$name: A-R syntax (RFC 8601 2.2)" "$(printf '%s\n' "$m" >"$H/$name.got"; $PY "$SIGNER" archeck "$H/$name.got" "$AUTHSERV")" "ok"
+	h_eq "$name: A-R syntax (RFC 8601 2.2)" "$(printf '%s\n' "$m" >"$H/$name.got"; $PY "$CHECK" archeck "$H/$name.got" "$AUTHSERV")" "ok"
 	printf '%s\t%s\t%s\t%s\n' "$name" "$(grep -o 'dkim=[a-z]*' <<<"$(ar_of "$m")" | head -1)" \
-		"$($PY "$SIGNER" dkimpy "$H/$name.eml" "127.0.0.1:$PDNS_DNS_PORT" | awk '{print $2}' | head -1)" \
+		"$($PY "$CHECK" dkimpy "$H/$name.eml" "127.0.0.1:$PDNS_DNS_PORT" | awk '{print $2}' | head -1)" \
 		"$(milter_mailauth "$H/$name.eml" 127.0.0.2 client.example "alice@$D" | awk '/^dkim /{print $2; exit}')" >>"$H/verdicts.tsv"
 done <<EOF
 valid|v=1; a=rsa-sha256; d=@D@; s=@S@;|dkim=pass (2048-bit key) header.d=$D header.s=$SEL header.a=rsa-sha256
@@ -126,7 +128,7 @@ h_eq "1,900 junk signatures: one A-R of ours" "$(grep -c "^Authentication-Result
 h_has "1,900 junk signatures: the rest in one comment" "$(ar_of "$m")" "(1895 more DKIM signatures"
 h_lacks "1,900 junk signatures: no 'cannot add'" "$(cat "$MILTER_LOG")" "cannot add Authentication-Results"
 printf '%s\n' "$m" >"$H/junk1900.got"
-h_eq "1,900 junk signatures: A-R syntax" "$($PY "$SIGNER" archeck "$H/junk1900.got" "$AUTHSERV")" "ok"
+h_eq "1,900 junk signatures: A-R syntax" "$($PY "$CHECK" archeck "$H/junk1900.got" "$AUTHSERV")" "ok"
 
 # 3. forged A-Rs: after a foreign one, our id quoted and with a final dot
 # are removed; an id that ours merely starts with stays
