@@ -67,7 +67,7 @@ const char *const dmarc_report_ddl[] = {
     " ADD COLUMN IF NOT EXISTS fo VARCHAR(15) NOT NULL DEFAULT '0',"
     " ADD COLUMN IF NOT EXISTS discovery VARCHAR(8) NOT NULL DEFAULT 'psl'",
     /* one row per report, destination and period: what was sent, what
-     * failed and when to try again (dmarc_report_send.c) */
+     * failed and when to try again (dmarc_report_sent.c) */
     "CREATE TABLE IF NOT EXISTS dmarc_report_sent ("
     " policy_domain VARCHAR(253) NOT NULL,"
     " period_begin BIGINT NOT NULL,"

@@ -105,6 +105,25 @@ void    dmarc_report_message(struct strbuf *sb, const struct dmarc_report_meta *
                              const char *domain, const char *addr, const char *file,
                              const unsigned char *gz, size_t len);
 
+/* One destination of one report, in table dmarc_report_sent. */
+struct dmarc_report_dest {
+    struct pdb *db;
+    const struct mx_conf *c;
+    const char *domain;         /* the policy domain (failure report: spool file) */
+    time_t  begin;              /* the day's first second; -1: a failure report */
+    const char *uri;            /* "mailto:ADDR", "ruf:mailto:ADDR" */
+    const char *report_id;      /* written when the row is new */
+    time_t  now;
+};
+
+/* dmarc_report_claim - is D's destination ours to send now?  1 yes, 0 no,
+ * -1 database error (dmarc_report_sent.c) */
+int     dmarc_report_claim(const struct dmarc_report_dest *d);
+
+/* dmarc_report_done - record STATUS, BYTES and ERROR of D's attempt; -1 db */
+int     dmarc_report_done(const struct dmarc_report_dest *d, const char *status, size_t bytes,
+                          const char *error);
+
 /* ---- failure reports (RFC 9991, dmarc_report_fail.c) ---- */
 
 #define DMARC_FAILURE_MAX_SIGS 4

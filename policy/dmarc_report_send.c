@@ -15,16 +15,11 @@
  * each ruf= destination that passes the same check, under the same
  * bookkeeping (key: the spool file name, period -1, URI "ruf:mailto:...").
  *
- * Never twice (RFC 9990 3, "Handling of Duplicates"): table
- * dmarc_report_sent holds one row per (policy domain, day, URI).  A
- * destination is claimed with one UPDATE that only matches a row that is
- * new, failed and due, or stuck in "sending" for over an hour; the claim
- * is ours only when it changed one row, so two runs at once cannot both
- * send.  After the attempt the row says sent, failed (next_try =
- * now + dmarc_report_retry_delay * 2^attempts, given up after
- * dmarc_report_retries) or refused (the destination did not authorise
- * reports).  A report over dmarc_report_max_size is failed for good.  A
- * resent report keeps its file name, Report-ID and Message-ID.
+ * Never twice (RFC 9990 3, "Handling of Duplicates"): each destination is
+ * claimed before and its outcome recorded after the attempt in table
+ * dmarc_report_sent (dmarc_report_sent.c).  A report over
+ * dmarc_report_max_size is failed for good.  A resent report keeps its
+ * file name, Report-ID and Message-ID.
  *
  * Ownership: everything is freed before return.  Diagnostics: one line on
  * stderr per destination that is refused or fails, a summary line, and a
@@ -42,23 +37,6 @@
 #include "fileio.h"
 #include "log.h"
 #include "strbuf.h"
-
-#define STUCK_SECONDS 3600      /* a "sending" row older than this was a crash */
-
-static const char sql_new[] =
-    "INSERT IGNORE INTO dmarc_report_sent (policy_domain, period_begin, uri, status, attempts,"
-    " next_try, report_id, updated) VALUES (?,?,?,'new',0,0,?,?)";
-static const char sql_claim[] =
-    "UPDATE dmarc_report_sent SET status = 'sending', updated = ?"
-    " WHERE policy_domain = ? AND period_begin = ? AND uri = ? AND (status = 'new'"
-    " OR (status = 'failed' AND next_try <= ? AND attempts < ?)"
-    " OR (status = 'sending' AND updated < ?))";
-/* next_try before attempts: MariaDB assigns left to right */
-static const char sql_done[] =
-    "UPDATE dmarc_report_sent SET status = ?,"
-    " next_try = ? + ? * POW(2, LEAST(attempts, 20)), attempts = attempts + ?,"
-    " bytes = ?, error = ?, updated = ?"
-    " WHERE policy_domain = ? AND period_begin = ? AND uri = ?";
 
 struct run {
     const struct mx_conf *c;
@@ -80,21 +58,6 @@ struct report {
     size_t  gzlen;
     long    msgs;
 };
-
-static struct pdb_val text(const char *s)
-{
-    struct pdb_val v = {PDB_TEXT, 0, s ? s : "", 0};
-
-    v.len = strlen(v.s);
-    return v;
-}
-
-static struct pdb_val num(long long n)
-{
-    struct pdb_val v = {PDB_INT, n, NULL, 0};
-
-    return v;
-}
 
 /* parse_date - YYYY-MM-DD as the UTC midnight that starts it. */
 static int parse_date(const char *s, time_t *begin)
@@ -169,35 +132,18 @@ static int build(struct run *r, struct report *rep)
 /* claim - is destination URI of REP ours to send now?  1 yes, 0 no, -1 db */
 static int claim(struct run *r, const struct report *rep, const char *uri)
 {
-    struct pdb_val in[7] = {text(rep->domain), num(rep->begin), text(uri), text(rep->id),
-        num(r->now)};
-    long long n = 0;
+    struct dmarc_report_dest d = {r->db, r->c, rep->domain, rep->begin, uri, rep->id, r->now};
 
-    if (pdb_run(r->db, -1, sql_new, in, 5, NULL, 0, NULL, NULL, NULL) < 0)
-        return -1;
-    in[0] = num(r->now);
-    in[1] = text(rep->domain);
-    in[2] = num(rep->begin);
-    in[3] = text(uri);
-    in[4] = num(r->now);
-    in[5] = num(r->c->dmarc_report_retries);
-    in[6] = num(r->now - STUCK_SECONDS);
-    if (pdb_run(r->db, -1, sql_claim, in, 7, NULL, 0, NULL, NULL, &n) < 0)
-        return -1;
-    return n == 1;
+    return dmarc_report_claim(&d);
 }
 
 /* finish - record what happened to URI: STATUS, ERROR; -1 db */
 static int finish(struct run *r, const struct report *rep, const char *uri, const char *status,
                   size_t bytes, const char *error)
 {
-    int     failed = strcmp(status, "failed") == 0;
-    struct pdb_val in[10] = {text(status), num(failed ? r->now : 0),
-        num(failed ? r->c->dmarc_report_retry_delay : 0), num(strcmp(status, "refused") != 0),
-        num((long long) bytes), text(error), num(r->now), text(rep->domain), num(rep->begin),
-        text(uri)};
+    struct dmarc_report_dest d = {r->db, r->c, rep->domain, rep->begin, uri, rep->id, r->now};
 
-    return pdb_run(r->db, -1, sql_done, in, 10, NULL, 0, NULL, NULL, NULL);
+    return dmarc_report_done(&d, status, bytes, error);
 }
 
 /* deliver - mail REP to ADDR; "sent" or "failed" with ERR */

@@ -8,6 +8,7 @@ POLICY_SRCS = \
 	policy/dmarc_report_fail.c \
 	policy/dmarc_report_out.c \
 	policy/dmarc_report_send.c \
+	policy/dmarc_report_sent.c \
 	policy/http_conn.c \
 	policy/http_dovecot.c \
 	policy/http_main.c \
