@@ -23,27 +23,15 @@ NONE=nonedomain.test
 QUAR=quardomain.test
 ENV=envelope.test
 DEADDB=$(h_port)
-pdns_start sqlite || { h_done; exit 1; }
-C="$H/mxdock.conf"
-pdns_conf "$C"
+milter_dmarc_conf || { h_done; exit 1; }
 cat >>"$C" <<EOF
-milter_authserv_id = mx.dmarc.test
-milter_internal_hosts = 127.0.0.1/32
-spf_skip_addresses = 127.0.0.1/32
-dns_timeout = 2s
-dmarc_check = yes
 dmarc_dry_run = no
-dmarc_report_enable = yes
 mysql_host = 127.0.0.1
 mysql_port = $DEADDB
 mysql_timeout = 1s
 EOF
 
 spf='\"v=spf1 ip4:127.0.0.2 -all\"'
-# the RFC 9989 tree walk asks up to _dmarc.test: the parent zone answers
-# NXDOMAIN there, as the root would for a real TLD (PowerDNS refuses names
-# outside its zones, and a DNS error in the walk is a temperror)
-pdns_zone test ""
 pdns_zone "$REJ" "$(pdns_rrset "$REJ" TXT "$spf")$(pdns_rrset "$REJ" A 192.0.2.1)$(pdns_rrset "_dmarc.$REJ" TXT '\"v=DMARC1; p=reject\"')"
 pdns_zone "$NONE" "$(pdns_rrset "$NONE" TXT "$spf")$(pdns_rrset "$NONE" A 192.0.2.2)$(pdns_rrset "_dmarc.$NONE" TXT '\"v=DMARC1; p=none\"')"
 pdns_zone "$QUAR" "$(pdns_rrset "$QUAR" A 192.0.2.4)$(pdns_rrset "_dmarc.$QUAR" TXT '\"v=DMARC1; p=quarantine\"')"

@@ -15,6 +15,8 @@
 #   postfix_delivered N        path of the Nth delivered message (1-based)
 #   postfix_message N          the Nth message without smtp-sink's lines
 #   postfix_message_with TEXT  the delivered message that contains TEXT
+#   milter_scratch_conf AUTHSERV   PowerDNS (pdns.sh) and $C pointing at it
+#   milter_dmarc_conf          the same for the DMARC tests, zone "test" made
 #   milter_mailauth FILE IP HELO MAILFROM
 #                              the independent checker (mailauth, npm, pinned
 #                              in tests/node) on FILE with the scratch
@@ -238,6 +240,24 @@ milter_scratch_conf() {
 	C="$H/mxdock.conf"
 	pdns_conf "$C"
 	echo "milter_authserv_id = $1" >>"$C"
+}
+
+# milter_dmarc_conf - milter_scratch_conf mx.dmarc.test for the DMARC tests:
+# 127.0.0.1 internal and not SPF-checked, dns_timeout 2s, DMARC checked and
+# recorded; and the zone "test", so that the RFC 9989 tree walk, which asks
+# up to _dmarc.test, gets NXDOMAIN there as the root would answer for a real
+# TLD (PowerDNS refuses names outside its zones, and a DNS error in the walk
+# is a temperror).  The test appends its own keys.
+milter_dmarc_conf() {
+	milter_scratch_conf mx.dmarc.test || return 1
+	cat >>"$C" <<EOF
+milter_internal_hosts = 127.0.0.1/32
+spf_skip_addresses = 127.0.0.1/32
+dns_timeout = 2s
+dmarc_check = yes
+dmarc_report_enable = yes
+EOF
+	pdns_zone test ""
 }
 
 milter_mailauth() {
