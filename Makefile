@@ -56,10 +56,10 @@ LIBMILTER = $(BUILDDIR)/libmxmilter.a
 LIBSPF    = $(BUILDDIR)/libmxspf.a
 LIBDMARC  = $(BUILDDIR)/libmxdmarc.a
 
-LDLIBS_CONF   = -lidn2 -lresolv
+LDLIBS_CONF   = -lmariadb -lz -lidn2 -lresolv
 LDLIBS_DKIM   = -lopendkim -lssl -lcrypto -ljansson
 LDLIBS_PDNS   = -lcurl -ljansson
-LDLIBS_POLICY = -lmariadb -lz -lpsl -lmicrohttpd -ljansson -lcrypto -lcurl
+LDLIBS_POLICY = -lpsl -lmicrohttpd -ljansson -lcrypto -lcurl
 LDLIBS_MILTER = -lmilter -lspf2 -lpsl -lresolv -lpthread
 
 PROGS = $(BINDIR)/mxdock-milter $(BINDIR)/mxdock-dns $(BINDIR)/mxdock-dkim $(BINDIR)/mxdock-policy

@@ -1,5 +1,5 @@
 /*
- * pdb.h - the policy database: a small pool of MariaDB/MySQL connections,
+ * pdb.h - the database pool (conf/): a small pool of MariaDB/MySQL connections,
  * prepared statements only, outage detection logged once per outage.
  *
  * Ownership: pdb_open() returns a pool freed with pdb_close().  Each pooled

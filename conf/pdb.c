@@ -1,5 +1,6 @@
 /*
- * pdb.c - the policy database pool (MariaDB Connector/C).
+ * pdb.c - the database pool (MariaDB Connector/C), in conf/ because both
+ * the policy and the DKIM key store (dkim_store = mysql) use it.
  *
  *   pdb_open        a pool of at most N connections, connecting lazily
  *   pdb_close       close every connection and free the pool
