@@ -13,4 +13,5 @@ CONF_SRCS = \
 	conf/pdb.c \
 	conf/pdb_node.c \
 	conf/pdb_stmt.c \
+	conf/pdb_tx.c \
 	conf/strbuf.c
