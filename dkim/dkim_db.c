@@ -12,11 +12,16 @@
  *   dkim_db_key_pem     one selector's key, unsealed and checked
  *   dkim_db_version     a domain's version, bumped by every committed change
  *   dkim_db_fail        WHY for a failed statement
+ *   dkim_db_seal_check  does this host's seal key open the database's keys?
+ *   dkim_store_check    the same from a configuration (mxdock-dkim, at start)
  *
  * Tables (InnoDB, a primary key each, as Galera needs):
  *   dkim_domain (domain PK, version, changed)
  *   dkim_key (domain, selector, pos, alg, bits, state, created, changed,
  *             pubkey, sealed; PK (domain, selector))
+ *   dkim_seal_check (id PK, sealed): a fixed text sealed by the first
+ *             writer, so a host with another seal key is refused before it
+ *             writes keys the others could not open
  * sealed is dkim_seal.c's AES-256-GCM blob of the PEM: the database holds
  * no private key in the clear.  The pool (conf/pdb.c) is the policy's: the
  * same hosts, failover, timeouts; it is opened once per process and per
@@ -47,6 +52,9 @@ static const char sql_key_table[] =
     "bits INT NOT NULL, state VARCHAR(16) NOT NULL, created BIGINT NOT NULL, "
     "changed BIGINT NOT NULL, pubkey TEXT NOT NULL, sealed BLOB NOT NULL, "
     "PRIMARY KEY (domain, selector)) ENGINE=InnoDB";
+static const char sql_check_table[] =
+    "CREATE TABLE IF NOT EXISTS dkim_seal_check (id INT NOT NULL PRIMARY KEY, "
+    "sealed BLOB NOT NULL) ENGINE=InnoDB";
 static const char sql_rows[] =
     "SELECT selector, alg, bits, state, created, changed, pubkey, sealed FROM dkim_key "
     "WHERE domain = ? ORDER BY pos";
@@ -72,7 +80,8 @@ int     dkim_db_on(const struct mx_conf *conf)
 static int make_tables(struct pdb *db, char *why, size_t whylen)
 {
     if (pdb_run(db, -1, sql_domain_table, 0, 0, 0, 0, 0, 0, 0) < 0
-        || pdb_run(db, -1, sql_key_table, 0, 0, 0, 0, 0, 0, 0) < 0)
+        || pdb_run(db, -1, sql_key_table, 0, 0, 0, 0, 0, 0, 0) < 0
+        || pdb_run(db, -1, sql_check_table, 0, 0, 0, 0, 0, 0, 0) < 0)
         return snprintf(why, whylen, "dkim_store = mysql: %.300s", pdb_error(db)), -1;
     return 0;
 }
@@ -181,7 +190,7 @@ int     dkim_db_rows(struct pdb *db, const char *domain, struct dkim_domain *dom
         cols[i].type = i == 2 || i == 4 || i == 5 ? PDB_INT : PDB_TEXT;
     cols[6].bigcap = 2048, cols[7].bigcap = 8192;
     *why = 0;
-    rc = pdb_run(db, lock ? PDB_S_DKIM_LOCK : -1, lock ? sql_rows_lock : sql_rows, &in, 1, cols, 8, row, &r, 0);
+    rc = pdb_run(db, -1, lock ? sql_rows_lock : sql_rows, &in, 1, cols, 8, row, &r, 0);
     if (rc < 0)
         dkim_db_fail(db, domain, why, whylen);
     else if (*why)
@@ -367,5 +376,65 @@ int     dkim_db_key_pem(const struct mx_conf *conf, const char *domain, const ch
     }
     free(k.b);
     dkim_domain_free(dom);
+    return rc;
+}
+
+#define CHECK_TEXT "mxdock-dkim seal check"
+
+/* seal_check_put - the check row sealed with KEY (kept when another writer
+ * put one first: INSERT IGNORE) */
+static int seal_check_put(struct pdb *db, const unsigned char *key, char *why, size_t whylen)
+{
+    struct strbuf b = STRBUF_INIT;
+    struct pdb_val in;
+    int     rc;
+
+    if (dkim_seal(key, "", "check", CHECK_TEXT, strlen(CHECK_TEXT), &b, why, whylen) < 0)
+        return -1;
+    in = (struct pdb_val) {PDB_BLOB, 0, b.s, b.len};
+    rc = pdb_run(db, -1, "INSERT IGNORE INTO dkim_seal_check (id, sealed) VALUES (1, ?)",
+                 &in, 1, 0, 0, 0, 0, 0);
+    sb_free(&b);
+    if (rc < 0)
+        dkim_db_fail(db, "", why, whylen);
+    return rc;
+}
+
+int     dkim_db_seal_check(const struct mx_conf *conf, struct pdb *db, const unsigned char *key,
+                           char *why, size_t whylen)
+{
+    char    buf[512];
+    struct pdb_col col = {.type = PDB_TEXT, .big = buf, .bigcap = sizeof(buf)};
+    struct strbuf plain = STRBUF_INIT;
+    char    reason[300];
+    int     rc;
+
+    col.len = 0, col.null = 1;
+    if (pdb_run(db, -1, "SELECT sealed FROM dkim_seal_check WHERE id = 1", 0, 0, &col, 1,
+                0, 0, 0) < 0)
+        return dkim_db_fail(db, "", why, whylen), -1;
+    if (col.null)
+        return seal_check_put(db, key, why, whylen);
+    rc = dkim_unseal(key, "", "check", buf, col.len, &plain, reason, sizeof(reason));
+    sb_free(&plain);
+    if (rc < 0)
+        snprintf(why, whylen, "dkim_store_seal_key_file %.200s holds another key than the "
+                 "one the database's keys are sealed with", conf->dkim_store_seal_key_file);
+    return rc;
+}
+
+int     dkim_store_check(const struct mx_conf *conf, char *why, size_t whylen)
+{
+    unsigned char key[DKIM_SEAL_KEYLEN];
+    struct pdb *db;
+    int     rc;
+
+    if (!dkim_db_on(conf))
+        return 0;
+    if (dkim_seal_key_read(conf, key, why, whylen) < 0)
+        return -1;
+    rc = (db = dkim_db_pool(conf, why, whylen)) == 0 ? -2
+        : dkim_db_seal_check(conf, db, key, why, whylen) < 0 ? (pdb_tx_errno(db) ? -2 : -1) : 0;
+    OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }

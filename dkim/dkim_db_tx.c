@@ -182,7 +182,8 @@ int     dkim_db_write_key(struct dkim_handle *h, const char *selector, EVP_PKEY 
     struct strbuf pem = STRBUF_INIT, sealed = STRBUF_INIT;
     int     rc = -1;
 
-    if (!tx->haskey && dkim_seal_key_read(h->conf, tx->key, why, whylen) < 0)
+    if (!tx->haskey && (dkim_seal_key_read(h->conf, tx->key, why, whylen) < 0
+                        || dkim_db_seal_check(h->conf, tx->db, tx->key, why, whylen) < 0))
         return -1;
     tx->haskey = 1;
     if (dkim_key_to_pem(pk, &pem) < 0)

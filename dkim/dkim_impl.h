@@ -120,6 +120,8 @@ int     dkim_db_write_key(struct dkim_handle *, const char *selector, EVP_PKEY *
 void    dkim_db_discard(struct dkim_handle *, const char *selector);
 int     dkim_db_version(const struct mx_conf *, const char *domain, long long *version,
                         char *why, size_t whylen);
+int     dkim_db_seal_check(const struct mx_conf *, struct pdb *, const unsigned char *key,
+                           char *why, size_t whylen);
 int     dkim_db_check_name(const char *domain, char *why, size_t whylen);
 /* dkim_db_rows - the selectors of DOMAIN into DOM, in order; with BLOB, each
  * row's sealed key is handed to it; LOCK: FOR UPDATE (in a transaction) */

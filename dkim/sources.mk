@@ -11,6 +11,7 @@ DKIM_SRCS = \
 	dkim/dkim_import.c \
 	dkim/dkim_key.c \
 	dkim/dkim_lifecycle.c \
+	dkim/dkim_migrate.c \
 	dkim/dkim_msg.c \
 	dkim/dkim_msg_dns.c \
 	dkim/dkim_msg_keys.c \
