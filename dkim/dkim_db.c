@@ -25,8 +25,9 @@
  * sealed is dkim_seal.c's AES-256-GCM blob of the PEM: the database holds
  * no private key in the clear.  The pool (conf/pdb.c) is the policy's: the
  * same hosts, failover, timeouts; it is opened once per process and per
- * set of connection settings and kept for the process's life (a reload
- * with the same settings reuses it).  Diagnostics go to WHY; the pool is
+ * set of connection settings (password included, kept in memory as the
+ * pool keeps it) and kept for the process's life (a reload with the same
+ * settings reuses it).  Diagnostics go to WHY; the pool is
  * quiet (the callers log or print once).
  */
 #include <pthread.h>
@@ -106,10 +107,11 @@ struct pdb *dkim_db_pool(const struct mx_conf *conf, char *why, size_t whylen)
     struct pool *p;
     struct pdb *db = 0;
 
-    snprintf(key, sizeof(key), "%s|%ld|%s|%s|%s", conf->mysql_host ? conf->mysql_host : "",
+    snprintf(key, sizeof(key), "%s|%ld|%s|%s|%s|%s", conf->mysql_host ? conf->mysql_host : "",
              conf->mysql_port, conf->mysql_socket ? conf->mysql_socket : "",
              conf->mysql_user ? conf->mysql_user : "",
-             conf->mysql_database ? conf->mysql_database : "");
+             conf->mysql_database ? conf->mysql_database : "",
+             conf->mysql_password ? conf->mysql_password : "");
     pthread_mutex_lock(&pools_lock);
     for (p = pools; p && strcmp(p->key, key) != 0; p = p->next);
     if (p)
@@ -121,6 +123,7 @@ struct pdb *dkim_db_pool(const struct mx_conf *conf, char *why, size_t whylen)
         pools = p;
     }
     pthread_mutex_unlock(&pools_lock);
+    explicit_bzero(key, sizeof(key));   /* it holds the password */
     return db;
 }
 

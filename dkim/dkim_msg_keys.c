@@ -242,7 +242,7 @@ struct dkim_keyring *dkim_keyring_new(const struct mx_conf *c)
     kr->conf = c;
     pthread_mutex_init(&kr->lock, 0);
     if (dkim_store_domains(c, &names, &n, why, sizeof(why)) != 0) {
-        mx_warn("dkim key store %s: %s", c->dkim_keydir, why);
+        mx_warn("dkim key store %s: %s", dkim_db_on(c) ? "(database)" : c->dkim_keydir, why);
         return kr;
     }
     for (size_t i = 0; i < n; i++) {
