@@ -219,10 +219,12 @@ soak: deps
 	BINDIR=$(abspath build/asan/bin) tests/soak.sh
 
 # scale: issue 19's two MX hosts on a three-node Galera cluster, a node
-# killed and frozen under load, and the numbers of docs/SCALE.md
+# killed and frozen under load, the numbers of docs/SCALE.md, and DKIM
+# rotations racing on two nodes (dkim_store_galera.sh)
 # (tests/scale/; about 3 minutes when the machine is quiet, so not in make check)
 scale: deps all
 	BINDIR=$(abspath $(BINDIR)) bash tests/scale/scale_cluster.sh
+	BINDIR=$(abspath $(BINDIR)) bash tests/scale/dkim_store_galera.sh
 
 # valgrind: the milter under valgrind memcheck end to end (tests/soak.sh
 # through tests/lib/postfix.sh: VALGRIND_MESSAGES=1000, VALGRIND_RELOADS=20
