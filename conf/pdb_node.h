@@ -3,7 +3,8 @@
  * private half, pdb_node.c and pdb_stmt.c): the
  * mysql_host list in order of preference, each remembered as failed for a
  * while.  The caller (pdb.c) holds the pool's lock around every call but
- * pdb_node_usable, which talks to a server.
+ * pdb_node_usable, which talks to a server.  Also the pool's structures
+ * and the few pool internals pdb_tx.c (one transaction) shares with pdb.c.
  *
  * Ownership: pdb_nodes_parse fills NODES->v, freed by pdb_nodes_free.
  */
