@@ -96,11 +96,14 @@ h_has "imported key: the p= of opendkim-genkey" "$(cat "$H/a.dns")" \
 mysqldump --no-defaults -S "$MYSQL_SOCKET" -uroot m1 >"$H/dump.sql" 2>&1
 mysqldump --no-defaults -S "$MYSQL_SOCKET" -uroot --hex-blob m1 >"$H/dump-hex.sql" 2>&1
 h_has "mysqldump holds the key rows" "$(cat "$H/dump.sql")" "mail2019"
+# a dump without the key rows would pass the checks below by itself
+grep -q "mail2019" "$H/dump.sql" || : >"$H/dump.sql"
 h_lacks "mysqldump: no PRIVATE KEY" "$(cat "$H/dump.sql")" "PRIVATE KEY"
 leak=""
 while read -r line; do
 	grep -qF "$line" "$H/dump.sql" && leak="$leak $line"
 done < <(grep -v -- ----- "$H/files/imp.test/mail2019.pem")
+[ -s "$H/dump.sql" ] || leak="no key rows dumped"
 h_eq "mysqldump: none of the PEM's base64 lines" "$leak" ""
 openssl pkey -in "$H/files/imp.test/mail2019.pem" -outform DER >"$H/key.der"
 # 16-byte windows of the private half of the DER (the modulus and public
@@ -114,6 +117,7 @@ for off in range(200, len(der) - 16, 100):
         print(off, end=' ')
 PY
 )
+[ -s "$H/dump.sql" ] && [ -s "$H/key.der" ] || leak="no key rows dumped"
 h_eq "mysqldump: none of the private key's DER bytes (hex or raw)" "$leak" ""
 sql m1 "SELECT HEX(sealed) FROM dkim_key WHERE domain='imp.test' AND selector='mail2019'" >"$H/blob.hex"
 out=$($PY - "$SEAL" "$H/blob.hex" <<'PY' 2>&1
@@ -138,24 +142,26 @@ out=$(dk "$H/back.conf" $T0 migrate-store --to=files swap.test 2>&1)
 h_eq "copied sealed row: migrate-store exits 73" "$?" 73
 h_has "copied sealed row: says it does not open" "$out" \
 	"the sealed key of swap.test/mx20261121r does not open"
-h_eq "copied sealed row: nothing written" "$(ls "$H/back/swap.test" 2>/dev/null | wc -l)" 0
+h_eq "copied sealed row: nothing written (of its 2 rows)" \
+	"$(ls "$H/back/swap.test" 2>/dev/null | wc -l) $(sql m1 "SELECT COUNT(*) FROM dkim_key WHERE domain = 'swap.test'")" "0 2"
 sum() { sql m1 "CHECKSUM TABLE dkim_key, dkim_domain" | tr '\n' ' '; }
 before=$(sum)
 openssl rand -hex 32 >"$H/other.key"
 chmod 600 "$H/other.key"
 sed "s#^dkim_store_seal_key_file = .*#dkim_store_seal_key_file = $H/other.key#" "$H/a.conf" >"$H/wrong.conf"
 out=$(dk "$H/wrong.conf" $T1 rotate life.test 2>&1)
-h_eq "another seal key: exit 78" "$?" 78
-h_has "another seal key: names the file" "$out" "$H/other.key holds another key"
+h_eq "another seal key: exit 78, naming the file" "$?|$out" \
+	"78|mxdock-dkim: dkim_store_seal_key_file $H/other.key holds another key than the one the database's keys are sealed with"
 printf 'abcd\n' >"$H/other.key"
 out=$(dk "$H/wrong.conf" $T1 keygen new.test 2>&1)
-h_eq "seal key not 64 hex digits: exit 78" "$?" 78
-h_has "seal key not 64 hex digits: says so" "$out" "$H/other.key: want 64 hex digits"
+h_eq "seal key not 64 hex digits: exit 78, says so" "$?|${out%% (an AES*}" \
+	"78|mxdock-dkim: $H/other.key: want 64 hex digits"
 chmod 644 "$SEAL"
 out=$(dk "$H/a.conf" $T1 keygen new.test 2>&1)
-h_eq "seal key mode 0644: exit 78" "$?" 78
-h_has "seal key mode 0644: refused by name" "$out" "$SEAL has mode 0644"
+h_eq "seal key mode 0644: exit 78, refused by name" "$?|${out%%: readable*}" \
+	"78|mxdock-dkim: dkim_store_seal_key_file: $SEAL has mode 0644"
 chmod 600 "$SEAL"
+h_lacks "the tables are there to compare" "$before" "NULL"
 h_eq "refused seal keys changed nothing" "$(sum)" "$before"
 
 # --- 4. two hosts tick at the same moment --------------------------------------
@@ -197,11 +203,12 @@ out=$(dk "$H/m.conf" $T2 migrate-store --to=mysql 2>&1)
 h_has "again: skipped, the same" "$out" "life.test: already in the mysql store, the same; skipped"
 out=$(dk "$H/m2.conf" $T2 migrate-store --to=files 2>&1)
 h_eq "migrate-store --to=files exits 0" "$?" 0
-h_eq "the source store is as it was" "$(find "$H/files" -type f -exec md5sum {} + | sort)" \
-	"$(cat "$H/src.sum")"
+h_eq "the source store (of $(wc -l <"$H/src.sum") files) is as it was" \
+	"$(find "$H/files" -type f -exec md5sum {} + | sort)" "$(cat "$H/src.sum")"
 diffs=$(cd "$H/files" && for f in */state */*.pem; do cmp -s "$f" "$H/files2/$f" || echo "$f"; done)
 h_eq "round trip: every state file and PEM the same" "$diffs" ""
-h_eq "round trip: as many files" "$(cd "$H/files2" && ls */* | wc -l)" "$(cd "$H/files" && ls */* | wc -l)"
+n1=$(cd "$H/files" && ls */* 2>/dev/null | wc -l)
+h_eq "round trip: as many files (more than 8)" "$(cd "$H/files2" && ls */* 2>/dev/null | wc -l) $((n1 > 8))" "$n1 1"
 pubs() { for f in "$1"/*/*.pem; do openssl pkey -in "$f" -pubout 2>&1; done | md5sum; }
 h_eq "round trip: the same public keys" "$(pubs "$H/files2")" "$(pubs "$H/files")"
 out=$(dk "$H/files.conf" $T2 migrate-store --to=mysql life.test 2>&1)
