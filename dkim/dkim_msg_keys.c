@@ -295,14 +295,15 @@ static void db_note(struct dkim_keyring *kr, int failed, const char *domain, con
         mx_info("dkim key database answers again");
 }
 
-/* db_current - with dkim_store = mysql: is the set at I (already loaded)
+/* db_current - with dkim_store = mysql: is DOMAIN's set (if loaded)
  * still current?  Asks the version at most once per dkim_store_poll; a
  * database error keeps the set.  Called without the lock. */
-static int db_current(struct dkim_keyring *kr, const char *domain, long i)
+static int db_current(struct dkim_keyring *kr, const char *domain)
 {
     long long now = mono_ms(), v = 0, seen;
     char    why[256];
     int     rc;
+    long    i;
 
     pthread_mutex_lock(&kr->lock);
     i = find(kr, domain);
@@ -328,14 +329,14 @@ static struct dkim_keyset *db_get(struct dkim_keyring *kr, const char *domain)
     struct dkim_keyset *ks = 0;
     long    i;
 
-    if (!db_current(kr, domain, 0)) {
+    if (!db_current(kr, domain)) {
         if ((ks = keyset_load(kr->conf, domain)) == 0)
             return 0;
         pthread_mutex_lock(&kr->lock);
         i = find(kr, domain);
-        if (ks->broken[0] && i >= 0 && kr->sets[i]->n > 0) {
+        if (ks->broken[0] && i >= 0) {
             kr->sets[i]->checked_ms = mono_ms();
-            keyset_free(ks);    /* keep signing with what was loaded */
+            keyset_free(ks);    /* keep what was loaded (keys, or none) */
         } else if (!(ks->n == 0 && !ks->broken[0] && i < 0 && kr->n >= KEYRING_MAX_EMPTY))
             put(kr, ks);
         else
