@@ -18,7 +18,8 @@
 #  6. a milter (Postfix, PowerDNS) on the mysql store signs (dkimpy
 #     verifies); after activate on the other host it signs with the new key
 #     within dkim_store_poll (1 s) without a reload; with MariaDB frozen it
-#     still signs with the keys it has.
+#     still signs with the keys it has, and a domain it never loaded gets
+#     dkim_on_key_error (tempfail here).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/pdns.sh"
@@ -226,6 +227,7 @@ dkim_store = mysql
 dkim_store_seal_key_file = $SEAL
 dkim_store_poll = 1s
 mysql_timeout = 2
+dkim_on_key_error = tempfail
 CONF
 mariadb_conf "$C"
 sed -i "s/^mysql_database = .*/mysql_database = milt/" "$C"
@@ -255,10 +257,16 @@ sleep 2.5
 send 2
 h_eq "mail 2 (within dkim_store_poll, no reload): the new RSA key, verified" "$(verify 2)" \
 	"dkimpy pass $DOM mx20261121e dkimpy pass $DOM mx20261201r "
+MXDOCK_NOW=$T1 "$D" -c "$H/hostb.conf" keygen new.test --algorithm=ed25519 >/dev/null 2>&1
+MXDOCK_NOW=$T1 "$D" -c "$H/hostb.conf" activate new.test mx20261201e >/dev/null 2>&1
 mariadb_freeze
 sleep 1.5                               # past dkim_store_poll: the milter asks
 send 3
+out=$(python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" \
+	--mailfrom alice@new.test --header "From: Alice <alice@new.test>" --header "Subject: hi" 2>&1)
 kill -CONT "$MYSQL_PID"
+h_has "MariaDB frozen, a domain never loaded: dkim_on_key_error = tempfail (451)" "$out" \
+	"reply 451 4.3.0"
 h_eq "mail 3 (MariaDB frozen): still signed, verified" "$(verify 3)" \
 	"dkimpy pass $DOM mx20261121e dkimpy pass $DOM mx20261201r "
 h_eq "the outage logged once" "$(grep -c 'signing on with the keys loaded' "$MILTER_LOG")" 1
