@@ -334,7 +334,8 @@ static int parse_line(struct mx_conf *c, char *line, const char *path, int linen
 static int load_secrets(struct mx_conf *c, const char *path, char *err, size_t errlen)
 {
     int     milter = conf_skip_secrets & CONF_SECRETS_MILTER;
-    int     db = !milter || c->quota_enable || c->authfail_enable || c->dmarc_report_enable;
+    int     db = !milter || c->quota_enable || c->authfail_enable || c->dmarc_report_enable
+        || strcmp(c->dkim_store, "mysql") == 0;
 
     if (!milter && apply_secret_file(c->pdns_api_key_file, service_gid(c), &c->pdns_api_key,
                                      "pdns_api_key_file", path, err, errlen) < 0)

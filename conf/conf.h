@@ -86,6 +86,9 @@ struct mx_conf {
     char   *dkim_fail_action;
     char   *dkim_dnserror_action;
     char   *dkim_engine;
+    char   *dkim_store;         /* "files" or "mysql" */
+    char   *dkim_store_seal_key_file;
+    long    dkim_store_poll;
     /* milter */
     char   *milter_socket;
     char   *milter_socket_mode;

@@ -121,6 +121,13 @@ const struct conf_row conf_table[] = {
      "when every signature is a DNS temperror"},
     {"dkim_engine", CONF_ENUM, OFF(dkim_engine), "mxdock", 0, 0, "mxdock|opendkim",
      "who signs and verifies: mxdock's engine (keys parsed once) or libopendkim"},
+    {"dkim_store", CONF_ENUM, OFF(dkim_store), "files", 0, 0, "files|mysql",
+     "where DKIM keys live: files under dkim_keydir, or the mysql_* database (sealed)"},
+    {"dkim_store_seal_key_file", CONF_PATH, OFF(dkim_store_seal_key_file),
+     "/etc/mxdock/dkim-seal.key", 0, 0, 0,
+     "dkim_store = mysql: 64 hex digits (AES-256 key) sealing private keys; 0600 or 0640"},
+    {"dkim_store_poll", CONF_DURATION, OFF(dkim_store_poll), "10s", 1, 3600, 0,
+     "dkim_store = mysql: how often the milter asks whether a domain's keys changed"},
 
     /* the milter daemon */
     {"milter_socket", CONF_STR, OFF(milter_socket), "inet:8891@127.0.0.1", 0, 0, 0,

@@ -1,4 +1,5 @@
-# conf/: the ground floor - configuration table and loader, logging, helpers
+# conf/: the ground floor - configuration table and loader, logging, helpers,
+# the DNS client and the MariaDB connection pool (pdb*.c)
 CONF_SRCS = \
 	conf/conf.c \
 	conf/conf_table.c \
@@ -9,4 +10,8 @@ CONF_SRCS = \
 	conf/fileio.c \
 	conf/hostlist.c \
 	conf/log.c \
+	conf/pdb.c \
+	conf/pdb_node.c \
+	conf/pdb_stmt.c \
+	conf/pdb_tx.c \
 	conf/strbuf.c

@@ -144,4 +144,19 @@ int     dkim_store_import(const struct mx_conf *, const char *keytable,
                           const char *signingtable, struct strbuf *report,
                           char *why, size_t whylen);
 
+/* dkim_store_check - with dkim_store = mysql: the seal key file reads, is
+ * well formed, and opens what the database's keys were sealed with.  0
+ * (also on files), -1 with WHY naming the file (a configuration error), -2
+ * with WHY when the database cannot be asked. */
+int     dkim_store_check(const struct mx_conf *, char *why, size_t whylen);
+
+/* dkim_store_migrate - DOMAIN copied from the store of FROM into the store
+ * of TO (configurations differing in dkim_store): the same keys, selectors,
+ * states and times, in one change of the target; the source is only read.
+ * Then both are loaded and compared.  0 copied, 1 already there the same
+ * (nothing done), -2 already there with other keys or states (refused),
+ * -3 not in the source store, -1 with WHY. */
+int     dkim_store_migrate(const struct mx_conf *from, const struct mx_conf *to,
+                           const char *domain, char *why, size_t whylen);
+
 #endif

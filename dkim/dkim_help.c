@@ -87,6 +87,20 @@ static const struct {
      "  mxdock-dkim import file:/etc/opendkim/KeyTable /etc/opendkim/SigningTable\n"
      "exit codes: 0 every key imported; 65 a key or line refused (the others\n"
      "  imported); 66 a table cannot be read; 64 usage; 78 configuration\n"},
+    {"migrate-store", "usage: mxdock-dkim [-c FILE] migrate-store --to=mysql|files [DOMAIN...]\n"
+     "Copy every domain (or those named) from the other key store into the one\n"
+     "named: the same private keys, selectors, states, created and changed times,\n"
+     "each domain in one transaction (or under its lock on files); then both are\n"
+     "loaded and compared.  A domain already in the target the same is skipped;\n"
+     "with other keys or states it is refused.  The source is left as it was.\n"
+     "Then set dkim_store and reload the milter (SIGUSR1): the keys are the same,\n"
+     "so signing never stops (docs/DKIM.md, Keys in the database).\n"
+     "examples:\n"
+     "  mxdock-dkim migrate-store --to=mysql\n"
+     "  mxdock-dkim migrate-store --to=files example.com\n"
+     "exit codes: 0 every domain copied or skipped; 65 a domain already there with\n"
+     "  other keys, or a bad domain; 66 the source store cannot be read; 73 a copy\n"
+     "  failed (nothing of that domain written);\n" COMMON_EXITS},
 };
 
 int     dkim_help(const char *verb, FILE *fp)

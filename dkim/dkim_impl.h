@@ -7,6 +7,8 @@
  *   dkim_store.c  directories, locking, loading
  *   dkim_dirio.c  files inside a domain directory, by its descriptor
  *   dkim_update.c keygen, state moves, adding and deleting selectors
+ *   dkim_seal.c   AES-256-GCM sealing of private keys (dkim_store = mysql)
+ *   dkim_db.c, dkim_db_tx.c  the same store in the mysql_* database
  *
  * Private key text passes through struct strbuf; dkim_sb_wipe() clears and
  * frees it.
@@ -74,6 +76,7 @@ struct dkim_handle {
     char    dir[PATH_MAX];              /* DIR/DOMAIN, for diagnostics */
     int     lockfd;
     struct dkim_domain *dom;
+    struct dkim_dbtx *tx;               /* dkim_store = mysql: its transaction */
 };
 
 int     dkim_store_begin(const struct mx_conf *, const char *domain, int create,
@@ -84,6 +87,50 @@ int     dkim_store_write_key(struct dkim_handle *, const char *selector, EVP_PKE
                              char *why, size_t whylen);
 void    dkim_store_own(const struct mx_conf *, const char *path);
 int     dkim_store_owner(const struct mx_conf *, uid_t *, gid_t *);
+
+/* dkim_seal.c */
+#define DKIM_SEAL_KEYLEN 32
+#define DKIM_SEAL_V1 1
+int     dkim_seal_key_read(const struct mx_conf *, unsigned char key[DKIM_SEAL_KEYLEN],
+                           char *why, size_t whylen);
+int     dkim_seal(const unsigned char key[DKIM_SEAL_KEYLEN], const char *domain,
+                  const char *selector, const void *plain, size_t len,
+                  struct strbuf *out, char *why, size_t whylen);
+int     dkim_unseal(const unsigned char key[DKIM_SEAL_KEYLEN], const char *domain,
+                    const char *selector, const void *sealed, size_t len,
+                    struct strbuf *plain, char *why, size_t whylen);
+
+/* dkim_db.c, dkim_db_tx.c: the store in the database, behind the same
+ * functions (dkim_store.c dispatches on dkim_store) */
+struct pdb;
+int     dkim_db_on(const struct mx_conf *);
+struct pdb *dkim_db_pool(const struct mx_conf *, char *why, size_t whylen);
+int     dkim_db_load(const struct mx_conf *, const char *domain, struct dkim_domain **out,
+                     char *why, size_t whylen);
+int     dkim_db_domains(const struct mx_conf *, char ***names, size_t *n,
+                        char *why, size_t whylen);
+int     dkim_db_key_pem(const struct mx_conf *, const char *domain, const char *selector,
+                        struct strbuf *pem, char *why, size_t whylen);
+int     dkim_db_begin(const struct mx_conf *, const char *domain, int create,
+                      struct dkim_handle *, char *why, size_t whylen);
+int     dkim_db_commit(struct dkim_handle *, char *why, size_t whylen);
+void    dkim_db_end(struct dkim_handle *);
+int     dkim_db_write_key(struct dkim_handle *, const char *selector, EVP_PKEY *,
+                          char *why, size_t whylen);
+void    dkim_db_discard(struct dkim_handle *, const char *selector);
+int     dkim_db_version(const struct mx_conf *, const char *domain, long long *version,
+                        char *why, size_t whylen);
+int     dkim_db_seal_check(const struct mx_conf *, struct pdb *, const unsigned char *key,
+                           char *why, size_t whylen);
+int     dkim_db_check_name(const char *domain, char *why, size_t whylen);
+/* dkim_db_rows - the selectors of DOMAIN into DOM, in order; with BLOB, each
+ * row's sealed key is handed to it; LOCK: FOR UPDATE (in a transaction) */
+typedef int (*dkim_db_blob_fn) (void *ctx, const char *selector, const char *b, size_t len);
+int     dkim_db_rows(struct pdb *, const char *domain, struct dkim_domain *dom, int lock,
+                     dkim_db_blob_fn blob, void *ctx, char *why, size_t whylen);
+/* dkim_db_fail - WHY for a failed statement of DB; 1213 (another writer
+ * won) is said so */
+void    dkim_db_fail(struct pdb *, const char *domain, char *why, size_t whylen);
 
 /* dkim_update.c: changes to an open domain (the caller commits) */
 int     dkim_update_newkey(struct dkim_handle *, enum dkim_alg, int bits, enum dkim_state,

@@ -258,7 +258,7 @@ int     dkim_store_tick(const struct mx_conf *conf, const char *domain, time_t n
     *changed = *unseen = 0;
     if (dkim_store_begin(conf, domain, 0, &h, why, whylen) < 0)
         return -1;
-    if (h.lockfd < 0) {
+    if (h.lockfd < 0 && h.tx == 0) {      /* no such domain */
         dkim_store_end(&h);
         return 0;
     }

@@ -56,6 +56,8 @@ struct dkim_keyset {
     long    mtime_ns;           /* its nanoseconds and inode: a rewrite in the */
     unsigned long ino;          /* same second is a new file (atomic rename) */
     int     refs;               /* guarded by the keyring lock */
+    long long version;          /* dkim_store = mysql: the domain's version */
+    long long checked_ms;       /* ... last asked (monotonic ms; keyring lock) */
     char    broken[320];        /* why the store's keys could not all be used
                                  * (file and reason); "" = none was refused */
 };

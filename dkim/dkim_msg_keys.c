@@ -4,7 +4,8 @@
  *
  *   dkim_keyring_new       load every domain of the key store
  *   dkim_keyring_get       the keyset of a domain (reloaded when its state
- *                          file changed), with a reference held
+ *                          file changed, or with dkim_store = mysql when
+ *                          its version changed), with a reference held
  *   dkim_keyset_release    drop that reference
  *   dkim_keyring_free      free it all (no reference may be held)
  *
@@ -19,6 +20,14 @@
  * set, mtime of the state file or 0), so a message from a domain we do not
  * sign for costs one stat().
  *
+ * With dkim_store = mysql a domain's version (bumped by every committed
+ * change, dkim_db_tx.c) is asked at most once per dkim_store_poll per
+ * domain, not per message; a changed version reloads the set.  A database
+ * error keeps the set in use (logged once per outage): mail is not sent
+ * unsigned because the database blipped.  Only a domain never loaded gets
+ * a broken set (dkim_on_key_error).  Rows read are committed ones, so a
+ * key is used only once its active state is committed.
+ *
  * Ownership: keysets belong to the keyring; callers hold references.
  * Diagnostics: unreadable keys are logged with mx_warn and left out; the
  * keyset remembers why (ks->broken), so that the milter applies
@@ -29,10 +38,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "dkim_impl.h"
 #include "dkim_msg.h"
 #include "log.h"
 #include "strbuf.h"
@@ -44,6 +55,7 @@ struct dkim_keyring {
     pthread_mutex_t lock;
     size_t  n, cap;
     struct dkim_keyset **sets;
+    int     db_down;            /* a version query failed (logged once) */
 };
 
 static void keyset_free(struct dkim_keyset *ks)
@@ -122,19 +134,47 @@ static void add_key(const struct mx_conf *c, struct dkim_keyset *ks,
     ks->n++;
 }
 
+/* mono_ms - monotonic milliseconds */
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* stamp - what says the domain changed: the state file, or the database
+ * version; 0 when there are no keys to load, -1 with WHY */
+static int stamp(const struct mx_conf *c, const char *domain, struct dkim_keyset *ks,
+                 char *why, size_t whylen)
+{
+    if (!dkim_db_on(c)) {
+        state_stamp(c, domain, ks);
+        return ks->mtime != 0;
+    }
+    ks->checked_ms = mono_ms();
+    if (dkim_db_version(c, domain, &ks->version, why, whylen) < 0)
+        return -1;
+    return ks->version != 0;
+}
+
 /* keyset_load - a fresh keyset of DOMAIN (possibly empty); NULL on ENOMEM */
 static struct dkim_keyset *keyset_load(const struct mx_conf *c, const char *domain)
 {
     struct dkim_keyset *ks = calloc(1, sizeof(*ks));
     struct dkim_domain *d = 0;
     char    why[256];
+    int     any;
 
     if (ks == 0)
         return 0;
     snprintf(ks->domain, sizeof(ks->domain), "%s", domain);
-    state_stamp(c, domain, ks);
-    if (ks->mtime == 0)
+    if ((any = stamp(c, domain, ks, why, sizeof(why))) == 0)
         return ks;
+    if (any < 0) {
+        snprintf(ks->broken, sizeof(ks->broken), "%s", why);
+        return ks;
+    }
     if (dkim_store_load(c, domain, &d, why, sizeof(why)) != 0) {
         mx_warn("dkim keys of %.100s: %s", domain, why);
         snprintf(ks->broken, sizeof(ks->broken), "%s", why);
@@ -202,7 +242,7 @@ struct dkim_keyring *dkim_keyring_new(const struct mx_conf *c)
     kr->conf = c;
     pthread_mutex_init(&kr->lock, 0);
     if (dkim_store_domains(c, &names, &n, why, sizeof(why)) != 0) {
-        mx_warn("dkim key store %s: %s", c->dkim_keydir, why);
+        mx_warn("dkim key store %s: %s", dkim_db_on(c) ? "(database)" : c->dkim_keydir, why);
         return kr;
     }
     for (size_t i = 0; i < n; i++) {
@@ -227,11 +267,95 @@ void    dkim_keyring_free(struct dkim_keyring *kr)
     free(kr);
 }
 
+/* take - the set at I with a reference, or NULL for a domain without keys
+ * (lock held) */
+static struct dkim_keyset *take(struct dkim_keyring *kr, long i)
+{
+    struct dkim_keyset *ks = i >= 0 && (kr->sets[i]->n > 0 || kr->sets[i]->broken[0])
+        ? kr->sets[i] : 0;
+
+    if (ks)
+        ks->refs++;
+    return ks;
+}
+
+/* db_note - log a database outage once, and its end */
+static void db_note(struct dkim_keyring *kr, int failed, const char *domain, const char *why)
+{
+    int     was;
+
+    pthread_mutex_lock(&kr->lock);
+    was = kr->db_down;
+    kr->db_down = failed;
+    pthread_mutex_unlock(&kr->lock);
+    if (failed && !was)
+        mx_warn("dkim keys of %.100s: database: %.200s; signing on with the keys loaded "
+                "(logged once until it answers)", domain, why);
+    else if (!failed && was)
+        mx_info("dkim key database answers again");
+}
+
+/* db_current - with dkim_store = mysql: is DOMAIN's set (if loaded)
+ * still current?  Asks the version at most once per dkim_store_poll; a
+ * database error keeps the set.  Called without the lock. */
+static int db_current(struct dkim_keyring *kr, const char *domain)
+{
+    long long now = mono_ms(), v = 0, seen;
+    char    why[256];
+    int     rc;
+    long    i;
+
+    pthread_mutex_lock(&kr->lock);
+    i = find(kr, domain);
+    if (i < 0) {
+        pthread_mutex_unlock(&kr->lock);
+        return 0;
+    }
+    if (now - kr->sets[i]->checked_ms < 1000LL * kr->conf->dkim_store_poll) {
+        pthread_mutex_unlock(&kr->lock);
+        return 1;
+    }
+    kr->sets[i]->checked_ms = now;      /* the other threads use it meanwhile */
+    seen = kr->sets[i]->version;
+    pthread_mutex_unlock(&kr->lock);
+    rc = dkim_db_version(kr->conf, domain, &v, why, sizeof(why));
+    db_note(kr, rc < 0, domain, why);
+    return rc < 0 || v == seen;
+}
+
+/* db_get - dkim_keyring_get with dkim_store = mysql */
+static struct dkim_keyset *db_get(struct dkim_keyring *kr, const char *domain)
+{
+    struct dkim_keyset *ks = 0;
+    long    i;
+
+    if (!db_current(kr, domain)) {
+        if ((ks = keyset_load(kr->conf, domain)) == 0)
+            return 0;
+        pthread_mutex_lock(&kr->lock);
+        i = find(kr, domain);
+        if (ks->broken[0] && i >= 0) {
+            kr->sets[i]->checked_ms = mono_ms();
+            keyset_free(ks);    /* keep what was loaded (keys, or none) */
+        } else if (!(ks->n == 0 && !ks->broken[0] && i < 0 && kr->n >= KEYRING_MAX_EMPTY))
+            put(kr, ks);
+        else
+            keyset_free(ks);
+        pthread_mutex_unlock(&kr->lock);
+    }
+    pthread_mutex_lock(&kr->lock);
+    ks = take(kr, find(kr, domain));
+    pthread_mutex_unlock(&kr->lock);
+    return ks;
+}
+
 struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *kr, const char *domain)
 {
     struct dkim_keyset now, *ks = 0;
     long    i;
 
+    if (dkim_db_on(kr->conf))
+        return db_get(kr, domain);
     state_stamp(kr->conf, domain, &now);
     pthread_mutex_lock(&kr->lock);
     i = find(kr, domain);
@@ -248,9 +372,7 @@ struct dkim_keyset *dkim_keyring_get(struct dkim_keyring *kr, const char *domain
             put(kr, ks);
         i = find(kr, domain);
     }
-    ks = i >= 0 && (kr->sets[i]->n > 0 || kr->sets[i]->broken[0]) ? kr->sets[i] : 0;
-    if (ks)
-        ks->refs++;
+    ks = take(kr, i);
     pthread_mutex_unlock(&kr->lock);
     return ks;
 }

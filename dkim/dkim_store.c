@@ -24,6 +24,10 @@
  * reached through that descriptor (dkim_dirio.c), so a symbolic link
  * planted there by the (unprivileged) milter user cannot redirect a root
  * writer to a file elsewhere.
+ *
+ * With dkim_store = mysql each public function here hands over to
+ * dkim_db.c / dkim_db_tx.c (a handle with a transaction, h->tx), so every
+ * caller works on either store unchanged.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -243,6 +247,8 @@ int     dkim_store_load(const struct mx_conf *conf, const char *domain,
     int     fd, rc = 0;
     struct dkim_domain *dom;
 
+    if (dkim_db_on(conf))
+        return dkim_db_load(conf, domain, out, why, whylen);
     *out = 0;
     if ((fd = domain_dir(conf, domain, 0, dir, sizeof(dir), why, whylen)) == -1)
         return -1;
@@ -281,11 +287,14 @@ static int dir_or_link(const char *top, const struct dirent *e)
 int     dkim_store_domains(const struct mx_conf *conf, char ***names, size_t *n,
                            char *why, size_t whylen)
 {
-    DIR    *d = opendir(conf->dkim_keydir);
+    DIR    *d;
     struct dirent *e;
     char    norm[256], reason[200], **v = 0, **nv;
     size_t  count = 0;
 
+    if (dkim_db_on(conf))
+        return dkim_db_domains(conf, names, n, why, whylen);
+    d = opendir(conf->dkim_keydir);
     *names = 0;
     *n = 0;
     if (d == 0 && errno == ENOENT)
@@ -335,6 +344,8 @@ int     dkim_store_key_pem(const struct mx_conf *conf, const char *domain, const
     enum dkim_alg alg;
     int     bits, fd, rc;
 
+    if (dkim_db_on(conf))
+        return dkim_db_key_pem(conf, domain, selector, pem, why, whylen);
     if (!dkim_selector_valid(selector))
         return snprintf(why, whylen, "bad selector \"%.70s\"", selector), -1;
     if ((fd = domain_dir(conf, domain, 0, dir, sizeof(dir), why, whylen)) < 0)
@@ -361,6 +372,8 @@ void    dkim_key_pem_free(struct strbuf *pem)
 int     dkim_store_begin(const struct mx_conf *conf, const char *domain, int create,
                          struct dkim_handle *h, char *why, size_t whylen)
 {
+    if (dkim_db_on(conf))
+        return dkim_db_begin(conf, domain, create, h, why, whylen);
     memset(h, 0, sizeof(*h));
     h->conf = conf;
     h->lockfd = domain_dir(conf, domain, create, h->dir, sizeof(h->dir), why, whylen);
@@ -411,6 +424,8 @@ int     dkim_store_commit(struct dkim_handle *h, char *why, size_t whylen)
     struct strbuf text = STRBUF_INIT;
     int     rc;
 
+    if (h->tx)
+        return dkim_db_commit(h, why, whylen);
     dkim_state_format(h->dom, &text);
     rc = write_file(h, DKIM_STATE_FILE, &text, why, whylen);
     sb_free(&text);
@@ -419,6 +434,10 @@ int     dkim_store_commit(struct dkim_handle *h, char *why, size_t whylen)
 
 void    dkim_store_end(struct dkim_handle *h)
 {
+    if (h->tx) {
+        dkim_db_end(h);
+        return;
+    }
     if (h->lockfd >= 0)
         close(h->lockfd);
     h->lockfd = -1;
@@ -433,6 +452,8 @@ int     dkim_store_write_key(struct dkim_handle *h, const char *selector, EVP_PK
     struct strbuf pem = STRBUF_INIT;
     int     rc;
 
+    if (h->tx)
+        return dkim_db_write_key(h, selector, pk, why, whylen);
     if (snprintf(name, sizeof(name), "%s.pem", selector) >= (int) sizeof(name))
         return snprintf(why, whylen, "selector too long"), -1;
     if (dkim_key_to_pem(pk, &pem) < 0)

@@ -74,7 +74,9 @@ void    dkim_update_discard(struct dkim_handle *h, const char *selector)
 {
     char    name[NAME_MAX + 1];
 
-    if (h->lockfd >= 0 && snprintf(name, sizeof(name), "%s.pem", selector) < (int) sizeof(name))
+    if (h->tx)
+        dkim_db_discard(h, selector);
+    else if (h->lockfd >= 0 && snprintf(name, sizeof(name), "%s.pem", selector) < (int) sizeof(name))
         dkim_dir_unlink(h->lockfd, name);
 }
 

@@ -38,6 +38,8 @@
 static const char *prog = "mxdock-dkim";
 /* the verbs, with how many arguments each takes: checked before the
  * configuration is read, so a usage error is named even without one */
+#define MAX_POS 64
+
 static const struct verb {
     const char *name;
     int     min, max;
@@ -51,6 +53,7 @@ static const struct verb {
     {"rotate", 1, 1, "rotate wants DOMAIN"},
     {"tick", 0, 0, "tick takes no arguments"},
     {"import", 2, 2, "import wants KEYTABLE SIGNINGTABLE"},
+    {"migrate-store", 0, MAX_POS, "migrate-store wants --to=mysql|files [DOMAIN...]"},
     {0, 0, 0, 0},
 };
 
@@ -72,6 +75,9 @@ static void usage(FILE *fp)
             "  tick                advance every domain whose time has come, then\n"
             "                      the DNS sync for the domains that need it\n"
             "  import KEYTABLE SIGNINGTABLE  take over OpenDKIM's keys as active\n"
+            "  migrate-store --to=mysql|files [DOMAIN...]  copy every domain (or those\n"
+            "                      named) from the other store, keys and states\n"
+            "                      unchanged; then switch dkim_store\n"
             "options: -c FILE  configuration (default $MXDOCK_CONF, else %s)\n"
             "         -h, --help  this text; VERB --help: the verb's own, with examples\n"
             "exit codes: 0 ok; 64 usage; 65 bad domain, selector or store contents;\n"
@@ -92,9 +98,10 @@ static int bad_usage(const char *what)
 
 /* args - split ARGV into positional arguments and --name[=value] options */
 struct args {
-    const char *pos[4];
+    const char *pos[MAX_POS];
     int     npos;
     const char *algorithm;
+    const char *to;
     const char *bits;
     int     json;
 };
@@ -111,13 +118,15 @@ static int parse_args(int argc, char **argv, struct args *a)
             a->bits = s + 7;
         else if (strcmp(s, "--json") == 0)
             a->json = 1;
+        else if (strncmp(s, "--to=", 5) == 0)
+            a->to = s + 5;
         else if (s[0] == '-' && s[1] != 0) {
             char    shown[80];
 
             fprintf(stderr, "%s: unknown option \"%s\" (try %s --help)\n", prog,
                     mx_shown(s, shown, sizeof(shown)), prog);
             return -1;
-        } else if (a->npos < 4)
+        } else if (a->npos < MAX_POS)
             a->pos[a->npos++] = s;
         else
             return bad_usage("too many arguments"), -1;
@@ -489,6 +498,66 @@ static int cmd_import(const struct mx_conf *conf, const struct args *a)
     return EX_OK;
 }
 
+/* migrate_one - DOMAIN from FROM into TO, said on stdout; an exit code */
+static int migrate_one(const struct mx_conf *from, const struct mx_conf *to, const char *domain)
+{
+    char    why[600];
+    int     r = dkim_store_migrate(from, to, domain, why, sizeof(why));
+
+    if (r == 0)
+        printf("%s: copied into the %s store\n", domain, to->dkim_store);
+    else if (r == 1)
+        printf("%s: already in the %s store, the same; skipped\n", domain, to->dkim_store);
+    else
+        fprintf(stderr, "%s: %s: %s\n", prog, domain, why);
+    return r >= 0 ? EX_OK : r == -2 ? EX_DATAERR : r == -3 ? EX_NOINPUT : EX_CANTCREAT;
+}
+
+/* cmd_migrate - every domain of the other store, or those named, into the
+ * store --to names; the worst exit code of them */
+static int cmd_migrate(const struct mx_conf *conf, const struct args *a)
+{
+    struct mx_conf from = *conf, to = *conf;
+    char    why[600], norm[256], **names = 0;
+    size_t  n = 0;
+    int     rc = EX_OK, r;
+
+    to.dkim_store = (char *) a->to;
+    from.dkim_store = (char *) (strcmp(a->to, "mysql") == 0 ? "files" : "mysql");
+    if (a->npos == 0 && dkim_store_domains(&from, &names, &n, why, sizeof(why)) < 0)
+        return fprintf(stderr, "%s: %s\n", prog, why), EX_NOINPUT;
+    for (size_t i = 0; i < (a->npos ? (size_t) a->npos : n); i++) {
+        if (a->npos && want_domain(a->pos[i], norm, sizeof(norm)) < 0)
+            r = EX_DATAERR;
+        else
+            r = migrate_one(&from, &to, a->npos ? norm : names[i]);
+        rc = r != EX_OK && (rc == EX_OK || r == EX_DATAERR) ? r : rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+/* seal_ready - a verb that may write or read private keys in the database
+ * (not list, dns) checks the seal key file first: a missing, loose,
+ * malformed or wrong one is a configuration error, before anything changes */
+static int seal_ready(const struct mx_conf *conf, const char *verb, const struct args *a)
+{
+    struct mx_conf db = *conf;
+    char    why[600];
+    int     r;
+
+    if (strcmp(verb, "list") == 0 || strcmp(verb, "dns") == 0)
+        return 0;
+    if (a->to)
+        db.dkim_store = (char *) "mysql";
+    if ((r = dkim_store_check(&db, why, sizeof(why))) == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", prog, why);
+    return r == -1 ? EX_CONFIG : EX_UNAVAILABLE;
+}
+
 /* usage_check - VERB's argument count and options, before any config */
 static int usage_check(const char *verb, const struct args *a)
 {
@@ -513,6 +582,10 @@ static int usage_check(const char *verb, const struct args *a)
         return bad_usage("--bits wants an RSA key size in 1024..4096");
     if (a->json && strcmp(verb, "list") != 0 && strcmp(verb, "dns") != 0)
         return bad_usage("--json is for list and dns");
+    if ((strcmp(verb, "migrate-store") == 0) != (a->to != 0)
+        || (a->to && strcmp(a->to, "mysql") != 0 && strcmp(a->to, "files") != 0))
+        return bad_usage(a->to ? "--to=mysql or --to=files, with migrate-store only"
+                         : "migrate-store wants --to=mysql or --to=files");
     return 0;
 }
 
@@ -553,6 +626,10 @@ int     main(int argc, char **argv)
         return rc;
     conf = conf_load_or_exit(prog, conf_opt);
     umask(077);
+    if ((rc = seal_ready(conf, verb, &a)) != 0) {
+        conf_free(conf);
+        return rc;
+    }
     if (strcmp(verb, "keygen") == 0)
         rc = cmd_keygen(conf, &a);
     else if (strcmp(verb, "dns") == 0)
@@ -565,6 +642,8 @@ int     main(int argc, char **argv)
         rc = cmd_rotate(conf, &a);
     else if (strcmp(verb, "tick") == 0)
         rc = cmd_tick(conf, &a);
+    else if (strcmp(verb, "migrate-store") == 0)
+        rc = cmd_migrate(conf, &a);
     else
         rc = cmd_import(conf, &a);
     conf_free(conf);

@@ -17,9 +17,6 @@ POLICY_SRCS = \
 	policy/http_stalwart.c \
 	policy/logscan.c \
 	policy/logwatch.c \
-	policy/pdb.c \
-	policy/pdb_node.c \
-	policy/pdb_stmt.c \
 	policy/policy.c \
 	policy/quota.c \
 	policy/schema.c

@@ -48,7 +48,7 @@ for tool in mxdock-dns mxdock-dkim mxdock-policy; do
 	h_has "$tool --help: examples" "$out" "examples:"
 done
 h_eq "mxdock-dns: 13 commands" "$(verbs mxdock-dns | wc -l)" 13
-h_eq "mxdock-dkim: 8 commands" "$(verbs mxdock-dkim | wc -l)" 8
+h_eq "mxdock-dkim: 9 commands" "$(verbs mxdock-dkim | wc -l)" 9
 h_eq "mxdock-policy: 13 commands" "$(verbs mxdock-policy | wc -l)" 13
 
 # the forms that were there before keep working; help VERB too

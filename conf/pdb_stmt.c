@@ -45,6 +45,19 @@ static int bind_params(MYSQL_STMT *st, const struct pdb_val *in, int nin,
     return mysql_stmt_bind_param(st, pb) ? -1 : 0;
 }
 
+/* terminate - a fetched text column NUL-terminated, its length cut to
+ * what its buffer holds (TRUNC set when it was cut) */
+static void terminate(struct pdb_col *col, int null)
+{
+    char   *buf = col->big ? col->big : col->s;
+    unsigned long cap = col->big ? col->bigcap : sizeof(col->s);
+
+    col->trunc = col->len >= cap;
+    if (col->trunc)
+        col->len = cap - 1;
+    buf[null ? 0 : col->len] = 0;
+}
+
 /* fetch_rows - bind OUT as the result and hand each row to FN */
 static int fetch_rows(MYSQL_STMT *st, struct pdb_col *out, int nout, pdb_row_fn fn, void *ctx)
 {
@@ -70,8 +83,8 @@ static int fetch_rows(MYSQL_STMT *st, struct pdb_col *out, int nout, pdb_row_fn 
             rb[i].buffer = &out[i].n;
         } else {
             rb[i].buffer_type = MYSQL_TYPE_STRING;
-            rb[i].buffer = out[i].s;
-            rb[i].buffer_length = sizeof(out[i].s) - 1;
+            rb[i].buffer = out[i].big ? out[i].big : out[i].s;
+            rb[i].buffer_length = (out[i].big ? out[i].bigcap : sizeof(out[i].s)) - 1;
             rb[i].length = &out[i].len;
         }
     }
@@ -80,11 +93,8 @@ static int fetch_rows(MYSQL_STMT *st, struct pdb_col *out, int nout, pdb_row_fn 
     while ((r = mysql_stmt_fetch(st)) == 0 || r == MYSQL_DATA_TRUNCATED) {
         for (int i = 0; i < nout; i++) {
             out[i].null = nulls[i];
-            if (out[i].type != PDB_INT) {
-                if (out[i].len >= sizeof(out[i].s))
-                    out[i].len = sizeof(out[i].s) - 1;
-                out[i].s[nulls[i] ? 0 : out[i].len] = 0;
-            }
+            if (out[i].type != PDB_INT)
+                terminate(&out[i], nulls[i]);
         }
         if (fn && fn(ctx, out, nout))
             break;

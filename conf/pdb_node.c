@@ -1,5 +1,5 @@
 /*
- * pdb_node.c - the nodes of a policy database pool.
+ * pdb_node.c - the nodes of a database pool (conf/pdb.c).
  *
  *   pdb_nodes_parse   mysql_host's "HOST[:PORT], ..." into nodes
  *   pdb_nodes_free    release them

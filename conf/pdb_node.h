@@ -3,13 +3,15 @@
  * private half, pdb_node.c and pdb_stmt.c): the
  * mysql_host list in order of preference, each remembered as failed for a
  * while.  The caller (pdb.c) holds the pool's lock around every call but
- * pdb_node_usable, which talks to a server.
+ * pdb_node_usable, which talks to a server.  Also the pool's structures
+ * and the few pool internals pdb_tx.c (one transaction) shares with pdb.c.
  *
  * Ownership: pdb_nodes_parse fills NODES->v, freed by pdb_nodes_free.
  */
 #ifndef MX_PDB_NODE_H
 #define MX_PDB_NODE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <mariadb/mysql.h>
 
@@ -62,5 +64,45 @@ int     pdb_stmt_exec(MYSQL *my, MYSQL_STMT **cache, const char *sql, int causal
                       const struct pdb_val *in, int nin, struct pdb_col *out, int nout,
                       pdb_row_fn fn, void *ctx, long long *affected,
                       unsigned *err_no, int *sent, char *why, size_t whylen);
+
+struct pdb_conn {
+    MYSQL  *my;
+    MYSQL_STMT *st[PDB_NSLOTS];
+    unsigned gen;               /* its node's generation when it was opened */
+    int     node;               /* index into nodes */
+    int     galera;             /* the node is a Galera node */
+    int     busy;
+};
+
+struct pdb {
+    char   *socket, *user, *password, *database;
+    unsigned timeout;
+    int     flags, causal;
+    struct pdb_nodes nodes;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int     max;
+    struct pdb_conn *conns;
+    int     down;
+    int     refused;            /* the last connect failed on login or database name */
+    long long down_since, last_try;     /* monotonic ms */
+    unsigned sql_logged;        /* slots whose SQL error was logged */
+    char    err[256];
+    struct pdb_conn *tx;        /* held by pdb_tx_begin (pdb_tx.c) */
+    pthread_t tx_owner;         /* the thread that holds it */
+    unsigned tx_errno;          /* the last error of a transaction */
+};
+
+
+/* pdb.c's pool internals, shared with pdb_tx.c (the pool's lock is taken
+ * inside each) */
+struct pdb_conn *pdb_conn_acquire(struct pdb *, int *stale);
+void    pdb_conn_release(struct pdb *, struct pdb_conn *);
+void    pdb_conn_drop(struct pdb_conn *);
+int     pdb_conn_connect(struct pdb *, struct pdb_conn *, int *slow);
+void    pdb_thread_ready_now(void);
+int     pdb_tx_run(struct pdb *, int slot, const char *sql, const struct pdb_val *in, int nin,
+                   struct pdb_col *out, int nout, pdb_row_fn fn, void *ctx, long long *affected);
+int     pdb_tx_mine(struct pdb *);
 
 #endif

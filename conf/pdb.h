@@ -1,5 +1,5 @@
 /*
- * pdb.h - the policy database: a small pool of MariaDB/MySQL connections,
+ * pdb.h - the database pool (conf/): a small pool of MariaDB/MySQL connections,
  * prepared statements only, outage detection logged once per outage.
  *
  * Ownership: pdb_open() returns a pool freed with pdb_close().  Each pooled
@@ -16,6 +16,7 @@ enum pdb_slot {
     PDB_S_QUOTA, PDB_S_SET_USAGE, PDB_S_BAN_FIND, PDB_S_FAIL_COUNT,
     PDB_S_BAN_WINDOW, PDB_S_RECORD, PDB_S_BAN_MANUAL, PDB_S_UNBAN,
     PDB_S_FORGET, PDB_S_LIST_BANS, PDB_S_LIST_FAILS, PDB_S_PRUNE, PDB_S_PRUNE_BANS,
+    PDB_S_DKIM_VERSION, PDB_S_DKIM_LOCK,      /* the DKIM key store (dkim/dkim_db.c) */
     PDB_NSLOTS
 };
 
@@ -29,13 +30,18 @@ struct pdb_val {
     size_t  len;
 };
 
-/* pdb_col - one output column; NULL columns have null set */
+/* pdb_col - one output column; NULL columns have null set.  A TEXT or
+ * BLOB column longer than s takes BIG (BIGCAP bytes, the caller's) when
+ * set; *TRUNC then says it did not fit. */
 struct pdb_col {
     enum pdb_type type;         /* INT or TEXT */
     long long n;
     char    s[256];
     unsigned long len;
     char    null;
+    char   *big;
+    unsigned long bigcap;
+    char    trunc;
 };
 
 /* pdb_row_fn - called for each row; nonzero stops fetching */
@@ -69,6 +75,18 @@ int     pdb_is_down(struct pdb *);
 /* pdb_is_refused - is it down because the server refused the login or the
  * database name (access denied, unknown database): a configuration error? */
 int     pdb_is_refused(struct pdb *);
+
+/* pdb_tx_begin - hold one connection for a transaction (START
+ * TRANSACTION): this thread's pdb_run calls on the pool go to it, with no
+ * retry, until pdb_tx_end COMMITs (COMMIT nonzero) or rolls back and
+ * releases it.  0, or -1 (pdb_error, pdb_tx_errno say why). */
+int     pdb_tx_begin(struct pdb *);
+int     pdb_tx_end(struct pdb *, int commit);
+
+/* pdb_tx_errno - the server's error number of the last failed statement of
+ * a transaction (1213: a deadlock, or on Galera a certification conflict:
+ * the whole transaction was rolled back) */
+unsigned pdb_tx_errno(struct pdb *);
 
 /* pdb_thread_end - release this thread's client-library state */
 void    pdb_thread_end(void);

@@ -1,5 +1,6 @@
 /*
- * pdb.c - the policy database pool (MariaDB Connector/C).
+ * pdb.c - the database pool (MariaDB Connector/C), in conf/ because both
+ * the policy and the DKIM key store (dkim_store = mysql) use it.
  *
  *   pdb_open        a pool of at most N connections, connecting lazily
  *   pdb_close       close every connection and free the pool
@@ -8,6 +9,7 @@
  *   pdb_is_down     is the database considered unreachable now?
  *   pdb_is_refused  did it refuse our login (a configuration error)?
  *   pdb_thread_end  mysql_thread_end now (threads that exit get it anyway)
+ *   (pdb_tx.c: pdb_tx_begin, pdb_tx_end, pdb_tx_errno - one transaction)
  *
  * mysql_host names one server or several (Galera nodes, in order of
  * preference; pdb_node.c keeps them).  A connection goes to the first node
@@ -50,34 +52,10 @@
 #define PDB_CONFLICT_TRIES 4    /* tries of a statement that lost certification */
 
 /* statements that must wait for the cluster's earlier writes on Galera */
-#define PDB_CAUSAL ((1u << PDB_S_BAN_FIND) | (1u << PDB_S_FAIL_COUNT) | (1u << PDB_S_QUOTA))
+#define PDB_CAUSAL ((1u << PDB_S_BAN_FIND) | (1u << PDB_S_FAIL_COUNT) | (1u << PDB_S_QUOTA) \
+                    | (1u << PDB_S_DKIM_VERSION) | (1u << PDB_S_DKIM_LOCK))
 /* writes that must not run twice (a retry after an unknown outcome) */
 #define PDB_ONCE   (1u << PDB_S_RECORD)
-
-struct pdb_conn {
-    MYSQL  *my;
-    MYSQL_STMT *st[PDB_NSLOTS];
-    unsigned gen;               /* its node's generation when it was opened */
-    int     node;               /* index into nodes */
-    int     galera;             /* the node is a Galera node */
-    int     busy;
-};
-
-struct pdb {
-    char   *socket, *user, *password, *database;
-    unsigned timeout;
-    int     flags, causal;
-    struct pdb_nodes nodes;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int     max;
-    struct pdb_conn *conns;
-    int     down;
-    int     refused;            /* the last connect failed on login or database name */
-    long long down_since, last_try;     /* monotonic ms */
-    unsigned sql_logged;        /* slots whose SQL error was logged */
-    char    err[256];
-};
 
 static pthread_once_t pdb_once = PTHREAD_ONCE_INIT;
 static __thread int pdb_thread_ready;
@@ -152,7 +130,7 @@ struct pdb *pdb_open(const struct mx_conf *c, int maxconn, int flags)
 }
 
 /* drop - close a connection and its statements */
-static void drop(struct pdb_conn *c)
+void    pdb_conn_drop(struct pdb_conn *c)
 {
     for (int i = 0; i < PDB_NSLOTS; i++)
         if (c->st[i]) {
@@ -169,7 +147,7 @@ void    pdb_close(struct pdb *db)
     if (db == 0)
         return;
     for (int i = 0; db->conns && i < db->max; i++)
-        drop(&db->conns[i]);
+        pdb_conn_drop(&db->conns[i]);
     pthread_mutex_destroy(&db->lock);
     pthread_cond_destroy(&db->cond);
     if (db->password)
@@ -193,7 +171,7 @@ static int current(struct pdb *db, const struct pdb_conn *c, long long now)
 
 /* acquire - a free slot (connected and current, if any); NULL on timeout.
  * *STALE says its connection is no longer current and must be dropped. */
-static struct pdb_conn *acquire(struct pdb *db, int *stale)
+struct pdb_conn *pdb_conn_acquire(struct pdb *db, int *stale)
 {
     struct timespec until;
     struct pdb_conn *pick = 0;
@@ -227,7 +205,7 @@ static struct pdb_conn *acquire(struct pdb *db, int *stale)
     return pick;
 }
 
-static void release(struct pdb *db, struct pdb_conn *c)
+void    pdb_conn_release(struct pdb *db, struct pdb_conn *c)
 {
     pthread_mutex_lock(&db->lock);
     c->busy = 0;
@@ -351,13 +329,13 @@ static int open_node(struct pdb *db, struct pdb_conn *c, int i, char *why, size_
     pthread_mutex_lock(&db->lock);
     db->refused = login_refused(e);
     pthread_mutex_unlock(&db->lock);
-    drop(c);
+    pdb_conn_drop(c);
     return -1;
 }
 
 /* connect_conn - open C->my on the first usable node; -1 with the reason
  * noted.  *SLOW counts tries that took the whole timeout: after two, stop. */
-static int connect_conn(struct pdb *db, struct pdb_conn *c, int *slow)
+int     pdb_conn_connect(struct pdb *db, struct pdb_conn *c, int *slow)
 {
     char    why[256] = "no database node usable now (all skipped after failures)";
 
@@ -427,7 +405,7 @@ static int node_trouble(const struct pdb_conn *c, unsigned err_no)
 }
 
 /* thread_ready - mysql_thread_init once per thread */
-static void thread_ready(void)
+void    pdb_thread_ready_now(void)
 {
     if (!pdb_thread_ready) {
         mysql_thread_init();
@@ -462,10 +440,12 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
     char    why[256];
     int     slow = 0;
 
-    thread_ready();
+    pdb_thread_ready_now();
+    if (pdb_tx_mine(db))        /* inside this thread's transaction */
+        return pdb_tx_run(db, slot, sql, in, nin, out, nout, fn, ctx, affected);
     for (int attempt = 0; attempt < 2; attempt++) {
         int     stale = 0, fresh = 0, sent = 0, lost, node;
-        struct pdb_conn *c = acquire(db, &stale);
+        struct pdb_conn *c = pdb_conn_acquire(db, &stale);
         unsigned err_no = 0;
         long long t0;
 
@@ -474,10 +454,10 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
             return -1;
         }
         if (stale)
-            drop(c);
+            pdb_conn_drop(c);
         if (c->my == 0) {
-            if (connect_conn(db, c, &slow) < 0) {
-                release(db, c);
+            if (pdb_conn_connect(db, c, &slow) < 0) {
+                pdb_conn_release(db, c);
                 return -1;
             }
             fresh = 1;
@@ -487,21 +467,21 @@ int     pdb_run(struct pdb *db, int slot, const char *sql,
         node = c->node;
         if (exec_conflicts(db, c, slot, sql, in, nin, out, nout, fn, ctx, affected,
                            &err_no, &sent, why, sizeof(why)) == 0) {
-            release(db, c);
+            pdb_conn_release(db, c);
             node_ok(db, node);
             note_ok(db, slot);
             return 0;
         }
         lost = err_no >= 2000 && err_no < 3000;     /* client error: connection */
         if (!lost && !node_trouble(c, err_no)) {    /* an SQL error */
-            release(db, c);
+            pdb_conn_release(db, c);
             note_error(db, slot, 0, why);
             return -1;
         }
         if (now_ms() - t0 >= 1000LL * db->timeout - 100)
             slow++;
-        drop(c);
-        release(db, c);
+        pdb_conn_drop(c);
+        pdb_conn_release(db, c);
         /* hold the node when it hung, is not ready (1047), or failed a new
          * connection; a quick loss of an old one may be a restart: try again */
         node_failed(db, node, slow || fresh || !lost, why);
