@@ -160,7 +160,8 @@ static void absolute_conf(void)
         conf_file = abs;
 }
 
-/* reload_thread - SIGUSR1: a new generation, or a warning and the old one.
+/* reload_thread - SIGUSR1: a new generation (logged), or a warning and the
+ * old one.
  * TERM, HUP and INT are left to libmilter's own signal thread (smfi_main
  * returns within about 5 s: its listener's poll interval). */
 static void *reload_thread(void *arg)
@@ -174,6 +175,8 @@ static void *reload_thread(void *arg)
             continue;
         if (milter_gen_reload(conf_path(conf_file), why, sizeof(why)) != 0)
             mx_warn("reload refused, old configuration kept: %s", why);
+        else
+            mx_info("configuration and keys reloaded from %s", conf_path(conf_file));
     }
     return 0;
 }

@@ -18,12 +18,15 @@
 #     than mysql_timeout plus one retry (plus load slack), node 1 rejoins,
 #     the three nodes hold the same tables, host A goes back to node 1;
 #     few steps wait on the hung node (once per hold, not per message);
-#   - mxdock-dns create through PowerDNS 1 is served by PowerDNS 2 (dig).
+#   - mxdock-dns create through PowerDNS 1 is served by PowerDNS 2 (dig);
+#   - DKIM keys in the database (tests/scale/scale_dkim.sh): a files store
+#     migrated to mysql and back under load, a rotation by tick on two more
+#     hosts, every message verified by mailauth.
 # Then it measures (printed as "# bench" lines, used in docs/SCALE.md):
 # decisions per second of one and two hosts against the cluster, one host
 # against one plain MariaDB, and how long a ban takes to reach host B.
 #   SCALE_FAULTS="kill stop hang" (default) chooses the fault runs ("" = none);
-#   SCALE_BENCH=0 skips the measurements;
+#   SCALE_BENCH=0 skips the measurements; SCALE_DKIM=0 the DKIM part;
 #   SCALE_OLD_CONF=1 writes the host list as Connector/C takes it ("H:P,H:P",
 #   no new keys): how the regression check runs the binaries of before.
 cd "$(dirname "$0")/../.." || exit 70
@@ -219,5 +222,7 @@ fault_run() {
 for f in ${SCALE_FAULTS-kill stop hang}; do fault_run "$f"; done
 h_lacks "password never logged (A)" "$(cat "$LA" "$LB" "$H"/a/postfix/maillog)" "$(cat "$GALERA_PASSWORD_FILE")"
 
+# DKIM keys on the cluster (needs this version's keys: not with SCALE_OLD_CONF)
+[ "${SCALE_DKIM:-1}" = 1 ] && [ -z "$SCALE_OLD_CONF" ] && source tests/scale/scale_dkim.sh
 [ "${SCALE_BENCH:-1}" = 1 ] && source tests/scale/scale_bench.sh
 h_done
