@@ -146,8 +146,8 @@ int     dkim_store_import(const struct mx_conf *, const char *keytable,
 
 /* dkim_store_check - with dkim_store = mysql: the seal key file reads, is
  * well formed, and opens what the database's keys were sealed with.  0
- * (also on files), -1 with WHY naming the file (a configuration error), -2
- * with WHY when the database cannot be asked. */
+ * (also on files), -1 with WHY naming the file or the refused login (a
+ * configuration error), -2 with WHY when the database cannot be asked. */
 int     dkim_store_check(const struct mx_conf *, char *why, size_t whylen);
 
 /* dkim_store_migrate - DOMAIN copied from the store of FROM into the store

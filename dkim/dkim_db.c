@@ -7,9 +7,9 @@
  *                       made on first use (CREATE TABLE IF NOT EXISTS)
  *   dkim_db_check_name  a domain must come normalised
  *   dkim_db_rows        a domain's selectors, in order (sealed keys to a callback)
- *   dkim_db_load        dkim_store_load on the database
+ *   dkim_db_load        dkim_store_load on the database, every key
+ *                       checked (dkim_db_keys.c)
  *   dkim_db_domains     dkim_store_domains on the database
- *   dkim_db_key_pem     one selector's key, unsealed and checked
  *   dkim_db_version     a domain's version, bumped by every committed change
  *   dkim_db_fail        WHY for a failed statement
  *   dkim_db_seal_check  does this host's seal key open the database's keys?
@@ -228,7 +228,7 @@ int     dkim_db_load(const struct mx_conf *conf, const char *domain, struct dkim
         return -1;
     if ((dom = domain_new(domain)) == 0)
         return snprintf(why, whylen, "out of memory"), -1;
-    if (dkim_db_rows(db, domain, dom, 0, 0, 0, why, whylen) < 0) {
+    if (dkim_db_verify(conf, db, dom, why, whylen) < 0) {
         dkim_domain_free(dom);
         return -1;
     }
@@ -308,80 +308,6 @@ int     dkim_db_version(const struct mx_conf *conf, const char *domain, long lon
     return 0;
 }
 
-/* unseal_checked - the PEM of SEL (sealed B) into PEM, its kind checked */
-static int unseal_checked(const struct mx_conf *conf, const char *domain,
-                          const struct dkim_selector *sel, const char *b, size_t len,
-                          struct strbuf *pem, char *why, size_t whylen)
-{
-    unsigned char key[DKIM_SEAL_KEYLEN];
-    EVP_PKEY *pk = 0;
-    enum dkim_alg alg;
-    int     bits, rc;
-    char    reason[300];
-
-    if (dkim_seal_key_read(conf, key, why, whylen) < 0)
-        return -1;
-    rc = dkim_unseal(key, domain, sel->name, b, len, pem, why, whylen);
-    OPENSSL_cleanse(key, sizeof(key));
-    if (rc == 0 && dkim_key_from_pem(sb_str(pem), pem->len, &pk, &alg, &bits, reason,
-                                     sizeof(reason)) < 0)
-        rc = (snprintf(why, whylen, "%.100s/%.70s: %s", domain, sel->name, reason), -1);
-    else if (rc == 0 && (alg != sel->alg || bits != sel->bits))
-        rc = (snprintf(why, whylen, "%.100s/%.70s is a %d-bit %s key; its row says %d-bit %s",
-                       domain, sel->name, bits, dkim_alg_name(alg), sel->bits,
-                       dkim_alg_name(sel->alg)), -1);
-    EVP_PKEY_free(pk);
-    if (rc < 0)
-        dkim_sb_wipe(pem);
-    return rc;
-}
-
-struct one_key {
-    const char *selector;
-    char   *b;
-    size_t  len;
-};
-
-/* keep_blob - dkim_db_rows' callback: the sealed key of one selector */
-static int keep_blob(void *vctx, const char *selector, const char *b, size_t len)
-{
-    struct one_key *k = vctx;
-
-    if (strcmp(selector, k->selector) != 0 || k->b)
-        return 0;
-    if ((k->b = malloc(len ? len : 1)) == 0)
-        return -1;
-    memcpy(k->b, b, len);
-    k->len = len;
-    return 0;
-}
-
-int     dkim_db_key_pem(const struct mx_conf *conf, const char *domain, const char *selector,
-                        struct strbuf *pem, char *why, size_t whylen)
-{
-    struct dkim_domain *dom = 0;
-    struct one_key k = {selector, 0, 0};
-    struct dkim_selector *sel;
-    struct pdb *db;
-    int     rc = -1;
-
-    if (!dkim_selector_valid(selector))
-        return snprintf(why, whylen, "bad selector \"%.70s\"", selector), -1;
-    if (dkim_db_check_name(domain, why, whylen) < 0 || (db = dkim_db_pool(conf, why, whylen)) == 0)
-        return -1;
-    if ((dom = domain_new(domain)) == 0)
-        return snprintf(why, whylen, "out of memory"), -1;
-    if (dkim_db_rows(db, domain, dom, 0, keep_blob, &k, why, whylen) == 0) {
-        if ((sel = dkim_domain_find(dom, selector)) == 0 || k.b == 0)
-            snprintf(why, whylen, "no key %.100s/%.70s in the database", domain, selector);
-        else
-            rc = unseal_checked(conf, domain, sel, k.b, k.len, pem, why, whylen);
-    }
-    free(k.b);
-    dkim_domain_free(dom);
-    return rc;
-}
-
 #define CHECK_TEXT "mxdock-dkim seal check"
 
 /* seal_check_put - the check row sealed with KEY (kept when another writer
@@ -436,7 +362,7 @@ int     dkim_store_check(const struct mx_conf *conf, char *why, size_t whylen)
         return 0;
     if (dkim_seal_key_read(conf, key, why, whylen) < 0)
         return -1;
-    rc = (db = dkim_db_pool(conf, why, whylen)) == 0 ? -2
+    rc = (db = dkim_db_pool(conf, why, whylen)) == 0 ? (dkim_db_reach(conf) == -1 ? -1 : -2)
         : dkim_db_seal_check(conf, db, key, why, whylen) < 0 ? (pdb_tx_errno(db) ? -2 : -1) : 0;
     OPENSSL_cleanse(key, sizeof(key));
     return rc;

@@ -123,6 +123,13 @@ int     dkim_db_version(const struct mx_conf *, const char *domain, long long *v
 int     dkim_db_seal_check(const struct mx_conf *, struct pdb *, const unsigned char *key,
                            char *why, size_t whylen);
 int     dkim_db_check_name(const char *domain, char *why, size_t whylen);
+/* dkim_db_verify - DOM's rows (DOM->domain) read, each key unsealed and
+ * matched to its row; 0, or -1 with WHY (dkim_db_keys.c) */
+int     dkim_db_verify(const struct mx_conf *, struct pdb *, struct dkim_domain *dom,
+                       char *why, size_t whylen);
+/* dkim_db_reach - 0 the database answers, -1 it refused our login or
+ * database (a configuration error), -2 it is down */
+int     dkim_db_reach(const struct mx_conf *);
 /* dkim_db_rows - the selectors of DOMAIN into DOM, in order; with BLOB, each
  * row's sealed key is handed to it; LOCK: FOR UPDATE (in a transaction) */
 typedef int (*dkim_db_blob_fn) (void *ctx, const char *selector, const char *b, size_t len);

@@ -3,7 +3,9 @@
  * mysql): AES-256-GCM (OpenSSL EVP) under the key of
  * dkim_store_seal_key_file, so the database alone never reveals a key.
  *
- *   dkim_seal_key_read  the 32-byte key from its file (64 hex digits)
+ *   dkim_seal_key_read  the 32-byte key from its file (64 hex digits, a
+ *                       newline, nothing else; 0600, or 0640 with the
+ *                       service user's group)
  *   dkim_seal           plaintext -> sealed blob
  *   dkim_unseal         sealed blob -> plaintext (checked)
  *
@@ -20,6 +22,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -32,14 +36,27 @@
 #define SEAL_TAG 16
 #define SEAL_OVERHEAD (1 + SEAL_NONCE + SEAL_TAG)
 
-/* service_gid - milter_user's group, which may read a 0640 seal key file */
+/* service_gid - the group that may read a 0640 seal key file: milter_user's,
+ * else our own (never "any group" for a root-owned file read by root, as
+ * mx_read_secret allows without a service group: the seal key opens every
+ * private key of every host) */
 static gid_t service_gid(const struct mx_conf *conf)
 {
     struct passwd *pw;
 
     if (conf->milter_user && *conf->milter_user && (pw = getpwnam(conf->milter_user)) != 0)
         return pw->pw_gid;
-    return (gid_t) -1;
+    return getegid();
+}
+
+/* one_line - FILE is the key and its newline, nothing after it (a second
+ * line would be ignored by mx_read_secret, e.g. a new key appended) */
+static int one_line(const char *file)
+{
+    struct stat st;
+
+    return stat(file, &st) == 0 && st.st_size >= 2 * DKIM_SEAL_KEYLEN
+        && st.st_size <= 2 * DKIM_SEAL_KEYLEN + 2;
 }
 
 /* hex_val - one hex digit's value, or -1 */
@@ -63,7 +80,7 @@ int     dkim_seal_key_read(const struct mx_conf *conf, unsigned char key[DKIM_SE
     if (mx_read_secret_as(file, service_gid(conf), buf, sizeof(buf), reason,
                           sizeof(reason)) < 0)
         return snprintf(why, whylen, "dkim_store_seal_key_file: %s", reason), -1;
-    if (strlen(buf) != 2 * DKIM_SEAL_KEYLEN)
+    if (strlen(buf) != 2 * DKIM_SEAL_KEYLEN || !one_line(file))
         rc = -1;
     for (int i = 0; rc == 0 && i < DKIM_SEAL_KEYLEN; i++) {
         int     hi = hex_val((unsigned char) buf[2 * i]), lo = hex_val((unsigned char) buf[2 * i + 1]);

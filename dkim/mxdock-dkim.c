@@ -12,7 +12,9 @@
  *
  * Diagnostics: one line on stderr naming what was wrong; exit codes from
  * <sysexits.h>: EX_USAGE bad arguments, EX_DATAERR bad domain, selector or
- * store contents, EX_CONFIG configuration, EX_NOINPUT a missing input,
+ * store contents, EX_CONFIG configuration (a database that refuses our
+ * login included), EX_NOINPUT a missing input, EX_UNAVAILABLE a key
+ * database that does not answer (dkim_store = mysql),
  * EX_CANTCREAT a store that cannot be written, EX_TEMPFAIL a tick that could
  * not write a domain's change (left as it was; the next tick retries),
  * EX_UNAVAILABLE a DNS sync that failed.
@@ -147,6 +149,23 @@ static int want_domain(const char *in, char *out, size_t outlen)
     return 0;
 }
 
+/* db_code - the exit code of a store read that failed: with dkim_store =
+ * mysql a database that refuses us is EX_CONFIG, one that does not answer
+ * EX_UNAVAILABLE; else (or when it answers) CODE */
+static int db_code(const struct mx_conf *conf, int code)
+{
+    if (!dkim_db_on(conf))
+        return code;
+    switch (dkim_db_reach(conf)) {
+    case -1:
+        return EX_CONFIG;
+    case -2:
+        return EX_UNAVAILABLE;
+    default:
+        return code;
+    }
+}
+
 /* load - the domain's selectors, or a message and NULL */
 static struct dkim_domain *load(const struct mx_conf *conf, const char *domain)
 {
@@ -205,7 +224,7 @@ static int store_failed(const struct mx_conf *conf, const char *domain, const ch
 
     fprintf(stderr, "%s: %s: %s%s\n", prog, domain, what, why);
     if (dkim_store_load(conf, domain, &dom, why2, sizeof(why2)) < 0)
-        return EX_DATAERR;
+        return db_code(conf, EX_DATAERR);
     dkim_domain_free(dom);
     return code;
 }
@@ -227,7 +246,7 @@ static int cmd_keygen(const struct mx_conf *conf, const struct args *a)
     if (want_domain(a->pos[0], domain, sizeof(domain)) < 0)
         return EX_DATAERR;
     if ((before = load(conf, domain)) == 0)
-        return EX_DATAERR;
+        return db_code(conf, EX_DATAERR);
     if (dkim_store_keygen(conf, domain, a->algorithm, (int) bits, DKIM_PENDING,
                           why, sizeof(why)) < 0) {
         dkim_domain_free(before);
@@ -235,7 +254,7 @@ static int cmd_keygen(const struct mx_conf *conf, const struct args *a)
     }
     if ((after = load(conf, domain)) == 0) {
         dkim_domain_free(before);
-        return EX_DATAERR;
+        return db_code(conf, EX_DATAERR);
     }
     for (size_t i = 0; i < after->n; i++)
         if (dkim_domain_find(before, after->sel[i].name) == 0)
@@ -273,7 +292,7 @@ static int cmd_dns(const struct mx_conf *conf, const struct args *a)
     if (want_domain(a->pos[0], domain, sizeof(domain)) < 0)
         return EX_DATAERR;
     if ((dom = load(conf, domain)) == 0)
-        return EX_DATAERR;
+        return db_code(conf, EX_DATAERR);
     arr = a->json ? json_array() : 0;
     for (size_t i = 0; i < dom->n; i++) {
         if (!dkim_is_published_state(dom->sel[i].state))
@@ -357,14 +376,14 @@ static int cmd_list(const struct mx_conf *conf, const struct args *a)
         n = 1;
     } else if (dkim_store_domains(conf, &names, &n, why, sizeof(why)) < 0) {
         json_decref(arr);
-        return fprintf(stderr, "%s: %s\n", prog, why), EX_NOINPUT;
+        return fprintf(stderr, "%s: %s\n", prog, why), db_code(conf, EX_NOINPUT);
     }
     if (!a->json)
         printf("%-24s %-16s %-8s %5s %-9s %6s %6s\n", "DOMAIN", "SELECTOR", "ALG", "BITS",
                "STATE", "AGE", "SINCE");
     for (size_t i = 0; i < n; i++) {
         if ((dom = load(conf, names[i])) == 0)
-            rc = EX_DATAERR;
+            rc = db_code(conf, EX_DATAERR);
         else
             list_domain(dom, mx_now(), arr);
         dkim_domain_free(dom);
@@ -392,7 +411,7 @@ static int cmd_move(const struct mx_conf *conf, const struct args *a, int activa
     if (want_domain(a->pos[0], domain, sizeof(domain)) < 0)
         return EX_DATAERR;
     if ((dom = load(conf, domain)) == 0)
-        return EX_DATAERR;
+        return db_code(conf, EX_DATAERR);
     if ((sel = dkim_domain_find(dom, a->pos[1])) == 0) {
         fprintf(stderr, "%s: %s has no selector \"%.70s\"\n", prog, domain, a->pos[1]);
         dkim_domain_free(dom);
@@ -424,7 +443,7 @@ static int cmd_rotate(const struct mx_conf *conf, const struct args *a)
     if (want_domain(a->pos[0], domain, sizeof(domain)) < 0)
         return EX_DATAERR;
     if ((dom = load(conf, domain)) == 0)
-        return EX_DATAERR;
+        return db_code(conf, EX_DATAERR);
     dkim_domain_free(dom);
     if (dkim_store_rotate(conf, domain, &made, why, sizeof(why)) < 0)
         return write_failed(conf, domain, why);
@@ -463,7 +482,7 @@ static int cmd_tick(const struct mx_conf *conf, const struct args *a)
     if (a->npos != 0)
         return bad_usage("tick takes no arguments");
     if (dkim_store_domains(conf, &names, &n, why, sizeof(why)) < 0)
-        return fprintf(stderr, "%s: %s\n", prog, why), EX_NOINPUT;
+        return fprintf(stderr, "%s: %s\n", prog, why), db_code(conf, EX_NOINPUT);
     for (size_t i = 0; i < n; i++) {
         sb_reset(&report);
         if (dkim_store_tick(conf, names[i], now, &report, &changed, &unseen,
@@ -510,7 +529,8 @@ static int migrate_one(const struct mx_conf *from, const struct mx_conf *to, con
         printf("%s: already in the %s store, the same; skipped\n", domain, to->dkim_store);
     else
         fprintf(stderr, "%s: %s: %s\n", prog, domain, why);
-    return r >= 0 ? EX_OK : r == -2 ? EX_DATAERR : r == -3 ? EX_NOINPUT : EX_CANTCREAT;
+    return r >= 0 ? EX_OK : r == -2 ? EX_DATAERR : r == -3 ? EX_NOINPUT
+        : db_code(dkim_db_on(to) ? to : from, EX_CANTCREAT);
 }
 
 /* cmd_migrate - every domain of the other store, or those named, into the
@@ -525,7 +545,7 @@ static int cmd_migrate(const struct mx_conf *conf, const struct args *a)
     to.dkim_store = (char *) a->to;
     from.dkim_store = (char *) (strcmp(a->to, "mysql") == 0 ? "files" : "mysql");
     if (a->npos == 0 && dkim_store_domains(&from, &names, &n, why, sizeof(why)) < 0)
-        return fprintf(stderr, "%s: %s\n", prog, why), EX_NOINPUT;
+        return fprintf(stderr, "%s: %s\n", prog, why), db_code(&from, EX_NOINPUT);
     for (size_t i = 0; i < (a->npos ? (size_t) a->npos : n); i++) {
         if (a->npos && want_domain(a->pos[i], norm, sizeof(norm)) < 0)
             r = EX_DATAERR;
@@ -539,17 +559,16 @@ static int cmd_migrate(const struct mx_conf *conf, const struct args *a)
     return rc;
 }
 
-/* seal_ready - a verb that may write or read private keys in the database
- * (not list, dns) checks the seal key file first: a missing, loose,
- * malformed or wrong one is a configuration error, before anything changes */
-static int seal_ready(const struct mx_conf *conf, const char *verb, const struct args *a)
+/* seal_ready - every verb reads private keys in the database (a load
+ * checks each, dkim_db_keys.c), so the seal key file is checked first: a
+ * missing, loose, malformed or wrong one is a configuration error, said
+ * once, before anything changes */
+static int seal_ready(const struct mx_conf *conf, const struct args *a)
 {
     struct mx_conf db = *conf;
     char    why[600];
     int     r;
 
-    if (strcmp(verb, "list") == 0 || strcmp(verb, "dns") == 0)
-        return 0;
     if (a->to)
         db.dkim_store = (char *) "mysql";
     if ((r = dkim_store_check(&db, why, sizeof(why))) == 0)
@@ -626,7 +645,7 @@ int     main(int argc, char **argv)
         return rc;
     conf = conf_load_or_exit(prog, conf_opt);
     umask(077);
-    if ((rc = seal_ready(conf, verb, &a)) != 0) {
+    if ((rc = seal_ready(conf, &a)) != 0) {
         conf_free(conf);
         return rc;
     }

@@ -2,6 +2,7 @@
 DKIM_SRCS = \
 	dkim/dkim_canon.c \
 	dkim/dkim_db.c \
+	dkim/dkim_db_keys.c \
 	dkim/dkim_db_tx.c \
 	dkim/dkim_dirio.c \
 	dkim/dkim_eng_key.c \

@@ -1,0 +1,301 @@
+#!/bin/bash
+# dkim_store_hostile - the database key store (dkim_store = mysql) against a
+# hostile administrator and a failing MariaDB (tests/lib/mariadb.sh):
+#  1. a seal key file missing, empty, a directory, a dangling symlink, 64
+#     hex digits plus garbage (same line or next), 0640 with a foreign
+#     group; the mysql password file missing: exit 78, one line naming the
+#     file, the store (list --json and a table dump) as before;
+#  2. MariaDB stopped, frozen, or refusing the login, at keygen, tick,
+#     migrate-store, list, dns: one line, 69/75 (down) or 78 (refused),
+#     nothing changed; the milter starts with MariaDB down and says so, and
+#     refuses to start when the login is refused;
+#  3. MariaDB killed during migrate-store of 6 domains: no half domain;
+#     rerun after a restart = an uninterrupted run;
+#  4. tampered rows (sealed blob truncated / bit-flipped / NULL, pubkey of
+#     another key, unknown state, wrong bits, selector with a slash or of
+#     200 bytes, domain not normalised): list names each broken domain,
+#     lists the good one, exits 65; the milter signs the good domain,
+#     applies dkim_on_key_error (tempfail) to a broken one, never signs with
+#     a key whose public half is not the published one;
+#  5. no seal key hex, no PEM line in the milter log, mxdock-dkim stderr,
+#     ps argv, or MariaDB's general log;
+#  6. migrate-store --to=, --to=foo, no --to, unknown domain, and --to=mysql
+#     with dkim_store = mysql (copies dkim_keydir in, as with files).
+source "$(dirname "$0")/../lib/harness.sh"
+source "$H_TOP/tests/lib/mariadb.sh"
+h_init dkim-store-hostile
+
+D=$BINDIR/mxdock-dkim
+T0=1795219200                          # 2026-11-21 00:00 UTC
+SEAL=$H/seal.key
+PY=/usr/bin/python3
+ERR=$H/all-stderr.txt                  # every mxdock-dkim stderr, for 5.
+
+mariadb_start || { h_done; exit 1; }
+openssl rand -hex 32 >"$SEAL"
+chmod 600 "$SEAL"
+mariadb_sql "SET GLOBAL general_log_file = '$H/general.log'; SET GLOBAL general_log = 1;"
+
+newdb() {
+	mariadb_sql "CREATE DATABASE $1; GRANT ALL ON $1.* TO 'mxdock'@'127.0.0.1';
+		GRANT ALL ON $1.* TO 'mxdock'@'localhost';"
+}
+# mkconf FILE STORE DB KEYDIR
+mkconf() {
+	cat >"$1" <<CONF
+dkim_keydir = $4
+pdns_api_url =
+dkim_rsa_bits = 1024
+dns_check_server = 127.0.0.1:9
+dns_timeout = 1
+dkim_store = $2
+dkim_store_seal_key_file = $SEAL
+mysql_timeout = 2
+CONF
+	mariadb_conf "$1"
+	sed -i "s/^mysql_database = .*/mysql_database = $3/" "$1"
+}
+# dk CONF ARGS... - mxdock-dkim at T0; stderr also kept in $ERR
+dk() {
+	local c=$1
+	shift
+	MXDOCK_NOW=$T0 "$D" -c "$c" "$@" 2> >(tee -a "$ERR" >&2)
+}
+sql() { mariadb_db "$1" "$2" | tail -n +2; }
+# snap DB CONF - list --json and the tables, hex blobs
+snap() {
+	dk "$2" list --json 2>&1
+	mysqldump --no-defaults -S "$MYSQL_SOCKET" -uroot --hex-blob --skip-dump-date \
+		--skip-comments --order-by-primary "$1" 2>&1
+}
+# lines OUT - how many lines OUT has; code_in RC A|B - "yes", or RC
+code_in() { case "|$2|" in *"|$1|"*) echo yes ;; *) echo "exit $1" ;; esac; }
+lines() { [ -z "$1" ] && echo 0 || printf '%s\n' "$1" | wc -l; }
+
+newdb h1
+mkconf "$H/a.conf" mysql h1 "$H/keys-a"
+for d in one.test two.test; do dk "$H/a.conf" keygen $d >/dev/null; done
+for s in mx20261121r mx20261121e; do dk "$H/a.conf" activate one.test $s >/dev/null; done
+before=$(snap h1 "$H/a.conf")
+h_has "the store to compare holds keys" "$before" '"selector": "mx20261121r"'
+
+# --- 1. the seal key file, the password file -------------------------------
+# seal_case NAME EXPECT-IN-MESSAGE: keygen and tick refused, 78, one line
+seal_case() {
+	local out rc out2 rc2
+	out=$(dk "$H/s.conf" keygen new.test 2>&1 >/dev/null)
+	rc=$?
+	out2=$(dk "$H/s.conf" tick 2>&1 >/dev/null)
+	rc2=$?
+	h_eq "seal key $1: keygen/tick exit 78, one line each" "$rc $rc2 $(lines "$out") $(lines "$out2")" "78 78 1 1"
+	h_has "seal key $1: the message says why" "$out" "$2"
+	out=$(dk "$H/s.conf" list 2>&1 >/dev/null)
+	rc=$?
+	out2=$(dk "$H/s.conf" dns one.test 2>&1 >/dev/null)
+	h_eq "seal key $1: list/dns exit 78, one line each" "$rc $? $(lines "$out") $(lines "$out2")" "78 78 1 1"
+}
+K=$H/sk
+sed "s#^dkim_store_seal_key_file = .*#dkim_store_seal_key_file = $K#" "$H/a.conf" >"$H/s.conf"
+rm -rf "$K"
+seal_case missing "cannot read $K: No such file"
+: >"$K"; chmod 600 "$K"
+seal_case empty "$K is empty"
+rm -f "$K"; mkdir -m 700 "$K"
+seal_case "a directory" "$K"
+rmdir "$K"; ln -s "$H/nowhere" "$K"
+seal_case "a dangling symlink" "cannot read $K: No such file"
+rm -f "$K"
+{ cat "$SEAL" | tr -d '\n'; echo garbage; } >"$K"; chmod 600 "$K"
+seal_case "64 hex + garbage" "$K: want 64 hex digits"
+{ cat "$SEAL"; echo garbage; } >"$K"
+seal_case "64 hex, a newline, garbage" "$K: want 64 hex digits"
+cp "$SEAL" "$K"; chmod 640 "$K"; chgrp nogroup "$K"
+seal_case "0640 with a foreign group" "$K has mode 0640"
+rm -f "$K"; ln -s "$SEAL" "$K"
+out=$(dk "$H/s.conf" list two.test 2>&1)
+h_eq "seal key a symlink to a good file: works (secret mounts are links)" "$?" 0
+rm -f "$K"
+sed "s#^mysql_password_file = .*#mysql_password_file = $H/nopw#" "$H/a.conf" >"$H/pw.conf"
+for v in "keygen new.test" tick "list" "dns one.test"; do
+	out=$(dk "$H/pw.conf" $v 2>&1 >/dev/null)
+	h_eq "mysql password file missing: $v: 78, one line naming it" \
+		"$? $(lines "$out") $(grep -c "$H/nopw" <<<"$out")" "78 1 1"
+done
+h_eq "after the refusals of 1. the store is as it was" "$(snap h1 "$H/a.conf")" "$before"
+
+# --- 2. MariaDB down, frozen, refusing ---------------------------------------
+mkconf "$H/f.conf" files h1 "$H/keys-f"
+dk "$H/f.conf" keygen fil.test >/dev/null
+# db_case HOW WANT: each verb exits WANT (a|b), one line on stderr
+db_case() {
+	local v out rc
+	for v in "keygen new.test" "tick" "migrate-store --to=files" "list" "list one.test" \
+		"dns one.test" "rotate one.test"; do
+		out=$(timeout 30 "$D" -c "$H/a.conf" $v 2>&1 >/dev/null)
+		rc=$?
+		h_eq "MariaDB $1: $v: exit $2, one line" "$(code_in $rc "$2") $(lines "$out")" "yes 1"
+	done
+	out=$(timeout 30 "$D" -c "$H/f.conf" migrate-store --to=mysql fil.test 2>&1 >/dev/null)
+	rc=$?
+	h_eq "MariaDB $1: migrate-store --to=mysql: exit $2, one line" "$(code_in $rc "$2") $(lines "$out")" "yes 1"
+	echo "$out" >>"$ERR"
+}
+mariadb_stop
+db_case stopped "69|75"
+mkconf "$H/m.conf" mysql h1 "$H/keys-m"
+sed -i '/^milter_socket/d' "$H/m.conf"
+cat >>"$H/m.conf" <<CONF
+milter_socket = inet:$(h_port)@127.0.0.1
+milter_internal_hosts = 127.0.0.1/32
+dkim_on_key_error = tempfail
+dkim_store_poll = 1s
+CONF
+milter_try() {
+	MILTER_LOG=$H/milter.log
+	"$BINDIR/mxdock-milter" -f --allow-root -c "$H/m.conf" >>"$MILTER_LOG" 2>&1 &
+	MILTER_PID=$!
+	h_track $MILTER_PID
+	MILTER_PORT=$(sed -n 's/^milter_socket *= *inet:\([0-9]*\)@.*/\1/p' "$H/m.conf")
+	h_wait "milter listens or exits" 20 sh -c "! kill -0 $MILTER_PID 2>/dev/null ||
+		bash -c 'exec 3<>/dev/tcp/127.0.0.1/$MILTER_PORT' 2>/dev/null"
+}
+msg() {
+	$PY "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" --timeout 20 \
+		--mailfrom "alice@$1" --header "From: Alice <alice@$1>" --header "Subject: hi" 2>&1
+}
+milter_try
+out=$(msg one.test)
+h_has "MariaDB down at milter start: it runs, one.test gets dkim_on_key_error (451)" "$out" \
+	"reply 451 4.3.0"
+mariadb_restart
+sleep 1.2
+out=$(msg one.test)
+h_has "MariaDB back: the milter signs one.test" "$out" "header DKIM-Signature"
+kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null
+mariadb_freeze
+db_case frozen "69|75"
+kill -CONT "$MYSQL_PID"
+mariadb_sql "REVOKE ALL ON h1.* FROM 'mxdock'@'127.0.0.1'; REVOKE ALL ON h1.* FROM 'mxdock'@'localhost';"
+db_case "denying access" "78"
+: >"$H/milter.log"
+milter_try
+h_eq "access denied at milter start: it stops, saying so" \
+	"$(kill -0 "$MILTER_PID" 2>/dev/null && echo running || echo stopped) $(grep -q denied "$H/milter.log" && echo said)" "stopped said"
+kill "$MILTER_PID" 2>/dev/null
+mariadb_sql "GRANT ALL ON h1.* TO 'mxdock'@'127.0.0.1'; GRANT ALL ON h1.* TO 'mxdock'@'localhost';"
+h_eq "after the outages of 2. the store is as it was" "$(snap h1 "$H/a.conf")" "$before"
+
+# --- 3. MariaDB killed during migrate-store ----------------------------------
+mkconf "$H/src.conf" files k1 "$H/keys-src"
+newdb k1
+newdb k2
+for i in 1 2 3 4 5 6; do dk "$H/src.conf" keygen m$i.test >/dev/null; done
+mkconf "$H/src2.conf" files k2 "$H/keys-src"
+dk "$H/src2.conf" migrate-store --to=mysql >/dev/null
+mkconf "$H/k2.conf" mysql k2 "$H/none"
+want=$(dk "$H/k2.conf" list --json)
+dk "$H/src.conf" migrate-store --to=mysql >"$H/mig1.out" 2>&1 &
+mp=$!
+for _ in $(seq 1 400); do
+	[ "$(sql k1 "SELECT COUNT(*) FROM dkim_domain" 2>/dev/null)" -ge 1 ] 2>/dev/null && break
+	sleep 0.01
+done
+mariadb_kill
+wait $mp
+h_eq "migrate-store with MariaDB killed: exits 69 or 75" "$(code_in $? "69|75")" yes
+mariadb_restart
+half=$(sql k1 "SELECT d.domain FROM dkim_domain d LEFT JOIN dkim_key k USING (domain)
+	WHERE k.domain IS NULL UNION SELECT domain FROM dkim_key WHERE LENGTH(sealed) < 30
+	UNION SELECT domain FROM dkim_key GROUP BY domain HAVING COUNT(*) <> 2")
+h_eq "after the kill: no half domain ($(sql k1 'SELECT COUNT(*) FROM dkim_domain') copied)" "$half" ""
+dk "$H/src.conf" migrate-store --to=mysql >"$H/mig2.out" 2>&1
+h_eq "rerun after the restart: exit 0" "$?" 0
+mkconf "$H/k1.conf" mysql k1 "$H/none"
+h_eq "rerun: the same list --json as an uninterrupted run" "$(dk "$H/k1.conf" list --json)" "$want"
+
+# --- 4. tampered rows ---------------------------------------------------------
+newdb t
+mkconf "$H/t.conf" mysql t "$H/none"
+TAMPER="trunc flip null pub state bits slash long upper"
+for d in good $TAMPER; do dk "$H/t.conf" keygen $d.test >/dev/null; done
+for d in good $TAMPER; do
+	for s in mx20261121r mx20261121e; do dk "$H/t.conf" activate $d.test $s >/dev/null; done
+done
+R="selector = 'mx20261121r'"
+mariadb_db t "ALTER TABLE dkim_key MODIFY sealed BLOB NULL, MODIFY selector VARCHAR(255) NOT NULL;
+UPDATE dkim_key SET sealed = LEFT(sealed, 20) WHERE domain = 'trunc.test' AND $R;
+UPDATE dkim_key SET sealed = CONCAT(LEFT(sealed, 40), CHAR(ASCII(SUBSTR(sealed, 41, 1)) ^ 1),
+	SUBSTR(sealed, 42)) WHERE domain = 'flip.test' AND $R;
+UPDATE dkim_key SET sealed = NULL WHERE domain = 'null.test' AND $R;
+UPDATE dkim_key a JOIN dkim_key b ON b.domain = 'good.test' AND b.$R
+	SET a.pubkey = b.pubkey WHERE a.domain = 'pub.test' AND a.$R;
+UPDATE dkim_key SET state = 'frobbed' WHERE domain = 'state.test' AND $R;
+UPDATE dkim_key SET bits = 4096 WHERE domain = 'bits.test' AND $R;
+UPDATE dkim_key SET selector = 'mx/../r' WHERE domain = 'slash.test' AND $R;
+UPDATE dkim_key SET selector = REPEAT('s', 200) WHERE domain = 'long.test' AND $R;
+UPDATE dkim_domain SET domain = 'UPPER.Test' WHERE domain = 'upper.test';
+UPDATE dkim_key SET domain = 'UPPER.Test' WHERE domain = 'upper.test';"
+out=$(dk "$H/t.conf" list --json 2>"$H/list.err")
+rc=$?
+h_eq "tampered rows: list exits 65" "$rc" 65
+h_has "tampered rows: list still lists the good domain" "$out" '"domain": "good.test"'
+missed=""
+for d in $TAMPER; do
+	n=$d.test
+	[ $d = upper ] && n=UPPER.Test
+	grep -q "^mxdock-dkim: $n: " "$H/list.err" || missed="$missed $n"
+done
+h_eq "tampered rows: list names each broken domain on stderr" "$missed" ""
+h_eq "tampered rows: one stderr line per broken domain" "$(wc -l <"$H/list.err")" 9
+out=$(dk "$H/t.conf" dns pub.test 2>&1)
+h_eq "tampered pubkey: dns refuses to publish it (65)" "$?" 65
+sed -e "s/^mysql_database = .*/mysql_database = t/" "$H/m.conf" >"$H/mt.conf"
+sed -i "s/^milter_socket = .*/milter_socket = inet:$(h_port)@127.0.0.1/" "$H/mt.conf"
+cp "$H/mt.conf" "$H/m.conf"
+: >"$H/milter.log"
+milter_try
+out=$(msg good.test)
+h_eq "milter on tampered rows: the good domain is signed twice" \
+	"$(grep -c 'header DKIM-Signature' <<<"$out")" 2
+bad=""
+for d in ${TAMPER% upper}; do
+	out=$(msg $d.test)
+	case $out in *"reply 451 4.3.0"*) ;; *) bad="$bad $d:$(grep -o 's=[a-z0-9]*' <<<"$out" | tr '\n' ,)" ;; esac
+done
+h_eq "milter: each tampered domain gets dkim_on_key_error (451), no signature" "$bad" ""
+# UPPER.Test's rows answer upper.test (the column compares without case),
+# and their keys were sealed for upper.test: they are its keys
+h_eq "milter: the domain renamed UPPER.Test still signs upper.test" \
+	"$(msg upper.test | grep -c 'header DKIM-Signature')" 2
+h_has "milter still running" "$(kill -0 "$MILTER_PID" && echo up)" up
+h_has "milter log names the pubkey mismatch" "$(cat "$H/milter.log")" "pub.test/mx20261121r"
+
+# --- 5. secrets -----------------------------------------------------------------
+ps -eo args >"$H/ps.txt"
+dk "$H/t.conf" migrate-store --to=files good.test >/dev/null 2>&1
+hex=$(cat "$SEAL")
+leaks=""
+for f in "$H/milter.log" "$ERR" "$H/ps.txt" "$H/general.log"; do
+	grep -qi "$hex" "$f" && leaks="$leaks $f:seal"
+	for pem in "$H"/none/good.test/*.pem "$H"/keys-src/m1.test/*.pem; do
+		while read -r l; do
+			[ ${#l} -ge 40 ] && grep -qF "$l" "$f" && leaks="$leaks $f:pem"
+		done < <(grep -v -- ----- "$pem")
+	done
+done
+h_has "the general log holds the sealed rows (it is on)" "$(cat "$H/general.log")" "INSERT INTO dkim_key"
+h_eq "no seal key hex, no PEM line in logs, stderr, argv, general log" "$leaks" ""
+
+# --- 6. migrate-store options ----------------------------------------------------
+for v in --to= --to=foo ""; do
+	out=$("$D" -c "$H/a.conf" migrate-store $v 2>&1)
+	h_eq "migrate-store ${v:-without --to}: 64, one line" "$? $(lines "$out")" "64 1"
+done
+out=$(dk "$H/f.conf" migrate-store --to=mysql nosuch.test 2>&1)
+h_eq "migrate-store of an unknown domain: 66 naming it" "$?|$out" \
+	"66|mxdock-dkim: nosuch.test: nosuch.test has no keys in the files store"
+mkconf "$H/same.conf" mysql h1 "$H/keys-f"
+out=$(dk "$H/same.conf" migrate-store --to=mysql 2>&1)
+h_eq "--to=mysql with dkim_store = mysql: copies dkim_keydir in" "$?|$out" \
+	"0|fil.test: copied into the mysql store"
+h_done
