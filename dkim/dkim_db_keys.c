@@ -3,8 +3,10 @@
  * mysql), unsealed and checked against their rows.
  *
  *   dkim_db_key_pem     one selector's key, unsealed and checked
+ *   dkim_db_key_ok      one sealed key opens and matches its row
  *   dkim_db_verify      every key of a loaded domain opens and matches its
- *                       row (dkim_db_load; as the files store parses every
+ *                       row (dkim_db_load, and dkim_db_begin through
+ *                       dkim_db_key_ok; as the files store parses every
  *                       key file on load)
  *   dkim_db_reach       can the database be asked at all: reached, refused
  *                       (a configuration error), or down
@@ -66,6 +68,17 @@ static int unseal_checked(const unsigned char *key, const char *domain,
     return rc;
 }
 
+int     dkim_db_key_ok(const unsigned char *key, const char *domain,
+                       const struct dkim_selector *sel, const char *b, size_t len,
+                       char *why, size_t whylen)
+{
+    struct strbuf pem = STRBUF_INIT;
+    int     rc = unseal_checked(key, domain, sel, b, len, &pem, why, whylen);
+
+    dkim_sb_wipe(&pem);
+    return rc;
+}
+
 /* blobs - the sealed keys of a domain's rows, in row order (= dom->sel) */
 struct blobs {
     size_t  n;
@@ -111,13 +124,9 @@ static int check_all(const struct mx_conf *conf, const struct dkim_domain *dom,
         return 0;
     if (dkim_seal_key_read(conf, key, why, whylen) < 0)
         return -1;
-    for (size_t i = 0; rc == 0 && i < dom->n; i++) {
-        struct strbuf pem = STRBUF_INIT;
-
-        rc = unseal_checked(key, dom->domain, &dom->sel[i], k->v[i].b, k->v[i].len, &pem,
+    for (size_t i = 0; rc == 0 && i < dom->n; i++)
+        rc = dkim_db_key_ok(key, dom->domain, &dom->sel[i], k->v[i].b, k->v[i].len,
                             why, whylen);
-        dkim_sb_wipe(&pem);
-    }
     OPENSSL_cleanse(key, sizeof(key));
     return rc;
 }

@@ -3,7 +3,7 @@
  * transaction (dkim_store.c's begin/commit/end/write_key on mysql).
  *
  *   dkim_db_begin      START TRANSACTION; the domain row (made when CREATE)
- *                      and its key rows read FOR UPDATE
+ *                      and its key rows read FOR UPDATE, every key checked
  *   dkim_db_write_key  seal a new key, kept until the commit
  *   dkim_db_discard    forget a key sealed but not committed
  *   dkim_db_commit     rewrite the domain's key rows, version + 1, COMMIT
@@ -118,7 +118,30 @@ static int lock_domain(struct pdb *db, const char *domain, int create, char *why
     return col.n >= 0;
 }
 
-/* begin_tx - the transaction of H's domain, rows loaded; 0, or -1 */
+/* check_keys - every key of H's domain opens and matches its row, as
+ * dkim_db_load checks them: a tampered domain is not changed (nor its
+ * tampered rows written back) */
+static int check_keys(struct dkim_handle *h, char *why, size_t whylen)
+{
+    unsigned char key[DKIM_SEAL_KEYLEN];
+    const struct blob *b;
+    int     rc = 0;
+
+    if (h->dom->n == 0)
+        return 0;
+    if (dkim_seal_key_read(h->conf, key, why, whylen) < 0)
+        return -1;
+    for (size_t i = 0; rc == 0 && i < h->dom->n; i++)
+        rc = (b = kept(h->tx, h->dom->sel[i].name)) == 0
+            ? (snprintf(why, whylen, "%.100s/%s has no sealed key", h->dom->domain,
+                        h->dom->sel[i].name), -1)
+            : dkim_db_key_ok(key, h->dom->domain, &h->dom->sel[i], b->b, b->len, why, whylen);
+    OPENSSL_cleanse(key, sizeof(key));
+    return rc;
+}
+
+/* begin_tx - the transaction of H's domain, rows loaded and checked; 1,
+ * 0 (absent), or -1 */
 static int begin_tx(struct dkim_handle *h, struct dkim_dbtx *tx, int create,
                     char *why, size_t whylen)
 {
@@ -129,7 +152,10 @@ static int begin_tx(struct dkim_handle *h, struct dkim_dbtx *tx, int create,
     tx->open = 1;
     if ((found = lock_domain(tx->db, h->dom->domain, create, why, whylen)) <= 0)
         return found;
-    return dkim_db_rows(tx->db, h->dom->domain, h->dom, 1, keep, tx, why, whylen) < 0 ? -1 : 1;
+    if (dkim_db_rows(tx->db, h->dom->domain, h->dom, 1, keep, tx, why, whylen) < 0
+        || check_keys(h, why, whylen) < 0)
+        return -1;
+    return 1;
 }
 
 /* drop_tx - H's transaction rolled back (unless committed) and freed */

@@ -127,6 +127,11 @@ int     dkim_db_check_name(const char *domain, char *why, size_t whylen);
  * matched to its row; 0, or -1 with WHY (dkim_db_keys.c) */
 int     dkim_db_verify(const struct mx_conf *, struct pdb *, struct dkim_domain *dom,
                        char *why, size_t whylen);
+/* dkim_db_key_ok - the sealed key B of SEL (DOMAIN) opens with KEY and is
+ * the key its row describes; 0, or -1 with WHY */
+int     dkim_db_key_ok(const unsigned char *key, const char *domain,
+                       const struct dkim_selector *sel, const char *b, size_t len,
+                       char *why, size_t whylen);
 /* dkim_db_reach - 0 the database answers, -1 it refused our login or
  * database (a configuration error), -2 it is down */
 int     dkim_db_reach(const struct mx_conf *);

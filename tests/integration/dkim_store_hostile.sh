@@ -14,7 +14,8 @@
 #  4. tampered rows (sealed blob truncated / bit-flipped / NULL, pubkey of
 #     another key, unknown state, wrong bits, selector with a slash or of
 #     200 bytes, domain not normalised): list names each broken domain,
-#     lists the good one, exits 65; the milter signs the good domain,
+#     lists the good one, exits 65; tick with rotation due rotates the
+#     good one, leaves each tampered one as it was, exits 65; the milter signs the good domain,
 #     applies dkim_on_key_error (tempfail) to a broken one, never signs with
 #     a key whose public half is not the published one;
 #  5. no seal key hex, no PEM line in the milter log, mxdock-dkim stderr,
@@ -154,6 +155,7 @@ milter_try() {
 	MILTER_LOG=$H/milter.log
 	"$BINDIR/mxdock-milter" -f --allow-root -c "$H/m.conf" >>"$MILTER_LOG" 2>&1 &
 	MILTER_PID=$!
+	disown "$MILTER_PID"
 	h_track $MILTER_PID
 	MILTER_PORT=$(sed -n 's/^milter_socket *= *inet:\([0-9]*\)@.*/\1/p' "$H/m.conf")
 	h_wait "milter listens or exits" 20 sh -c "! kill -0 $MILTER_PID 2>/dev/null ||
@@ -269,6 +271,16 @@ h_eq "milter: the domain renamed UPPER.Test still signs upper.test" \
 	"$(msg upper.test | grep -c 'header DKIM-Signature')" 2
 h_has "milter still running" "$(kill -0 "$MILTER_PID" && echo up)" up
 h_has "milter log names the pubkey mismatch" "$(cat "$H/milter.log")" "pub.test/mx20261121r"
+
+rows() { sql t "SELECT domain, selector, state, changed, HEX(sealed), pubkey, bits FROM dkim_key
+	WHERE domain <> 'good.test' ORDER BY 1, 2" | md5sum; }
+tb=$(rows)
+out=$(MXDOCK_NOW=$((T0 + 100 * 86400)) "$D" -c "$H/t.conf" tick 2>"$H/tick.err")
+rc=$?
+h_eq "tick with rotation due on tampered rows: exit 65, one line per broken domain" \
+	"$rc $(wc -l <"$H/tick.err")" "65 9"
+h_has "tick: the good domain is rotated" "$out" "good.test: mx20270301r (rsa) new pending key (rotation)"
+h_eq "tick: the tampered domains' rows as they were" "$(rows)" "$tb"
 
 # --- 5. secrets -----------------------------------------------------------------
 ps -eo args >"$H/ps.txt"
