@@ -163,6 +163,9 @@ static int row(void *vctx, const struct pdb_col *c, int ncols)
     struct dkim_selector *s;
 
     (void) ncols;
+    if (c[6].null || c[7].null)         /* their buffers hold the last row's bytes */
+        return snprintf(r->why, r->whylen, "dkim_key row %.100s/%.70s has a NULL %s",
+                        r->dom->domain, c[0].s, c[7].null ? "sealed key" : "pubkey"), 1;
     if (!dkim_selector_valid(c[0].s) || c[6].trunc || c[7].trunc || (s = dkim_domain_add(r->dom)) == 0
         || dkim_alg_parse(c[1].s, &s->alg) < 0 || dkim_state_parse_name(c[3].s, &s->state) < 0)
         return snprintf(r->why, r->whylen, "dkim_key row %.100s/%.70s does not parse",
