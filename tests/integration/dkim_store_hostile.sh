@@ -161,6 +161,10 @@ milter_try() {
 	h_wait "milter listens or exits" 20 sh -c "! kill -0 $MILTER_PID 2>/dev/null ||
 		bash -c 'exec 3<>/dev/tcp/127.0.0.1/$MILTER_PORT' 2>/dev/null"
 }
+milter_stop() {
+	kill "$MILTER_PID" 2>/dev/null
+	h_wait "the milter stopped" 20 sh -c "! kill -0 $MILTER_PID 2>/dev/null"
+}
 msg() {
 	$PY "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" --timeout 20 \
 		--mailfrom "alice@$1" --header "From: Alice <alice@$1>" --header "Subject: hi" 2>&1
@@ -173,17 +177,22 @@ mariadb_restart
 sleep 1.2
 out=$(msg one.test)
 h_has "MariaDB back: the milter signs one.test" "$out" "header DKIM-Signature"
-kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null
+milter_stop
 mariadb_freeze
 db_case frozen "69|75"
+milter_try
+out=$(msg one.test)
+h_has "MariaDB frozen at milter start: it runs, one.test gets dkim_on_key_error (451)" "$out" \
+	"reply 451 4.3.0"
 kill -CONT "$MYSQL_PID"
+milter_stop
 mariadb_sql "REVOKE ALL ON h1.* FROM 'mxdock'@'127.0.0.1'; REVOKE ALL ON h1.* FROM 'mxdock'@'localhost';"
 db_case "denying access" "78"
 : >"$H/milter.log"
 milter_try
 h_eq "access denied at milter start: it stops, saying so" \
 	"$(kill -0 "$MILTER_PID" 2>/dev/null && echo running || echo stopped) $(grep -q denied "$H/milter.log" && echo said)" "stopped said"
-kill "$MILTER_PID" 2>/dev/null
+milter_stop
 mariadb_sql "GRANT ALL ON h1.* TO 'mxdock'@'127.0.0.1'; GRANT ALL ON h1.* TO 'mxdock'@'localhost';"
 h_eq "after the outages of 2. the store is as it was" "$(snap h1 "$H/a.conf")" "$before"
 
