@@ -13,7 +13,8 @@
 #include "dkim_help.h"
 
 #define COMMON_EXITS "  64 usage; 65 bad domain, selector or a store that does not load;\n" \
-    "  78 configuration\n"
+    "  69 the key database does not answer (dkim_store = mysql);\n" \
+    "  78 configuration (a bad seal key file, a database refusing us included)\n"
 
 static const struct {
     const char *verb;
@@ -89,9 +90,11 @@ static const struct {
      "  imported); 66 a table cannot be read; 64 usage; 78 configuration\n"},
     {"migrate-store", "usage: mxdock-dkim [-c FILE] migrate-store --to=mysql|files [DOMAIN...]\n"
      "Copy every domain (or those named) from the other key store into the one\n"
-     "named: the same private keys, selectors, states, created and changed times,\n"
-     "each domain in one transaction (or under its lock on files); then both are\n"
-     "loaded and compared.  A domain already in the target the same is skipped;\n"
+     "named (whatever dkim_store says: --to=mysql with dkim_store = mysql copies\n"
+     "dkim_keydir in): the same private keys, selectors, states, created and\n"
+     "changed times, each domain in one transaction (or under its lock on\n"
+     "files); then both are loaded and compared.  A domain already in the\n"
+     "target the same is skipped;\n"
      "with other keys or states it is refused.  The source is left as it was.\n"
      "Then set dkim_store and reload the milter (SIGUSR1): the keys are the same,\n"
      "so signing never stops (docs/DKIM.md, Keys in the database).\n"
@@ -99,7 +102,8 @@ static const struct {
      "  mxdock-dkim migrate-store --to=mysql\n"
      "  mxdock-dkim migrate-store --to=files example.com\n"
      "exit codes: 0 every domain copied or skipped; 65 a domain already there with\n"
-     "  other keys, or a bad domain; 66 the source store cannot be read; 73 a copy\n"
+     "  other keys, or a bad domain; 66 the source store cannot be read, or a domain\n"
+     "  has no keys there; 73 a copy\n"
      "  failed (nothing of that domain written);\n" COMMON_EXITS},
 };
 
