@@ -301,14 +301,19 @@ ps -eo args >"$H/ps.txt"
 dk "$H/t.conf" migrate-store --to=files good.test >/dev/null 2>&1
 hex=$(cat "$SEAL")
 leaks=""
-for f in "$H/milter.log" "$ERR" "$H/ps.txt" "$H/general.log"; do
+looked=0
+for f in "$H/milter.log" "$ERR" "$H/ps.txt" "$H/general.log" "$SEAL"; do
 	grep -qi "$hex" "$f" && leaks="$leaks $f:seal"
 	for pem in "$H"/none/good.test/*.pem "$H"/keys-src/m1.test/*.pem; do
 		while read -r l; do
-			[ ${#l} -ge 40 ] && grep -qF "$l" "$f" && leaks="$leaks $f:pem"
+			[ ${#l} -ge 40 ] && looked=$((looked + 1)) && grep -qF "$l" "$f" && leaks="$leaks $f:pem"
 		done < <(grep -v -- ----- "$pem")
 	done
 done
+# the seal key file itself is the positive control: it must be found
+h_eq "the searches can hit (the seal key file), $looked PEM lines looked for" \
+	"${leaks##* } $((looked > 40))" "$SEAL:seal 1"
+leaks=${leaks% *}
 h_has "the general log holds the sealed rows (it is on)" "$(cat "$H/general.log")" "INSERT INTO dkim_key"
 h_eq "no seal key hex, no PEM line in logs, stderr, argv, general log" "$leaks" ""
 
