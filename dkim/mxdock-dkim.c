@@ -13,11 +13,10 @@
  * Diagnostics: one line on stderr naming what was wrong; exit codes from
  * <sysexits.h>: EX_USAGE bad arguments, EX_DATAERR bad domain, selector or
  * store contents, EX_CONFIG configuration (a database that refuses our
- * login included), EX_NOINPUT a missing input, EX_UNAVAILABLE a key
- * database that does not answer (dkim_store = mysql),
- * EX_CANTCREAT a store that cannot be written, EX_TEMPFAIL a tick that could
- * not write a domain's change (left as it was; the next tick retries),
- * EX_UNAVAILABLE a DNS sync that failed.
+ * login included), EX_NOINPUT a missing input, EX_CANTCREAT a store that
+ * cannot be written, EX_TEMPFAIL a tick that could not write a domain's
+ * change (left as it was; the next tick retries), EX_UNAVAILABLE a DNS sync
+ * that failed or a key database (dkim_store = mysql) that does not answer.
  */
 #include <errno.h>
 #include <libgen.h>
