@@ -85,7 +85,7 @@ static int gen_parts(struct milter_gen *g, char *why, size_t whylen)
     }
     if ((g->dlib = dkim_msg_lib_new(c, 0, why, whylen)) == 0)
         return -1;
-    if (dkim_store_check(c, why, whylen) == -1)     /* a bad seal key file */
+    if (dkim_store_check(c, why, whylen) == -1)     /* bad seal key file, refused login */
         return -1;
     if ((g->keys = dkim_keyring_new(c)) == 0) {
         snprintf(why, whylen, "out of memory");
