@@ -102,20 +102,21 @@ void    dkim_db_discard(struct dkim_handle *h, const char *selector)
 }
 
 /* lock_domain - the domain row FOR UPDATE (inserted first when CREATE);
- * 1 found, 0 absent, -1 with WHY */
+ * 2 made now, 1 found, 0 absent, -1 with WHY */
 static int lock_domain(struct pdb *db, const char *domain, int create, char *why, size_t whylen)
 {
     struct pdb_val in[2] = {text(domain), num((long long) mx_now())};
     struct pdb_col col = {.type = PDB_INT};
+    long long made = 0;
 
     if (create && pdb_run(db, -1, "INSERT IGNORE INTO dkim_domain (domain, version, changed) "
-                          "VALUES (?, 0, ?)", in, 2, 0, 0, 0, 0, 0) < 0)
+                          "VALUES (?, 0, ?)", in, 2, 0, 0, 0, 0, &made) < 0)
         return dkim_db_fail(db, domain, why, whylen), -1;
     col.n = -1;
     if (pdb_run(db, PDB_S_DKIM_LOCK, "SELECT version FROM dkim_domain WHERE domain = ? "
                 "FOR UPDATE", in, 1, &col, 1, 0, 0, 0) < 0)
         return dkim_db_fail(db, domain, why, whylen), -1;
-    return col.n >= 0;
+    return col.n < 0 ? 0 : made == 1 ? 2 : 1;
 }
 
 /* check_keys - every key of H's domain opens and matches its row, as
@@ -152,6 +153,8 @@ static int begin_tx(struct dkim_handle *h, struct dkim_dbtx *tx, int create,
     tx->open = 1;
     if ((found = lock_domain(tx->db, h->dom->domain, create, why, whylen)) <= 0)
         return found;
+    if (found == 2)             /* key rows without a domain row are strays, not */
+        return 1;               /* its keys: the commit's DELETE drops them */
     if (dkim_db_rows(tx->db, h->dom->domain, h->dom, 1, keep, tx, why, whylen) < 0
         || check_keys(h, why, whylen) < 0)
         return -1;

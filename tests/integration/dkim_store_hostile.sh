@@ -20,6 +20,8 @@
 #     a key whose public half is not the published one;
 #  5. no seal key hex, no PEM line in the milter log, mxdock-dkim stderr,
 #     ps argv, or MariaDB's general log;
+#  5b. key rows left without their dkim_domain row are not brought back
+#     by the next keygen;
 #  6. migrate-store --to=, --to=foo, no --to, unknown domain, and --to=mysql
 #     with dkim_store = mysql (copies dkim_keydir in, as with files).
 source "$(dirname "$0")/../lib/harness.sh"
@@ -316,6 +318,14 @@ h_eq "the searches can hit (the seal key file), $looked PEM lines looked for" \
 leaks=${leaks% *}
 h_has "the general log holds the sealed rows (it is on)" "$(cat "$H/general.log")" "INSERT INTO dkim_key"
 h_eq "no seal key hex, no PEM line in logs, stderr, argv, general log" "$leaks" ""
+
+# --- 5b. key rows whose domain row was deleted: not the domain's keys ------
+mariadb_db h1 "DELETE FROM dkim_domain WHERE domain = 'two.test'"
+out=$(dk "$H/a.conf" list 2>&1)
+h_lacks "domain row deleted: list no longer shows two.test" "$out" "two.test"
+dk "$H/a.conf" keygen two.test >/dev/null 2>&1
+h_eq "keygen after: two keys, not the stray rows brought back" \
+	"$(dk "$H/a.conf" list two.test | tail -n +2 | wc -l) $(sql h1 "SELECT COUNT(*) FROM dkim_key WHERE domain = 'two.test'")" "2 2"
 
 # --- 6. migrate-store options ----------------------------------------------------
 for v in --to= --to=foo ""; do
