@@ -29,10 +29,8 @@ if ! $PY -c 'import dkim, cryptography, dns.resolver' 2>"$H/py.err"; then
 	h_done
 	exit
 fi
-if [ ! -d "$NODE_DIR/node_modules/mailauth" ]; then
-	(cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
-		{ h_fail "npm ci in tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"; h_done; exit; }
-fi
+h_npm_ci ||
+	{ h_fail "npm ci in tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"; h_done; exit; }
 
 pdns_start sqlite || { h_done; exit; }
 $PY "$TOP/tests/diff/gen.py" "$OUT" >"$H/gen.log" 2>&1 ||

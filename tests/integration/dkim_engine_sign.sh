@@ -21,10 +21,8 @@ h_init dkim-engine-sign
 PY=/usr/bin/python3                     # Debian's, where python3-dkim lives
 NODE_DIR=$H_TOP/tests/node
 export NODE_DIR
-if [ ! -d "$NODE_DIR/node_modules/mailauth" ]; then
-	(cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
-		{ h_fail "npm ci in tests/node (log: $H/npm.log)" "failed" "mailauth installed"; h_done; exit; }
-fi
+h_npm_ci ||
+	{ h_fail "npm ci in tests/node (log: $H/npm.log)" "failed" "mailauth installed"; h_done; exit; }
 $PY -c 'import dkim, nacl' 2>/dev/null ||
 	{ h_fail "python3-dkim and python3-nacl installed" "missing" "make deps"; h_done; exit; }
 

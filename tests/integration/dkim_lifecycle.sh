@@ -15,10 +15,8 @@ source "$(dirname "$0")/../lib/pdns.sh"
 h_init dkim-life
 
 NODE_DIR=$H_TOP/tests/node
-if [ ! -d "$NODE_DIR/node_modules/mailauth" ]; then
-	(cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
-		{ h_fail "npm ci in tests/node (log: $H/npm.log)" "failed" "mailauth installed"; h_done; exit; }
-fi
+h_npm_ci ||
+	{ h_fail "npm ci in tests/node (log: $H/npm.log)" "failed" "mailauth installed"; h_done; exit; }
 
 pdns_start sqlite
 C=$H/mxdock.conf

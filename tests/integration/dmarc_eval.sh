@@ -15,10 +15,7 @@ CHECK=${BUILDDIR:-$TOP/build}/tests/dmarccheck
 [ -x "$CHECK" ] || { h_fail "dmarccheck built" "missing $CHECK" "make unit"; h_done; exit; }
 
 # mailauth, pinned: installed from the lock file when missing
-if [ ! -d "$TOP/tests/node/node_modules/mailauth" ]; then
-	npm ci --prefix "$TOP/tests/node" --no-audit --no-fund >"$H/npm.log" 2>&1 ||
-		h_fail "npm ci tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"
-fi
+h_npm_ci || h_fail "npm ci tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"
 
 pdns_start sqlite || { h_done; exit; }
 for zone in test uk; do

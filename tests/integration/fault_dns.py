@@ -76,12 +76,26 @@ def serve_tcp(s):
         threading.Thread(target=serve_tcp_one, args=(c,), daemon=True).start()
 
 
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("127.0.0.1", 0))
+def bind_both():
+    """A UDP and a TCP socket on one port: the kernel picks a free UDP port,
+    which a TCP socket (an outgoing connection of another test) may hold
+    already; then try another."""
+    for _ in range(100):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        t = socket.socket()
+        t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            t.bind(("127.0.0.1", u.getsockname()[1]))
+            return u, t
+        except OSError:
+            u.close()
+            t.close()
+    raise SystemExit("fault_dns.py: no port free for both UDP and TCP")
+
+
+u, t = bind_both()
 port = u.getsockname()[1]
-t = socket.socket()
-t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(("127.0.0.1", port))
 t.listen(64)
 threading.Thread(target=serve_tcp, args=(t,), daemon=True).start()
 with open(sys.argv[2] + ".tmp", "w") as f:

@@ -3,12 +3,13 @@
 # SERVFAIL, garbage after a right ID, truncated (TC=1 over UDP, then a TCP
 # answer cut short that never ends), a 5-byte packet, answers with a wrong
 # ID (dropped: the same as silence).  For each, 20 messages at once from an
-# outside client, each with SPF and three DKIM signatures to look up: every
+# outside client, each with SPF and six DKIM signatures to look up: every
 # message is answered with the configured action (spf_temperror_action =
 # tag, dkim_dnserror_action = tempfail: 451 4.7.20) within the per-message
 # budget (milter_dns_budget = 3 s: the milter's own ms= under 4.5 s, the
-# client's clock under 6 s with 20 clients on a loaded host; without the
-# budget, SPF and three key lookups at dns_timeout = 2 s take 8 s); no thread stays behind (the
+# client's clock under 8 s; without the budget, SPF, six key lookups and
+# DMARC at dns_timeout = 2 s take 16 s, and truncated's TCP answer hangs
+# 30 s); no thread stays behind (the
 # milter's thread count returns to its idle level) and the milter still
 # answers.  Found: libopendkim read a SERVFAIL as "no key" (permerror,
 # message accepted); dkim_msg_dns.c now hands it over as a failed query
@@ -26,11 +27,12 @@ fake() {
 	python3 "$H_TOP/tests/integration/fault_dns.py" "$1" "$H/dns.port" &
 	FAKE=$!
 	h_track $FAKE
-	h_wait "fake resolver ($1)" 10 test -s "$H/dns.port"
+	h_wait "fake resolver ($1)" 10 test -s "$H/dns.port" || { h_done; exit 1; }
 	DNSPORT=$(cat "$H/dns.port")
 }
-# send - a message with three signatures whose key lookups go to the fake
-send() { milterdns_send 3 60; }
+# send - a message with six signatures whose key lookups go to the fake (a
+# budget not kept would cost 6 x dns_timeout, past the client's bound)
+send() { milterdns_send 6 60; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$MILTER_PID/status"; }
 
 for mode in servfail garbage truncated short wrongid; do
@@ -49,13 +51,20 @@ CONF
 	answered=0 slow=0
 	for i in $(seq 1 20); do
 		grep -q "reply 451 4.7.20" "$H/$mode.$i" && answered=$((answered + 1))
-		awk '/^seconds/ {exit !($2 > 6.0)}' "$H/$mode.$i" && slow=$((slow + 1))
+		awk '/^seconds / {exit !($2 > 8.0)}' "$H/$mode.$i" && slow=$((slow + 1))
 	done
 	h_eq "$mode: 20 messages at once, each answered 451 4.7.20 (dkim_dnserror_action)" \
 		"$answered" 20
-	h_eq "$mode: none over the 3 s budget + 3 s, seen by the client (20 at once, loaded host)" "$slow" 0
+	# The client's clock counts the time the milter's 20 session threads
+	# wait for a CPU: make check runs two passes at once on 2 cores, and
+	# there (ASan build) a client saw 6.1 s while no ms= was over 4.5 s
+	# (rerun under load: 4.7 s, the slowest ms= 3.1 s).
+	# 3 s budget + 5 s for that; a budget not kept costs 16 s or more.
+	h_eq "$mode: none over the 3 s budget + 5 s, seen by the client (20 at once, loaded host)" "$slow" 0
+	echo "# $mode: slowest seen by the client: $(sed -n 's/^seconds //p' "$H/$mode".[0-9]* | sort -n | tail -1) s"
 	h_eq "$mode: none over 4.5 s, seen by the milter (ms= of its log lines)" \
 		"$(grep -o ' ms=[0-9]*' "$MILTER_LOG" | awk -F= '$2 > 4500' | wc -l)" 0
+	cp "$MILTER_LOG" "$H/$mode.milter.log"    # kept for reading
 	: >"$MILTER_LOG"
 	h_eq "$mode: SPF temperror tagged in the A-R" "$(grep -l "spf=temperror" "$H/$mode".[0-9]* | wc -l)" 20
 	for _ in $(seq 50); do [ "$(threads)" -le "$idle" ] && break; sleep 0.1; done

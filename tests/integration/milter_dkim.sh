@@ -139,6 +139,7 @@ h_has "one log line per message" "$(cat "$MILTER_LOG")" "spf="
 # 6. the other way round: a message signed by mailauth (no libopendkim code)
 # with the store's keys, verified by mxdock-milter
 export NODE_DIR=$H_TOP/tests/node
+h_npm_ci || h_fail "npm ci in tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"
 printf 'From: Carol <carol@%s>\r\nTo: bob@example.org\r\nSubject: signed by mailauth\r\nDate: Sat, 21 Nov 2026 12:00:00 +0000\r\nMessage-ID: <ma1@%s>\r\n\r\nsigned elsewhere\r\n' \
 	"$D" "$D" >"$H/ma.txt"
 if node "$H_TOP/tests/node/dkim.mjs" sign "$H/ma.txt" "$D" "$RSA_SEL:rsa:$H/dkim/$D/$RSA_SEL.pem" \

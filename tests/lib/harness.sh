@@ -2,6 +2,7 @@
 #
 #   h_init NAME          scratch directory $H (under /tmp), cleanup on exit
 #   h_port               print a free TCP/UDP port on 127.0.0.1
+#   h_npm_ci             tests/node's pinned npm packages, installed once
 #   h_track PID          stop PID (TERM, then KILL) on exit
 #   h_on_exit CMD        run CMD on exit (before the tracked PIDs are stopped)
 #   h_wait DESC SECS CMD wait until CMD succeeds, or fail the test
@@ -55,18 +56,35 @@ $H_EXIT_CMDS"; }
 # h_port - a port below the kernel's ephemeral range (so no outgoing
 # connection holds it), used by no TCP or UDP socket now, and not handed out
 # before by this test (several are picked before any is bound).
-# The ports handed out are kept in $H/.ports: h_port runs in $(...) subshells.
+# MXDOCK_TEST_PORTS=LOW-HIGH narrows it: tests/check runs two passes at
+# once, each in its own half, so they never pick the same port between
+# h_port and the bind.  The ports handed out are kept in $H/.ports: h_port
+# runs in $(...) subshells.
 h_port() {
-	local p low
-	low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	local p low high
+	low=10000
+	high=$(($(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768) - 1))
+	if [[ $MXDOCK_TEST_PORTS =~ ^([0-9]+)-([0-9]+)$ ]] &&
+		[ "${BASH_REMATCH[1]}" -ge 1024 ] && [ "${BASH_REMATCH[1]}" -lt "${BASH_REMATCH[2]}" ]; then
+		low=${BASH_REMATCH[1]} high=${BASH_REMATCH[2]}
+	fi
 	while :; do
-		p=$((10000 + RANDOM % (low - 10000)))
+		p=$((low + (RANDOM * 32768 + RANDOM) % (high - low + 1)))
 		grep -qx "$p" "$H/.ports" 2>/dev/null && continue
 		ss -Htuan 2>/dev/null | awk '{ print $5 }' | grep -q ":$p\$" && continue
 		echo "$p" >>"$H/.ports"
 		echo "$p"
 		return
 	done
+}
+
+# h_npm_ci - install tests/node's pinned npm packages (mailauth) from the
+# lock file when they are missing.  Under a lock on tests/node: two passes
+# of tests/check run at once, and neither may run npm ci while the other
+# does, nor use a half-installed node_modules.  Its log is $H/npm.log.
+h_npm_ci() {
+	flock "$H_TOP/tests/node" bash -c 'cd "$1" && { [ -d node_modules/mailauth ] ||
+		npm ci --silent --no-audit --no-fund; }' - "$H_TOP/tests/node" >"$H/npm.log" 2>&1
 }
 
 h_wait() {

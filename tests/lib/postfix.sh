@@ -261,11 +261,7 @@ EOF
 }
 
 milter_mailauth() {
-	local node_dir="$H_TOP/tests/node"
-	if [ ! -d "$node_dir/node_modules/mailauth" ]; then
-		(cd "$node_dir" && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
-			{ echo "npm ci failed (log: $H/npm.log)"; return 1; }
-	fi
+	h_npm_ci || { echo "npm ci failed (log: $H/npm.log)"; return 1; }
 	node "$H_TOP/tests/integration/milter_mailauth.js" "$1" "$2" "$3" "$4" \
 		"127.0.0.1:$PDNS_DNS_PORT" 2>&1
 }
