@@ -16,10 +16,7 @@
 #     before that tick; mail flows through C and D the whole time, and every
 #     delivered message verifies with mailauth against PowerDNS 2.
 
-if [ ! -d tests/node/node_modules/mailauth ]; then
-	(cd tests/node && npm ci --silent --no-audit --no-fund) >"$H/npm.log" 2>&1 ||
-		h_fail "npm ci for mailauth" "$(tail -1 "$H/npm.log")" "installed"
-fi
+h_npm_ci || h_fail "npm ci in tests/node" "$(tail -3 "$H/npm.log")" "mailauth installed"
 SEAL=$H/dkim-seal.key
 openssl rand -hex 32 >"$SEAL"
 chmod 600 "$SEAL"
