@@ -8,6 +8,8 @@
 #ifndef MX_PDB_H
 #define MX_PDB_H
 
+#include <string.h>
+
 #include "conf.h"
 
 /* Statement slots: each pooled connection keeps its prepared statements by
@@ -29,6 +31,17 @@ struct pdb_val {
     const char *s;
     size_t  len;
 };
+
+/* pdb_text, pdb_int - one statement parameter (NULL text binds as "") */
+static inline struct pdb_val pdb_text(const char *s)
+{
+    return (struct pdb_val) {PDB_TEXT, 0, s ? s : "", s ? strlen(s) : 0};
+}
+
+static inline struct pdb_val pdb_int(long long n)
+{
+    return (struct pdb_val) {PDB_INT, n, 0, 0};
+}
 
 /* pdb_col - one output column; NULL columns have null set.  A TEXT or
  * BLOB column longer than s takes BIG (BIGCAP bytes, the caller's) when

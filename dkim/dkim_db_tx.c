@@ -42,15 +42,6 @@ struct dkim_dbtx {
     struct blob *v;
 };
 
-static struct pdb_val text(const char *s)
-{
-    return (struct pdb_val) {PDB_TEXT, 0, s, strlen(s)};
-}
-
-static struct pdb_val num(long long n)
-{
-    return (struct pdb_val) {PDB_INT, n, 0, 0};
-}
 
 static void forget(struct dkim_dbtx *, const char *selector);
 
@@ -105,7 +96,7 @@ void    dkim_db_discard(struct dkim_handle *h, const char *selector)
  * 2 made now, 1 found, 0 absent, -1 with WHY */
 static int lock_domain(struct pdb *db, const char *domain, int create, char *why, size_t whylen)
 {
-    struct pdb_val in[2] = {text(domain), num((long long) mx_now())};
+    struct pdb_val in[2] = {pdb_text(domain), pdb_int((long long) mx_now())};
     struct pdb_col col = {.type = PDB_INT};
     long long made = 0;
 
@@ -231,9 +222,9 @@ static int insert(struct pdb *db, const char *domain, const struct dkim_selector
                   const struct blob *b)
 {
     struct pdb_val in[10] = {
-        text(domain), text(s->name), num(pos), text(dkim_alg_name(s->alg)), num(s->bits),
-        text(dkim_state_name(s->state)), num((long long) s->created),
-        num((long long) s->changed), text(s->pubkey_b64), {PDB_BLOB, 0, b->b, b->len}
+        pdb_text(domain), pdb_text(s->name), pdb_int(pos), pdb_text(dkim_alg_name(s->alg)), pdb_int(s->bits),
+        pdb_text(dkim_state_name(s->state)), pdb_int((long long) s->created),
+        pdb_int((long long) s->changed), pdb_text(s->pubkey_b64), {PDB_BLOB, 0, b->b, b->len}
     };
 
     return pdb_run(db, -1, "INSERT INTO dkim_key (domain, selector, pos, alg, bits, state, "
@@ -246,7 +237,7 @@ static int write_rows(struct dkim_handle *h, char *why, size_t whylen)
 {
     struct dkim_dbtx *tx = h->tx;
     const char *d = h->dom->domain;
-    struct pdb_val in[2] = {num((long long) mx_now()), text(d)};
+    struct pdb_val in[2] = {pdb_int((long long) mx_now()), pdb_text(d)};
 
     if (pdb_run(tx->db, -1, "DELETE FROM dkim_key WHERE domain = ?", &in[1], 1,
                 0, 0, 0, 0, 0) < 0)

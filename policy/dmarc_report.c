@@ -121,54 +121,40 @@ static const char sql_rows[] =
     " WHERE policy_domain = ? AND received >= ? AND received < ?"
     " GROUP BY " GROUPED " ORDER BY source_ip, COUNT(*) DESC";
 
-static struct pdb_val text(const char *s)
-{
-    struct pdb_val v = {PDB_TEXT, 0, s ? s : "", 0};
-
-    v.len = strlen(v.s);
-    return v;
-}
-
-static struct pdb_val num(long long n)
-{
-    struct pdb_val v = {PDB_INT, n, NULL, 0};
-
-    return v;
-}
 
 int     dmarc_report_record(struct pdb *db, const struct dmarc_report_msg *m)
 {
     char    adkim[2] = {m->adkim ? m->adkim : 'r', 0}, aspf[2] = {m->aspf ? m->aspf : 'r', 0};
     struct pdb_val in[16], pol[12];
 
-    in[0] = num((long long) m->when);
-    in[1] = text(m->source_ip);
-    in[2] = text(m->header_from);
-    in[3] = text(m->envelope_from);
-    in[4] = text(m->policy_domain);
-    in[5] = text(m->disposition);
-    in[6] = text(m->dkim_aligned ? "pass" : "fail");
-    in[7] = text(m->spf_aligned ? "pass" : "fail");
-    in[8] = text(m->dkim_domain);
-    in[9] = text(m->dkim_result);
-    in[10] = text(m->spf_domain);
-    in[11] = text(m->spf_scope && *m->spf_scope ? m->spf_scope : "mfrom");
-    in[12] = text(m->spf_result && *m->spf_result ? m->spf_result : "none");
-    in[13] = text(m->reason);
-    in[14] = text(m->dkim_selector);
-    in[15] = text(m->dkim_all);
-    pol[0] = text(m->policy_domain);
-    pol[1] = text(m->p);
-    pol[2] = text(m->sp && *m->sp ? m->sp : m->p);
-    pol[3] = num(m->pct);
-    pol[4] = text(adkim);
-    pol[5] = text(aspf);
-    pol[6] = text(m->rua);
-    pol[7] = num((long long) m->when);
-    pol[8] = text(m->np);
-    pol[9] = text(m->testing ? "y" : "n");
-    pol[10] = text(m->fo && *m->fo ? m->fo : "0");
-    pol[11] = text(m->discovery && *m->discovery ? m->discovery : "psl");
+    in[0] = pdb_int((long long) m->when);
+    in[1] = pdb_text(m->source_ip);
+    in[2] = pdb_text(m->header_from);
+    in[3] = pdb_text(m->envelope_from);
+    in[4] = pdb_text(m->policy_domain);
+    in[5] = pdb_text(m->disposition);
+    in[6] = pdb_text(m->dkim_aligned ? "pass" : "fail");
+    in[7] = pdb_text(m->spf_aligned ? "pass" : "fail");
+    in[8] = pdb_text(m->dkim_domain);
+    in[9] = pdb_text(m->dkim_result);
+    in[10] = pdb_text(m->spf_domain);
+    in[11] = pdb_text(m->spf_scope && *m->spf_scope ? m->spf_scope : "mfrom");
+    in[12] = pdb_text(m->spf_result && *m->spf_result ? m->spf_result : "none");
+    in[13] = pdb_text(m->reason);
+    in[14] = pdb_text(m->dkim_selector);
+    in[15] = pdb_text(m->dkim_all);
+    pol[0] = pdb_text(m->policy_domain);
+    pol[1] = pdb_text(m->p);
+    pol[2] = pdb_text(m->sp && *m->sp ? m->sp : m->p);
+    pol[3] = pdb_int(m->pct);
+    pol[4] = pdb_text(adkim);
+    pol[5] = pdb_text(aspf);
+    pol[6] = pdb_text(m->rua);
+    pol[7] = pdb_int((long long) m->when);
+    pol[8] = pdb_text(m->np);
+    pol[9] = pdb_text(m->testing ? "y" : "n");
+    pol[10] = pdb_text(m->fo && *m->fo ? m->fo : "0");
+    pol[11] = pdb_text(m->discovery && *m->discovery ? m->discovery : "psl");
     if (pdb_run(db, -1, sql_insert, in, 16, NULL, 0, NULL, NULL, NULL) < 0)
         return -1;
     return pdb_run(db, -1, sql_seen, pol, 12, NULL, 0, NULL, NULL, NULL);
@@ -375,7 +361,7 @@ char   *dmarc_report_xml(struct pdb *db, const struct dmarc_report_meta *meta,
                          const char *policy_domain, long *nmsgs)
 {
     struct strbuf sb = STRBUF_INIT;
-    struct pdb_val in[3] = {text(policy_domain), num(meta->begin), num(meta->end)};
+    struct pdb_val in[3] = {pdb_text(policy_domain), pdb_int(meta->begin), pdb_int(meta->end)};
     struct pdb_col pol[DMARC_REPORT_POLICY_COLS];
     struct pdb_col rows[15];
     struct policy_ctx pc = {&sb, 0, 0};
@@ -411,7 +397,7 @@ char   *dmarc_report_xml(struct pdb *db, const struct dmarc_report_meta *meta,
  * rua in POL[5].s); 1 found, 0 none, -1 database error */
 int     dmarc_report_policy(struct pdb *db, const char *domain, struct pdb_col *pol)
 {
-    struct pdb_val in[1] = {text(domain)};
+    struct pdb_val in[1] = {pdb_text(domain)};
     int     found = 0;
 
     dmarc_report_policy_cols(pol);
@@ -425,7 +411,7 @@ int     dmarc_report_policy(struct pdb *db, const char *domain, struct pdb_col *
  * a line into OUT; -1 on a database error */
 int     dmarc_report_domains(struct pdb *db, time_t begin, time_t end, struct strbuf *out)
 {
-    struct pdb_val in[2] = {num(begin), num(end)};
+    struct pdb_val in[2] = {pdb_int(begin), pdb_int(end)};
     struct pdb_col col;
 
     memset(&col, 0, sizeof col);

@@ -40,38 +40,24 @@ static const char sql_done[] =
     " bytes = ?, error = ?, updated = ?"
     " WHERE policy_domain = ? AND period_begin = ? AND uri = ?";
 
-static struct pdb_val text(const char *s)
-{
-    struct pdb_val v = {PDB_TEXT, 0, s ? s : "", 0};
-
-    v.len = strlen(v.s);
-    return v;
-}
-
-static struct pdb_val num(long long n)
-{
-    struct pdb_val v = {PDB_INT, n, NULL, 0};
-
-    return v;
-}
 
 /* dmarc_report_claim - is D's destination ours to send now?  1 yes, 0 no
  * (sent, refused, not due, given up, or claimed by another run), -1 db */
 int     dmarc_report_claim(const struct dmarc_report_dest *d)
 {
-    struct pdb_val in[7] = {text(d->domain), num(d->begin), text(d->uri), text(d->report_id),
-        num(d->now)};
+    struct pdb_val in[7] = {pdb_text(d->domain), pdb_int(d->begin), pdb_text(d->uri), pdb_text(d->report_id),
+        pdb_int(d->now)};
     long long n = 0;
 
     if (pdb_run(d->db, -1, sql_new, in, 5, NULL, 0, NULL, NULL, NULL) < 0)
         return -1;
-    in[0] = num(d->now);
-    in[1] = text(d->domain);
-    in[2] = num(d->begin);
-    in[3] = text(d->uri);
-    in[4] = num(d->now);
-    in[5] = num(d->c->dmarc_report_retries);
-    in[6] = num(d->now - STUCK_SECONDS);
+    in[0] = pdb_int(d->now);
+    in[1] = pdb_text(d->domain);
+    in[2] = pdb_int(d->begin);
+    in[3] = pdb_text(d->uri);
+    in[4] = pdb_int(d->now);
+    in[5] = pdb_int(d->c->dmarc_report_retries);
+    in[6] = pdb_int(d->now - STUCK_SECONDS);
     if (pdb_run(d->db, -1, sql_claim, in, 7, NULL, 0, NULL, NULL, &n) < 0)
         return -1;
     return n == 1;
@@ -83,10 +69,10 @@ int     dmarc_report_done(const struct dmarc_report_dest *d, const char *status,
                           const char *error)
 {
     int     failed = strcmp(status, "failed") == 0;
-    struct pdb_val in[10] = {text(status), num(failed ? d->now : 0),
-        num(failed ? d->c->dmarc_report_retry_delay : 0), num(strcmp(status, "refused") != 0),
-        num((long long) bytes), text(error), num(d->now), text(d->domain), num(d->begin),
-        text(d->uri)};
+    struct pdb_val in[10] = {pdb_text(status), pdb_int(failed ? d->now : 0),
+        pdb_int(failed ? d->c->dmarc_report_retry_delay : 0), pdb_int(strcmp(status, "refused") != 0),
+        pdb_int((long long) bytes), pdb_text(error), pdb_int(d->now), pdb_text(d->domain), pdb_int(d->begin),
+        pdb_text(d->uri)};
 
     return pdb_run(d->db, -1, sql_done, in, 10, NULL, 0, NULL, NULL, NULL);
 }

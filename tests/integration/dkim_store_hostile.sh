@@ -26,6 +26,7 @@
 #     with dkim_store = mysql (copies dkim_keydir in, as with files).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
+source "$H_TOP/tests/lib/dkimstore.sh"
 h_init dkim-store-hostile
 
 D=$BINDIR/mxdock-dkim
@@ -39,25 +40,6 @@ openssl rand -hex 32 >"$SEAL"
 chmod 600 "$SEAL"
 mariadb_sql "SET GLOBAL general_log_file = '$H/general.log'; SET GLOBAL general_log = 1;"
 
-newdb() {
-	mariadb_sql "CREATE DATABASE $1; GRANT ALL ON $1.* TO 'mxdock'@'127.0.0.1';
-		GRANT ALL ON $1.* TO 'mxdock'@'localhost';"
-}
-# mkconf FILE STORE DB KEYDIR
-mkconf() {
-	cat >"$1" <<CONF
-dkim_keydir = $4
-pdns_api_url =
-dkim_rsa_bits = 1024
-dns_check_server = 127.0.0.1:9
-dns_timeout = 1
-dkim_store = $2
-dkim_store_seal_key_file = $SEAL
-mysql_timeout = 2
-CONF
-	mariadb_conf "$1"
-	sed -i "s/^mysql_database = .*/mysql_database = $3/" "$1"
-}
 # dk CONF ARGS... - mxdock-dkim at T0; stderr also kept in $ERR
 dk() {
 	local c=$1
@@ -75,8 +57,8 @@ snap() {
 code_in() { case "|$2|" in *"|$1|"*) echo yes ;; *) echo "exit $1" ;; esac; }
 lines() { [ -z "$1" ] && echo 0 || printf '%s\n' "$1" | wc -l; }
 
-newdb h1
-mkconf "$H/a.conf" mysql h1 "$H/keys-a"
+dkimstore_db h1
+dkimstore_mysql_conf "$H/a.conf" mysql h1 "$H/keys-a" 2
 for d in one.test two.test; do dk "$H/a.conf" keygen $d >/dev/null; done
 for s in mx20261121r mx20261121e; do dk "$H/a.conf" activate one.test $s >/dev/null; done
 before=$(snap h1 "$H/a.conf")
@@ -127,7 +109,7 @@ done
 h_eq "after the refusals of 1. the store is as it was" "$(snap h1 "$H/a.conf")" "$before"
 
 # --- 2. MariaDB down, frozen, refusing ---------------------------------------
-mkconf "$H/f.conf" files h1 "$H/keys-f"
+dkimstore_mysql_conf "$H/f.conf" files h1 "$H/keys-f" 2
 dk "$H/f.conf" keygen fil.test >/dev/null
 # db_case HOW WANT: each verb exits WANT (a|b), one line on stderr
 db_case() {
@@ -145,7 +127,7 @@ db_case() {
 }
 mariadb_stop
 db_case stopped "69|75"
-mkconf "$H/m.conf" mysql h1 "$H/keys-m"
+dkimstore_mysql_conf "$H/m.conf" mysql h1 "$H/keys-m" 2
 sed -i '/^milter_socket/d' "$H/m.conf"
 cat >>"$H/m.conf" <<CONF
 milter_socket = inet:$(h_port)@127.0.0.1
@@ -199,15 +181,15 @@ mariadb_sql "GRANT ALL ON h1.* TO 'mxdock'@'127.0.0.1'; GRANT ALL ON h1.* TO 'mx
 h_eq "after the outages of 2. the store is as it was" "$(snap h1 "$H/a.conf")" "$before"
 
 # --- 3. MariaDB killed during migrate-store ----------------------------------
-mkconf "$H/src.conf" files k1 "$H/keys-src"
-newdb k1
-newdb k2
+dkimstore_mysql_conf "$H/src.conf" files k1 "$H/keys-src" 2
+dkimstore_db k1
+dkimstore_db k2
 for i in 1 2 3 4 5 6; do dk "$H/src.conf" keygen m$i.test >/dev/null; done
-mkconf "$H/src2.conf" files k2 "$H/keys-src"
+dkimstore_mysql_conf "$H/src2.conf" files k2 "$H/keys-src" 2
 dk "$H/src2.conf" migrate-store --to=mysql >/dev/null
-mkconf "$H/k2.conf" mysql k2 "$H/none"
+dkimstore_mysql_conf "$H/k2.conf" mysql k2 "$H/none" 2
 want=$(dk "$H/k2.conf" list --json)
-mkconf "$H/k1.conf" mysql k1 "$H/none"
+dkimstore_mysql_conf "$H/k1.conf" mysql k1 "$H/none" 2
 dk "$H/k1.conf" list >/dev/null 2>&1            # the tables
 # another session holds m3.test's row: the run stops there, m1 and m2 done
 mariadb_db k1 "START TRANSACTION; INSERT INTO dkim_domain VALUES ('m3.test', 0, 0);
@@ -230,8 +212,8 @@ h_eq "rerun after the restart: exit 0, m1 and m2 skipped as the same" "$?|$(grep
 h_eq "rerun: the same list --json as an uninterrupted run" "$(dk "$H/k1.conf" list --json)" "$want"
 
 # --- 4. tampered rows ---------------------------------------------------------
-newdb t
-mkconf "$H/t.conf" mysql t "$H/none"
+dkimstore_db t
+dkimstore_mysql_conf "$H/t.conf" mysql t "$H/none" 2
 TAMPER="trunc flip null pub state bits slash long upper"
 for d in good $TAMPER; do dk "$H/t.conf" keygen $d.test >/dev/null; done
 for d in good $TAMPER; do
@@ -335,7 +317,7 @@ done
 out=$(dk "$H/f.conf" migrate-store --to=mysql nosuch.test 2>&1)
 h_eq "migrate-store of an unknown domain: 66 naming it" "$?|$out" \
 	"66|mxdock-dkim: nosuch.test: nosuch.test has no keys in the files store"
-mkconf "$H/same.conf" mysql h1 "$H/keys-f"
+dkimstore_mysql_conf "$H/same.conf" mysql h1 "$H/keys-f" 2
 out=$(dk "$H/same.conf" migrate-store --to=mysql 2>&1)
 h_eq "--to=mysql with dkim_store = mysql: copies dkim_keydir in" "$?|$out" \
 	"0|fil.test: copied into the mysql store"

@@ -22,6 +22,7 @@
 #     dkim_on_key_error (tempfail here).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
+source "$H_TOP/tests/lib/dkimstore.sh"
 source "$H_TOP/tests/lib/pdns.sh"
 source "$H_TOP/tests/lib/postfix.sh"
 h_init dkim-store-mysql
@@ -37,34 +38,14 @@ mariadb_start || { h_done; exit 1; }
 openssl rand -hex 32 >"$SEAL"
 chmod 600 "$SEAL"
 
-# newdb NAME - a database the mxdock user may use
-newdb() {
-	mariadb_sql "CREATE DATABASE $1; GRANT ALL ON $1.* TO 'mxdock'@'127.0.0.1';
-		GRANT ALL ON $1.* TO 'mxdock'@'localhost';"
-}
-# mkconf FILE STORE DB KEYDIR - a configuration on STORE (files|mysql)
-mkconf() {
-	cat >"$1" <<CONF
-dkim_keydir = $4
-pdns_api_url =
-dkim_rsa_bits = 1024
-dns_check_server = 127.0.0.1:9
-dns_timeout = 1
-dkim_store = $2
-dkim_store_seal_key_file = $SEAL
-mysql_timeout = 3
-CONF
-	mariadb_conf "$1"
-	sed -i "s/^mysql_database = .*/mysql_database = $3/" "$1"
-}
 # dk CONF [NOW] ARGS... - mxdock-dkim with the fake clock
 dk() { local c=$1 now=$2; shift 2; MXDOCK_NOW=$now "$D" -c "$c" "$@"; }
 sql() { mariadb_db "$1" "$2" | tail -n +2; }
 
 # --- 1. the same lifecycle on both stores ------------------------------------
-newdb m1
-mkconf "$H/files.conf" files m1 "$H/files"
-mkconf "$H/a.conf" mysql m1 "$H/unused-a"
+dkimstore_db m1
+dkimstore_mysql_conf "$H/files.conf" files m1 "$H/files" 3
+dkimstore_mysql_conf "$H/a.conf" mysql m1 "$H/unused-a" 3
 mkdir -p "$H/od"
 opendkim-genkey --directory="$H/od" --domain=imp.test --selector=mail2019 --bits=1024
 echo "k1 imp.test:mail2019:$H/od/mail2019.private" >"$H/od/KeyTable"
@@ -138,7 +119,7 @@ h_eq "the sealed blob opens with Python's AES-GCM to the files store's PEM" "$ou
 dk "$H/a.conf" $T0 keygen swap.test >/dev/null 2>&1
 mariadb_db m1 "UPDATE dkim_key a JOIN dkim_key b ON b.domain = a.domain AND b.alg = 'ed25519'
 	SET a.sealed = b.sealed WHERE a.domain = 'swap.test' AND a.alg = 'rsa'"
-mkconf "$H/back.conf" files m1 "$H/back"
+dkimstore_mysql_conf "$H/back.conf" files m1 "$H/back" 3
 out=$(dk "$H/back.conf" $T0 migrate-store --to=files swap.test 2>&1)
 h_eq "copied sealed row: migrate-store exits 73" "$?" 73
 h_has "copied sealed row: says it does not open" "$out" \
@@ -166,9 +147,9 @@ h_lacks "the tables are there to compare" "$before" "NULL"
 h_eq "refused seal keys changed nothing" "$(sum)" "$before"
 
 # --- 4. two hosts tick at the same moment --------------------------------------
-newdb race
-mkconf "$H/ra.conf" mysql race "$H/unused-ra"
-mkconf "$H/rb.conf" mysql race "$H/unused-rb"
+dkimstore_db race
+dkimstore_mysql_conf "$H/ra.conf" mysql race "$H/unused-ra" 3
+dkimstore_mysql_conf "$H/rb.conf" mysql race "$H/unused-rb" 3
 dk "$H/ra.conf" $T0 keygen rot.test >/dev/null
 dk "$H/ra.conf" $T0 activate rot.test mx20261121e >/dev/null
 dk "$H/ra.conf" $T0 activate rot.test mx20261121r >/dev/null
@@ -193,9 +174,9 @@ h_eq "20 rounds of two ticks at once: one new pending key per algorithm each" "$
 h_eq "40 rotations made in all" "$made" 40
 
 # --- 5. migrate-store files -> mysql -> files ----------------------------------
-newdb mig
-mkconf "$H/m.conf" files mig "$H/files"
-mkconf "$H/m2.conf" files mig "$H/files2"
+dkimstore_db mig
+dkimstore_mysql_conf "$H/m.conf" files mig "$H/files" 3
+dkimstore_mysql_conf "$H/m2.conf" files mig "$H/files2" 3
 find "$H/files" -type f -exec md5sum {} + | sort >"$H/src.sum"
 out=$(dk "$H/m.conf" $T2 migrate-store --to=mysql 2>&1)
 h_eq "migrate-store --to=mysql exits 0" "$?" 0
@@ -217,7 +198,7 @@ h_eq "a domain there with other keys: exit 65" "$?" 65
 h_has "a domain there with other keys: named" "$out" "life.test is already in the mysql store"
 
 # --- 6. the milter on the mysql store --------------------------------------------
-newdb milt
+dkimstore_db milt
 milter_scratch_conf mx.store.test || { h_done; exit 1; }
 cat >>"$C" <<CONF
 milter_internal_hosts = 127.0.0.1/32

@@ -7,19 +7,50 @@
 #                                 dkim_on_key_error = tempfail
 #   dkimstore_key DOMAIN          one active key; selector in DKIMSTORE_SEL
 #   dkimstore_send DOMAIN [ARGS]  internal mail From DOMAIN to the milter
+#   dkimstore_offline KEYDIR      the CLI's offline keys (printed)
+#   dkimstore_db NAME             a database of the scratch MariaDB for mxdock
+#   dkimstore_mysql_conf FILE STORE DB KEYDIR TIMEOUT   offline keys on STORE
+#                                 (files|mysql), sealed with $SEAL, in DB
 
 # dkimstore_cli_conf - D = mxdock-dkim, C = $H/mxdock.conf for the CLI: no
 # PowerDNS, 1024-bit RSA keys (fast), DNS checks to a port nobody serves
 dkimstore_cli_conf() {
 	D=$BINDIR/mxdock-dkim
 	C=$H/mxdock.conf
-	cat >"$C" <<CONF
-dkim_keydir = $H/store
+	dkimstore_offline "$H/store" >"$C"
+}
+
+# dkimstore_offline KEYDIR - no PowerDNS, 1024-bit RSA keys (fast), DNS
+# checks to a port nobody serves, keys in KEYDIR
+dkimstore_offline() {
+	cat <<CONF
+dkim_keydir = $1
 pdns_api_url =
 dkim_rsa_bits = 1024
 dns_check_server = 127.0.0.1:9
 dns_timeout = 1
 CONF
+}
+
+# dkimstore_db NAME - database NAME on the scratch MariaDB (mariadb.sh),
+# all of it granted to the mxdock user
+dkimstore_db() {
+	mariadb_sql "CREATE DATABASE $1; GRANT ALL ON $1.* TO 'mxdock'@'127.0.0.1';
+		GRANT ALL ON $1.* TO 'mxdock'@'localhost';"
+}
+
+# dkimstore_mysql_conf FILE STORE DB KEYDIR TIMEOUT - FILE: the offline keys
+# with dkim_store = STORE (files|mysql), the seal key file $SEAL, database DB
+# of the scratch MariaDB, mysql_timeout = TIMEOUT
+dkimstore_mysql_conf() {
+	{
+		dkimstore_offline "$4"
+		echo "dkim_store = $2"
+		echo "dkim_store_seal_key_file = $SEAL"
+		echo "mysql_timeout = $5"
+	} >"$1"
+	mariadb_conf "$1"
+	sed -i "s/^mysql_database = .*/mysql_database = $3/" "$1"
 }
 
 # dkimstore_milter_conf AUTHSERV - D, C for a milter that signs internal

@@ -1,12 +1,14 @@
 /*
  * t.h - the unit-test checks.  Each check prints one line, "ok - NAME" or
  * "not ok - NAME: got X, want Y", and counts; t_done() prints the closing
- * "N passed, N failed" line tests/run adds up, and returns the exit code.
+ * "N passed, N failed" line tests/run adds up, and returns the exit code;
+ * t_done_rm(DIR) also removes a passing run's scratch directory.
  */
 #ifndef MX_T_H
 #define MX_T_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int t_pass, t_fail;
@@ -42,6 +44,18 @@ static inline int t_done(void)
 {
     printf("%d passed, %d failed\n", t_pass, t_fail);
     return t_fail ? 1 : 0;
+}
+
+/* t_done_rm - t_done, after removing the scratch directory DIR when every
+ * check passed (a failed run keeps it to be read) */
+static inline int t_done_rm(const char *dir)
+{
+    char    cmd[4200];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (t_fail == 0 && system(cmd) != 0)
+        printf("# could not remove %s\n", dir);
+    return t_done();
 }
 
 #endif

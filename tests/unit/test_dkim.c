@@ -764,12 +764,5 @@ int     main(void)
     test_tags();
     test_keyrec();
     test_planted_links();
-    if (t_fail == 0) {
-        char    cmd[400];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-        if (system(cmd) != 0)
-            printf("# could not remove %s\n", tmpdir);
-    }
-    return t_done();
+    return t_done_rm(tmpdir);
 }

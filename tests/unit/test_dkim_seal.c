@@ -161,12 +161,5 @@ int     main(void)
     test_tampered();
     test_wrong_aad_key();
     test_key_file();
-    if (t_fail == 0) {
-        char    cmd[400];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-        if (system(cmd) != 0)
-            printf("# could not remove %s\n", tmpdir);
-    }
-    return t_done();
+    return t_done_rm(tmpdir);
 }
