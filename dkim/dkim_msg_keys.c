@@ -153,8 +153,10 @@ static int stamp(const struct mx_conf *c, const char *domain, struct dkim_keyset
         return ks->mtime != 0;
     }
     ks->checked_ms = mono_ms();
-    if (dkim_db_version(c, domain, &ks->version, why, whylen) < 0)
-        return -1;
+    if (dkim_db_version(c, domain, &ks->version, why, whylen) < 0) {
+        ks->version = -1;       /* unknown: the next poll reloads, even for a */
+        return -1;              /* domain without keys (version 0) */
+    }
     return ks->version != 0;
 }
 

@@ -19,7 +19,8 @@
 #     verifies); after activate on the other host it signs with the new key
 #     within dkim_store_poll (1 s) without a reload; with MariaDB frozen it
 #     still signs with the keys it has, and a domain it never loaded gets
-#     dkim_on_key_error (tempfail here).
+#     dkim_on_key_error (tempfail here); one without keys is accepted
+#     again once MariaDB answers (not left broken at version 0).
 source "$(dirname "$0")/../lib/harness.sh"
 source "$H_TOP/tests/lib/mariadb.sh"
 source "$H_TOP/tests/lib/dkimstore.sh"
@@ -245,9 +246,15 @@ sleep 1.5                               # past dkim_store_poll: the milter asks
 send 3
 out=$(python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" \
 	--mailfrom alice@new.test --header "From: Alice <alice@new.test>" --header "Subject: hi" 2>&1)
+nokeys() { python3 "$H_TOP/tests/integration/milter_msg.py" "127.0.0.1:$MILTER_PORT" \
+	--mailfrom alice@nokeys.test --header "From: Alice <alice@nokeys.test>" --header "Subject: hi" 2>&1; }
+out2=$(nokeys)
 kill -CONT "$MYSQL_PID"
 h_has "MariaDB frozen, a domain never loaded: dkim_on_key_error = tempfail (451)" "$out" \
 	"reply 451 4.3.0"
+h_has "MariaDB frozen, a domain without keys never loaded: tempfail (451)" "$out2" "reply 451 4.3.0"
+sleep 1.5                               # past dkim_store_poll, MariaDB answering
+h_lacks "MariaDB back: the domain without keys is no longer refused" "$(nokeys)" "reply 451"
 h_eq "mail 3 (MariaDB frozen): still signed, verified" "$(verify 3)" \
 	"dkimpy pass $DOM mx20261121e dkimpy pass $DOM mx20261201r "
 h_eq "the outage logged once" "$(grep -c 'signing on with the keys loaded' "$MILTER_LOG")" 1
