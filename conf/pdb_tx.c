@@ -63,7 +63,7 @@ int     pdb_tx_begin(struct pdb *db)
 
     pdb_thread_ready_now();
     for (int attempt = 0; attempt < 2; attempt++) {
-        int     stale = 0;
+        int     stale = 0, sql_error;
         struct pdb_conn *c = pdb_conn_acquire(db, &stale);
 
         if (c == 0) {
@@ -79,8 +79,9 @@ int     pdb_tx_begin(struct pdb *db)
             pthread_mutex_unlock(&db->lock);
             return 0;
         }
+        sql_error = c->my != 0;         /* read before C is another thread's */
         pdb_conn_release(db, c);
-        if (c->my != 0 || slow)         /* an SQL error, or a hung server */
+        if (sql_error || slow)          /* an SQL error, or a hung server */
             break;
     }
     return -1;
