@@ -121,6 +121,10 @@ struct pdb *dkim_db_pool(const struct mx_conf *conf, char *why, size_t whylen)
         p->db = db;
         p->next = pools;
         pools = p;
+    } else if (db) {            /* not kept: each call would open (and leak) one */
+        pdb_close(db);
+        db = 0;
+        snprintf(why, whylen, "out of memory");
     }
     pthread_mutex_unlock(&pools_lock);
     explicit_bzero(key, sizeof(key));   /* it holds the password */
