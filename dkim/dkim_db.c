@@ -6,6 +6,7 @@
  *   dkim_db_pool        the process's pool for the mysql_* settings; tables
  *                       made on first use (CREATE TABLE IF NOT EXISTS)
  *   dkim_db_check_name  a domain must come normalised
+ *   dkim_db_domain_new  an empty domain of that name
  *   dkim_db_rows        a domain's selectors, in order (sealed keys to a callback)
  *   dkim_db_load        dkim_store_load on the database, every key
  *                       checked (dkim_db_keys.c)
@@ -214,7 +215,7 @@ out:
     return rc;
 }
 
-static struct dkim_domain *domain_new(const char *domain)
+struct dkim_domain *dkim_db_domain_new(const char *domain)
 {
     struct dkim_domain *dom = calloc(1, sizeof(*dom));
 
@@ -233,7 +234,7 @@ int     dkim_db_load(const struct mx_conf *conf, const char *domain, struct dkim
     if (dkim_db_check_name(domain, why, whylen) < 0
         || (db = dkim_db_pool(conf, why, whylen)) == 0)
         return -1;
-    if ((dom = domain_new(domain)) == 0)
+    if ((dom = dkim_db_domain_new(domain)) == 0)
         return snprintf(why, whylen, "out of memory"), -1;
     if (dkim_db_verify(conf, db, dom, why, whylen) < 0) {
         dkim_domain_free(dom);

@@ -158,9 +158,8 @@ int     dkim_db_key_pem(const struct mx_conf *conf, const char *domain, const ch
         return snprintf(why, whylen, "bad selector \"%.70s\"", selector), -1;
     if (dkim_db_check_name(domain, why, whylen) < 0 || (db = dkim_db_pool(conf, why, whylen)) == 0)
         return -1;
-    if ((dom = calloc(1, sizeof(*dom))) == 0)
+    if ((dom = dkim_db_domain_new(domain)) == 0)
         return snprintf(why, whylen, "out of memory"), -1;
-    snprintf(dom->domain, sizeof(dom->domain), "%s", domain);
     if (dkim_db_rows(db, domain, dom, 0, keep_all, &k, why, whylen) == 0) {
         if ((sel = dkim_domain_find(dom, selector)) == 0 || k.n != dom->n)
             snprintf(why, whylen, "no key %.100s/%.70s in the database", domain, selector);

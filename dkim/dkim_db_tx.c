@@ -180,11 +180,10 @@ int     dkim_db_begin(const struct mx_conf *conf, const char *domain, int create
     snprintf(h->dir, sizeof(h->dir), "database %s", domain);
     if (dkim_db_check_name(domain, why, whylen) < 0)
         return -1;
-    if ((h->tx = calloc(1, sizeof(*h->tx))) == 0 || (h->dom = calloc(1, sizeof(*h->dom))) == 0) {
+    if ((h->tx = calloc(1, sizeof(*h->tx))) == 0 || (h->dom = dkim_db_domain_new(domain)) == 0) {
         dkim_db_end(h);
         return snprintf(why, whylen, "out of memory"), -1;
     }
-    snprintf(h->dom->domain, sizeof(h->dom->domain), "%s", domain);
     if ((h->tx->db = dkim_db_pool(conf, why, whylen)) == 0
         || (rc = begin_tx(h, h->tx, create, why, whylen)) < 0) {
         dkim_db_end(h);

@@ -123,6 +123,8 @@ int     dkim_db_version(const struct mx_conf *, const char *domain, long long *v
 int     dkim_db_seal_check(const struct mx_conf *, struct pdb *, const unsigned char *key,
                            char *why, size_t whylen);
 int     dkim_db_check_name(const char *domain, char *why, size_t whylen);
+/* dkim_db_domain_new - an empty domain named DOMAIN; NULL on ENOMEM */
+struct dkim_domain *dkim_db_domain_new(const char *domain);
 /* dkim_db_verify - DOM's rows (DOM->domain) read, each key unsealed and
  * matched to its row; 0, or -1 with WHY (dkim_db_keys.c) */
 int     dkim_db_verify(const struct mx_conf *, struct pdb *, struct dkim_domain *dom,
