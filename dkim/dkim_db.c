@@ -4,7 +4,8 @@
  *
  *   dkim_db_on          is dkim_store mysql?
  *   dkim_db_pool        the process's pool for the mysql_* settings; tables
- *                       made on first use (CREATE TABLE IF NOT EXISTS)
+ *                       made on first use (CREATE TABLE IF NOT EXISTS); a
+ *                       failed open is remembered for dkim_store_poll
  *   dkim_db_check_name  a domain must come normalised
  *   dkim_db_domain_new  an empty domain of that name
  *   dkim_db_rows        a domain's selectors, in order (sealed keys to a callback)
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mariadb/mysqld_error.h>
 #include <openssl/crypto.h>
@@ -72,6 +74,29 @@ struct pool {
 
 static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pool *pools;
+static long long open_failed_ms = -1;   /* when the last pool_open failed */
+static char open_failed_why[300];
+
+/* open_failed_recently - did opening a pool fail less than dkim_store_poll
+ * ago?  Then WHY is that failure's reason, at once: while the database is
+ * down, threads queued on pools_lock must not each wait mysql_timeout
+ * again.  Called with pools_lock held; NOW in monotonic ms. */
+static int open_failed_recently(const struct mx_conf *conf, long long now,
+                                char *why, size_t whylen)
+{
+    if (open_failed_ms < 0 || now - open_failed_ms >= 1000LL * conf->dkim_store_poll)
+        return 0;
+    snprintf(why, whylen, "%s", open_failed_why);
+    return 1;
+}
+
+static long long mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
 
 int     dkim_db_on(const struct mx_conf *conf)
 {
@@ -117,7 +142,12 @@ struct pdb *dkim_db_pool(const struct mx_conf *conf, char *why, size_t whylen)
     for (p = pools; p && strcmp(p->key, key) != 0; p = p->next);
     if (p)
         db = p->db;
-    else if ((db = pool_open(conf, why, whylen)) != 0 && (p = calloc(1, sizeof(*p))) != 0) {
+    else if (open_failed_recently(conf, mono_ms(), why, whylen))
+        db = 0;
+    else if ((db = pool_open(conf, why, whylen)) == 0) {
+        open_failed_ms = mono_ms();
+        snprintf(open_failed_why, sizeof(open_failed_why), "%s", why);
+    } else if ((p = calloc(1, sizeof(*p))) != 0) {
         snprintf(p->key, sizeof(p->key), "%s", key);
         p->db = db;
         p->next = pools;

@@ -168,6 +168,19 @@ milter_try
 out=$(msg one.test)
 h_has "MariaDB frozen at milter start: it runs, one.test gets dkim_on_key_error (451)" "$out" \
 	"reply 451 4.3.0"
+# four messages of four new domains at once: the pool's failed open is
+# remembered for dkim_store_poll, so they do not wait mysql_timeout (2 s)
+# one after the other (8 s for the last) but at most about once
+pids=""
+for d in 1 2 3 4; do
+	(t0=$(date +%s%N); o=$(msg "new$d.test"); echo "$(( ($(date +%s%N) - t0) / 1000000 )) $(grep -c 'reply 451 4.3.0' <<<"$o")") >"$H/new$d.out" &
+	pids="$pids $!"
+done
+wait $pids
+h_eq "four new domains at once, MariaDB frozen: each 451" "$(awk '{ s += $2 } END { print s }' "$H"/new?.out)" 4
+slow=$(awk '{ print $1 }' "$H"/new?.out | sort -n | tail -1)
+h_ok_if() { if [ "$1" -le "$2" ]; then h_ok "$3 ($1 ms)"; else h_fail "$3" "$1 ms" "<= $2 ms"; fi; }
+h_ok_if "$slow" 5000 "the slowest answered within mysql_timeout + 3 s, not once per domain"
 kill -CONT "$MYSQL_PID"
 milter_stop
 mariadb_sql "REVOKE ALL ON h1.* FROM 'mxdock'@'127.0.0.1'; REVOKE ALL ON h1.* FROM 'mxdock'@'localhost';"
